@@ -1,0 +1,236 @@
+"""The S3 service module: the only place that imports boto3/botocore.
+
+Functions are keyword-only, named by verb, take an ``Endpoint`` and return plain
+Python values. Expected absences (no policy, no tags, no such key) come back as
+``None``/empty; everything else raises :class:`S3Error`. Views never see botocore.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from console.models import Endpoint
+
+log = logging.getLogger(__name__)
+
+# Error codes that mean "the server does not implement this setting".
+NOT_SUPPORTED_CODES = frozenset(
+    {"NotImplemented", "NotSupported", "UnsupportedOperation", "XNotImplemented", "MethodNotAllowed"}
+)
+
+
+@dataclass
+class S3Error(Exception):
+    code: str
+    message: str = ""
+    request_id: str = ""
+    status: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+    @property
+    def not_supported(self) -> bool:
+        return self.code in NOT_SUPPORTED_CODES or self.status == 501
+
+    @property
+    def user_message(self) -> str:
+        """A sentence for the page: what went wrong, in words, with the S3 code."""
+        hint = FRIENDLY.get(self.code)
+        text = hint or self.message or "The S3 server refused the request."
+        return f"{text} ({self.code})" if self.code not in text else text
+
+
+FRIENDLY = {
+    "AccessDenied": "The endpoint's credentials are not allowed to do this.",
+    "InvalidAccessKeyId": "The access key id is not known to the S3 server.",
+    "SignatureDoesNotMatch": "The secret access key is wrong: the server rejected the request signature.",
+    "EndpointUnreachable": "The S3 endpoint cannot be reached.",
+    "NoCredentials": "No credentials were found for this endpoint.",
+    "ProfileNotFound": "The named AWS profile does not exist on this server.",
+    "SlowDown": "The S3 server asks to slow down (too many requests); try again in a moment.",
+    "NoSuchBucket": "The bucket does not exist (any more).",
+    "BucketAlreadyExists": "That bucket name is taken by someone else; bucket names are global.",
+    "BucketAlreadyOwnedByYou": "You already own a bucket with that name.",
+    "BucketNotEmpty": "The bucket is not empty.",
+    "InvalidBucketName": "The S3 server rejected the bucket name.",
+    "PreconditionFailed": "The object changed since you opened it.",
+    "ExpiredToken": "The endpoint's temporary credentials have expired.",
+}
+
+# --- call accounting: the last request id for the audit trail, call counts for tests --
+_last_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("s3_last_request_id", default="")
+CALL_COUNTS: collections.Counter[str] = collections.Counter()
+
+
+def last_request_id() -> str:
+    return _last_request_id.get()
+
+
+def _on_before_call(model, **kwargs) -> None:
+    CALL_COUNTS[model.name] += 1
+
+
+def _on_after_call(http_response=None, parsed=None, **kwargs) -> None:
+    request_id = ""
+    if parsed:
+        meta = parsed.get("ResponseMetadata") or {}
+        request_id = meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amz-request-id", "")
+    _last_request_id.set(request_id or "")
+
+
+# --- clients ----------------------------------------------------------------
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _config(endpoint: Endpoint) -> Config:
+    style = {"auto": "auto", "path": "path", "virtual": "virtual"}[endpoint.addressing_style]
+    return Config(
+        region_name=endpoint.region or "us-east-1",
+        signature_version="s3v4",
+        connect_timeout=settings.S3_CONNECT_TIMEOUT,
+        read_timeout=settings.S3_READ_TIMEOUT,
+        retries={"mode": "adaptive", "max_attempts": settings.S3_MAX_ATTEMPTS},
+        max_pool_connections=settings.S3_MAX_POOL_CONNECTIONS,
+        s3={"addressing_style": style},
+    )
+
+
+def _session(endpoint: Endpoint) -> boto3.session.Session:
+    source = endpoint.credential_source
+    if source == "profile":
+        return boto3.session.Session(profile_name=endpoint.profile, region_name=endpoint.region or None)
+    if source == "keys":
+        return boto3.session.Session(
+            aws_access_key_id=endpoint.access_key_id,
+            aws_secret_access_key=endpoint.get_secret_access_key(),
+            region_name=endpoint.region or None,
+        )
+    return boto3.session.Session(region_name=endpoint.region or None)
+
+
+def client_for(endpoint: Endpoint):
+    """A cached client for the endpoint; a changed endpoint (updated_at) gets a new one."""
+    cache_key = (endpoint.pk, endpoint.updated_at)
+    client = _clients.get(cache_key)
+    if client is not None:
+        return client
+    with _clients_lock:
+        client = _clients.get(cache_key)
+        if client is None:
+            try:
+                client = _session(endpoint).client(
+                    "s3", endpoint_url=endpoint.url or None, config=_config(endpoint), verify=endpoint.verify_tls
+                )
+            except ProfileNotFound:
+                raise S3Error("ProfileNotFound", f"The profile '{endpoint.profile}' was not found.") from None
+            except BotoCoreError as exc:
+                raise S3Error(type(exc).__name__, str(exc)) from None
+            client.meta.events.register("before-call.s3", _on_before_call)
+            client.meta.events.register("after-call.s3", _on_after_call)
+            for stale in [k for k in _clients if k[0] == endpoint.pk]:
+                del _clients[stale]
+            _clients[cache_key] = client
+    return client
+
+
+def forget_client(endpoint: Endpoint) -> None:
+    with _clients_lock:
+        for stale in [k for k in _clients if k[0] == endpoint.pk]:
+            del _clients[stale]
+
+
+def _translate(exc: Exception) -> S3Error:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error") or {}
+        meta = exc.response.get("ResponseMetadata") or {}
+        status = meta.get("HTTPStatusCode")
+        code = str(err.get("Code") or status or "Unknown")
+        if code == "503" or (status == 503 and code in {"Unknown", "ServiceUnavailable"}):
+            code = "SlowDown"
+        message = err.get("Message") or ""
+        request_id = meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amz-request-id", "")
+        return S3Error(code, message, request_id or "", status)
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)):
+        return S3Error("EndpointUnreachable", str(exc))
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return S3Error("NoCredentials", "No usable credentials were found for this endpoint.")
+    if isinstance(exc, ProfileNotFound):
+        return S3Error("ProfileNotFound", str(exc))
+    if isinstance(exc, ParamValidationError):
+        return S3Error("InvalidParameter", str(exc))
+    return S3Error(type(exc).__name__, str(exc))
+
+
+def _call(endpoint: Endpoint, operation: str, /, **params) -> dict:
+    """Call one S3 operation; translate every failure into S3Error, logged once."""
+    _last_request_id.set("")
+    client = client_for(endpoint)
+    try:
+        return getattr(client, operation)(**params)
+    except (BotoCoreError, ClientError) as exc:
+        error = _translate(exc)
+        _last_request_id.set(error.request_id)
+        log.info(
+            "S3 %s on endpoint %s failed: %s (request id %s)", operation, endpoint.name, error.code, error.request_id
+        )
+        raise error from None
+
+
+def _absent(error: S3Error, *codes: str) -> bool:
+    return error.code in codes
+
+
+# --- endpoint-level ---------------------------------------------------------
+def available_profiles() -> list[str]:
+    """Profile names found in ~/.aws/credentials and ~/.aws/config."""
+    try:
+        return sorted(botocore.session.Session().available_profiles)
+    except BotoCoreError:
+        return []
+
+
+def list_buckets(*, endpoint: Endpoint) -> list[dict]:
+    """Every bucket the endpoint's credentials own: [{name, created, region}], following pages."""
+    buckets: list[dict] = []
+    params: dict[str, Any] = {}
+    while True:
+        page = _call(endpoint, "list_buckets", **params)
+        for item in page.get("Buckets", []):
+            buckets.append(
+                {"name": item["Name"], "created": item.get("CreationDate"), "region": item.get("BucketRegion", "")}
+            )
+        token = page.get("ContinuationToken")
+        if not token:
+            return buckets
+        params = {"ContinuationToken": token}
+
+
+def check_connection(*, endpoint: Endpoint) -> dict:
+    """ListBuckets once; returns {ok, buckets (names), count} or raises S3Error."""
+    buckets = list_buckets(endpoint=endpoint)
+    return {"count": len(buckets), "names": [b["name"] for b in buckets[:20]]}

@@ -1,0 +1,176 @@
+"""The audit trail: every change goes through :func:`change`, every refusal through :func:`denied`.
+
+``change`` is a context manager around the S3 call, so the event is written whatever
+happens inside: success, an S3 error, or any other exception.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from buckets import s3
+from console.models import AuditEvent, Endpoint
+
+SECRET_WORDS = ("secret", "password", "token", "credential", "sse_customer_key", "ssecustomerkey", "private")
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user from a request, or the same user carried into a background task."""
+
+    user_id: int | None
+    username: str
+    ip: str | None = None
+    role: str = ""
+
+    @classmethod
+    def from_request(cls, request, role: str = "") -> Actor:
+        user = request.user
+        return cls(
+            user_id=user.pk if user.is_authenticated else None,
+            username=user.get_username() if user.is_authenticated else "",
+            ip=client_ip(request),
+            role=role,
+        )
+
+    def to_json(self) -> dict:
+        return {"user_id": self.user_id, "username": self.username, "ip": self.ip, "role": self.role}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Actor:
+        return cls(**data)
+
+
+def client_ip(request) -> str | None:
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if settings.AUDIT_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            candidate = forwarded.split(",")[0].strip()
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def scrub(value: Any) -> Any:
+    """Parameters without secrets: any key that names a secret gets its value replaced."""
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if any(w in str(k).lower().replace("-", "_") for w in SECRET_WORDS) else scrub(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+@dataclass
+class Pending:
+    """What the caller learns during the call: the state after it, and more parameters."""
+
+    after: Any = None
+    params: dict = field(default_factory=dict)
+    request_id: str = ""
+
+
+def record(
+    actor: Actor,
+    action: str,
+    *,
+    outcome: str,
+    endpoint: Endpoint | None = None,
+    bucket: str = "",
+    key: str = "",
+    version_id: str = "",
+    params: dict | None = None,
+    before: Any = None,
+    after: Any = None,
+    error_code: str = "",
+    error_message: str = "",
+    request_id: str = "",
+) -> AuditEvent:
+    """Write one event. The single place that inserts AuditEvent rows."""
+    return AuditEvent.objects.create(
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        role=actor.role,
+        client_ip=actor.ip,
+        endpoint=endpoint,
+        endpoint_name=endpoint.name if endpoint else "",
+        bucket=bucket,
+        key=key,
+        version_id=version_id or "",
+        action=action,
+        params=scrub(params or {}),
+        before=scrub(before),
+        after=scrub(after),
+        outcome=outcome,
+        error_code=error_code[:128],
+        error_message=error_message[:2000],
+        request_id=request_id[:256],
+    )
+
+
+@contextmanager
+def change(
+    actor: Actor,
+    action: str,
+    *,
+    endpoint: Endpoint | None = None,
+    bucket: str = "",
+    key: str = "",
+    version_id: str = "",
+    params: dict | None = None,
+    before: Any = None,
+) -> Iterator[Pending]:
+    """Wrap one change: ``with change(...) as ev: ...; ev.after = ...``. Always audited."""
+    pending = Pending()
+    where = {"endpoint": endpoint, "bucket": bucket, "key": key, "version_id": version_id, "before": before}
+    try:
+        yield pending
+    except s3.S3Error as exc:
+        record(
+            actor,
+            action,
+            outcome="failed",
+            params={**(params or {}), **pending.params},
+            error_code=exc.code,
+            error_message=exc.message,
+            request_id=exc.request_id,
+            **where,
+        )
+        raise
+    except BaseException as exc:
+        record(
+            actor,
+            action,
+            outcome="failed",
+            params={**(params or {}), **pending.params},
+            error_code=type(exc).__name__,
+            error_message=str(exc)[:500],
+            **where,
+        )
+        raise
+    record(
+        actor,
+        action,
+        outcome="ok",
+        params={**(params or {}), **pending.params},
+        after=pending.after,
+        request_id=pending.request_id or s3.last_request_id(),
+        **where,
+    )
+
+
+def denied(actor: Actor, action: str, **where: Any) -> AuditEvent:
+    return record(actor, action, outcome="denied", **where)

@@ -1,0 +1,75 @@
+"""What `make run` runs: migrate, embedded S3, first admin, task worker, web server; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from console import embedded_s3
+from console.settings import envbool, envint
+
+
+class Command(BaseCommand):
+    help = "Set up and serve the console with its embedded S3 server and background worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default=os.environ.get("CONSOLE_ADDR", "127.0.0.1:8000"))
+
+    def handle(self, *args, addr, **options):
+        children: list[tuple[str, subprocess.Popen]] = []
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write("Database ready.")
+            if envbool("EMBEDDED_S3", True):
+                children.append(("SeaweedFS", self._start_s3()))
+            call_command("ensure_admin")
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+            children.append(("task worker", subprocess.Popen([*manage, "db_worker"], start_new_session=True)))
+            children.append(
+                ("web server", subprocess.Popen([*manage, "runserver", addr, "--noreload"], start_new_session=True))
+            )
+            self.stdout.write(self.style.SUCCESS(f"Console on http://{addr}/  (Ctrl-C stops everything)"))
+            while not stopping:
+                for name, proc in children:
+                    if proc.poll() is not None:
+                        raise CommandError(f"The {name} stopped (exit code {proc.returncode}).")
+                time.sleep(0.5)
+        finally:
+            for name, proc in reversed(children):
+                self.stdout.write(f"Stopping the {name}…")
+                embedded_s3.stop(proc)
+            self.stdout.write("Stopped.")
+
+    def _start_s3(self) -> subprocess.Popen:
+        var = settings.VAR_DIR
+        port = envint("EMBEDDED_S3_PORT", 8333)
+        ids = embedded_s3.ensure_identities(var / "s3-identities.json")
+        if not embedded_s3.ports_free(port):
+            raise CommandError(
+                f"Ports of the embedded S3 server (from {port}) are in use; set EMBEDDED_S3_PORT to another base port."
+            )
+        proc = embedded_s3.start(var / "s3-data", var / "s3-identities.json", port, log_file=var / "seaweedfs.log")
+        url = f"http://127.0.0.1:{port}"
+        try:
+            embedded_s3.wait_ready(url, proc)
+        except RuntimeError as exc:
+            embedded_s3.stop(proc)
+            raise CommandError(f"{exc} See {var / 'seaweedfs.log'}.") from None
+        self.stdout.write(f"Embedded S3 (SeaweedFS) on {url}, data in {var / 's3-data'}.")
+        call_command("ensure_endpoint", name="local", url=url, access_key=ids.access_key, secret_key=ids.secret_key)
+        return proc

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from console.models import Endpoint
+
+
+class Command(BaseCommand):
+    help = "Register an S3 endpoint with an access key pair if no endpoint has that name (used by `make run`)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", default="local")
+        parser.add_argument("--url", required=True)
+        parser.add_argument("--access-key", required=True)
+        parser.add_argument("--secret-key", required=True)
+        parser.add_argument("--region", default="us-east-1")
+
+    def handle(self, *args, name, url, access_key, secret_key, region, **options):
+        endpoint = Endpoint.objects.filter(name=name).first()
+        if endpoint is not None:
+            self.stdout.write(f"Endpoint '{name}' exists already.")
+            return
+        endpoint = Endpoint(
+            name=name,
+            url=url,
+            region=region,
+            addressing_style=Endpoint.Addressing.PATH,
+            credential_source=Endpoint.CredentialSource.KEYS,
+            access_key_id=access_key,
+        )
+        endpoint.set_secret_access_key(secret_key)
+        endpoint.save()
+        self.stdout.write(self.style.SUCCESS(f"Registered endpoint '{name}' at {url}."))

@@ -1,0 +1,57 @@
+"""One convention for errors of htmx requests.
+
+htmx 2 swaps 4xx responses too (``responseHandling`` in base.html): a form that fails
+validation answers 422 and is swapped in place. Everything else that goes wrong in an
+htmx request — denied, not found, an S3 error nobody caught — becomes a message in
+the page's flash area (``#flash``) instead of a swapped error page. An expired
+session sends the browser to the login page, coming back to where the user was.
+A plain request with an uncaught S3Error gets an error page with the reason, never a 500.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import resolve_url
+from django.template.loader import render_to_string
+
+from buckets.s3 import S3Error
+
+
+class HtmxErrorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and response.status_code == 302:
+            login_url = resolve_url(settings.LOGIN_URL)
+            if response.get("Location", "").startswith(login_url):
+                page = request.htmx.current_url_abs_path or "/"
+                redirect = HttpResponse(status=200)
+                redirect["HX-Redirect"] = f"{login_url}?{urlencode({'next': page})}"
+                return redirect
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, PermissionDenied):
+            status, level, text = 403, "error", str(exception) or "You are not allowed to do this."
+        elif isinstance(exception, Http404):
+            status, level, text = 404, "error", "Not found, or not visible to you."
+        elif isinstance(exception, S3Error):
+            status, level, text = 502, "error", exception.user_message
+        else:
+            return None
+        if getattr(request, "htmx", False):
+            html = render_to_string("console/_flash_message.html", {"level": level, "text": text}, request=request)
+            response = HttpResponse(html, status=status)
+            response["HX-Retarget"] = "#flash"
+            response["HX-Reswap"] = "beforeend"
+            return response
+        if isinstance(exception, S3Error):
+            html = render_to_string("console/s3_error.html", {"error": exception}, request=request)
+            return HttpResponse(html, status=status)
+        return None

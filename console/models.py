@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from console import crypto
+
+
+class Role(models.TextChoices):
+    """Ordered: each role can do what the ones before it can."""
+
+    VIEWER = "viewer", "Viewer"
+    OPERATOR = "operator", "Operator"
+    ADMIN = "admin", "Admin"
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[self.value]
+
+    @property
+    def can_read(self) -> bool:
+        return True
+
+    @property
+    def can_write(self) -> bool:
+        return self.rank >= ROLE_RANK["operator"]
+
+    @property
+    def can_admin(self) -> bool:
+        return self.rank >= ROLE_RANK["admin"]
+
+
+ROLE_RANK = {"viewer": 1, "operator": 2, "admin": 3}
+
+
+class Endpoint(models.Model):
+    class Addressing(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        PATH = "path", "Path style (https://host/bucket/key)"
+        VIRTUAL = "virtual", "Virtual-hosted (https://bucket.host/key)"
+
+    class CredentialSource(models.TextChoices):
+        DEFAULT = "default", "Default boto3 chain (environment, ~/.aws, instance role)"
+        PROFILE = "profile", "Named profile from ~/.aws/credentials or ~/.aws/config"
+        KEYS = "keys", "Access key pair stored (encrypted) in the console"
+
+    name = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. 'prod-aws' or 'local'.")
+    url = models.URLField(
+        "endpoint URL", blank=True, help_text="Leave empty for Amazon S3; e.g. https://minio.example.com:9000"
+    )
+    region = models.CharField(max_length=64, blank=True, default="us-east-1")
+    addressing_style = models.CharField(max_length=16, choices=Addressing, default=Addressing.AUTO)
+    verify_tls = models.BooleanField("verify TLS certificates", default=True)
+    credential_source = models.CharField(max_length=16, choices=CredentialSource, default=CredentialSource.DEFAULT)
+    profile = models.CharField(max_length=128, blank=True)
+    access_key_id = models.CharField(max_length=128, blank=True)
+    secret_access_key_encrypted = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_url(self) -> str:
+        return self.url or "Amazon S3"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_access_key_encrypted)
+
+    def set_secret_access_key(self, secret: str) -> None:
+        self.secret_access_key_encrypted = crypto.encrypt(secret) if secret else ""
+
+    def get_secret_access_key(self) -> str:
+        return crypto.decrypt(self.secret_access_key_encrypted) if self.secret_access_key_encrypted else ""
+
+
+class RoleAssignment(models.Model):
+    """A role for a user or a group on a scope: everything, an endpoint, a bucket, or a prefix."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(max_length=16, choices=Role)
+    endpoint = models.ForeignKey(Endpoint, null=True, blank=True, on_delete=models.CASCADE)
+    bucket = models.CharField(max_length=63, blank=True)
+    prefix = models.CharField(max_length=1024, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, group__isnull=True) | models.Q(user__isnull=True, group__isnull=False)
+                ),
+                name="role_assignment_user_xor_group",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bucket="") | models.Q(endpoint__isnull=False),
+                name="role_assignment_bucket_needs_endpoint",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(prefix="") | ~models.Q(bucket=""),
+                name="role_assignment_prefix_needs_bucket",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} on {self.scope_label}"
+
+    @property
+    def scope_label(self) -> str:
+        if self.endpoint_id is None:
+            return "everything"
+        label = self.endpoint.name
+        if self.bucket:
+            label += f" / {self.bucket}"
+        if self.prefix:
+            label += f" / {self.prefix}*"
+        return label
+
+
+class AuditEvent(models.Model):
+    """One change the console made or tried, or one denied attempt. Append-only."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+        DENIED = "denied", "Denied"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=16, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    endpoint = models.ForeignKey(Endpoint, null=True, blank=True, on_delete=models.SET_NULL)
+    endpoint_name = models.CharField(max_length=64, blank=True)
+    bucket = models.CharField(max_length=63, blank=True)
+    key = models.CharField(max_length=1024, blank=True)
+    version_id = models.CharField(max_length=1024, blank=True)
+    action = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    outcome = models.CharField(max_length=8, choices=Outcome)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    request_id = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["bucket", "key"], name="audit_bucket_key"),
+            models.Index(fields=["outcome", "created_at"], name="audit_outcome_time"),
+            models.Index(fields=["action", "created_at"], name="audit_action_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only.")

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from buckets import s3
+from console import access, audit
+from console.forms import EndpointForm
+from console.models import AuditEvent, Endpoint
+
+
+def endpoint_snapshot(endpoint: Endpoint) -> dict:
+    """What the audit trail keeps of an endpoint: its settings, never its secret."""
+    key_id = endpoint.access_key_id
+    return {
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "region": endpoint.region,
+        "addressing_style": endpoint.addressing_style,
+        "verify_tls": endpoint.verify_tls,
+        "credential_source": endpoint.credential_source,
+        "profile": endpoint.profile,
+        "access_key_id": f"…{key_id[-4:]}" if key_id else "",
+        "has_secret": endpoint.has_secret,
+    }
+
+
+@require_GET
+def dashboard(request):
+    visible = access.visible_endpoint_ids(request.user)
+    endpoints = Endpoint.objects.annotate(bucket_count=Count("buckets"))
+    if visible is not None:
+        endpoints = endpoints.filter(pk__in=visible)
+    since = timezone.now() - timezone.timedelta(hours=24)
+    recent = AuditEvent.objects.select_related("endpoint")
+    problems = recent.filter(created_at__gte=since, outcome__in=["failed", "denied"])
+    if not access.is_global_admin(request.user):
+        recent = recent.filter(actor=request.user)
+        problems = problems.filter(actor=request.user)
+    return render(
+        request,
+        "console/dashboard.html",
+        {"endpoints": endpoints, "recent": recent[:10], "problems": problems[:10], "problem_count": problems.count()},
+    )
+
+
+@require_GET
+def endpoint_list(request):
+    access.require_global_admin(request, action="endpoint.list")
+    endpoints = Endpoint.objects.annotate(bucket_count=Count("buckets"))
+    return render(request, "console/endpoint_list.html", {"endpoints": endpoints})
+
+
+@require_http_methods(["GET", "POST"])
+def endpoint_create(request):
+    role = access.require_global_admin(request, action="endpoint.create")
+    form = EndpointForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        actor = audit.Actor.from_request(request, role)
+        with audit.change(actor, "endpoint.create", params={"name": form.cleaned_data["name"]}) as ev:
+            endpoint = form.save()
+            ev.after = endpoint_snapshot(endpoint)
+        messages.success(request, f"Endpoint “{endpoint.name}” added. Check the connection, then sync its buckets.")
+        return redirect("endpoint_list")
+    return render(request, "console/endpoint_form.html", {"form": form, "profiles": form.profiles})
+
+
+@require_http_methods(["GET", "POST"])
+def endpoint_edit(request, pk: int):
+    role = access.require_global_admin(request, action="endpoint.edit")
+    endpoint = get_object_or_404(Endpoint, pk=pk)
+    before = endpoint_snapshot(endpoint)
+    form = EndpointForm(request.POST or None, request.FILES or None, instance=endpoint)
+    if request.method == "POST" and form.is_valid():
+        actor = audit.Actor.from_request(request, role)
+        with audit.change(actor, "endpoint.edit", endpoint=endpoint, before=before) as ev:
+            endpoint = form.save()
+            s3.forget_client(endpoint)
+            ev.after = endpoint_snapshot(endpoint)
+        messages.success(request, f"Endpoint “{endpoint.name}” saved.")
+        return redirect("endpoint_list")
+    return render(
+        request, "console/endpoint_form.html", {"form": form, "endpoint": endpoint, "profiles": form.profiles}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def endpoint_delete(request, pk: int):
+    role = access.require_global_admin(request, action="endpoint.delete")
+    endpoint = get_object_or_404(Endpoint.objects.annotate(bucket_count=Count("buckets")), pk=pk)
+    if request.method == "POST":
+        actor = audit.Actor.from_request(request, role)
+        with audit.change(actor, "endpoint.delete", endpoint=endpoint, before=endpoint_snapshot(endpoint)):
+            s3.forget_client(endpoint)
+            endpoint.delete()
+        messages.success(request, f"Endpoint “{endpoint.name}” removed from the console. Nothing was deleted in S3.")
+        return redirect("endpoint_list")
+    return render(request, "console/endpoint_confirm_delete.html", {"endpoint": endpoint})
+
+
+@require_POST
+def endpoint_check(request, pk: int):
+    access.require_global_admin(request, action="endpoint.check")
+    endpoint = get_object_or_404(Endpoint, pk=pk)
+    try:
+        result, error = s3.check_connection(endpoint=endpoint), None
+    except s3.S3Error as exc:
+        result, error = None, exc
+    context = {"endpoint": endpoint, "result": result, "error": error}
+    return render(request, "console/endpoint_list.html#check-result", context)
+
+
+@require_GET
+def user_list(request):
+    access.require_global_admin(request, action="user.list")
+    users = get_user_model().objects.order_by("username").prefetch_related("role_assignments__endpoint")
+    return render(request, "console/user_list.html", {"users": users})
+
+
+@require_GET
+def audit_list(request):
+    events = AuditEvent.objects.all()
+    if not access.is_global_admin(request.user):
+        events = events.filter(actor=request.user)
+    return render(request, "console/audit_list.html", {"events": events[:200]})

@@ -1,0 +1,177 @@
+"""Shared fixtures: one real SeaweedFS per test session, users per role, endpoints, buckets."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from console import embedded_s3
+from console.models import Endpoint, Role, RoleAssignment
+
+
+class SeaweedServer:
+    def __init__(self, url: str, ids: embedded_s3.Identities, proc, base_dir: Path):
+        self.url, self.ids, self.proc, self.base_dir = url, ids, proc, base_dir
+
+    def client(self, readonly: bool = False):
+        key = self.ids.readonly_access_key if readonly else self.ids.access_key
+        secret = self.ids.readonly_secret_key if readonly else self.ids.secret_key
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        )
+
+
+@pytest.fixture(scope="session")
+def seaweed():
+    base = Path(tempfile.mkdtemp(prefix="s3console-weed-"))
+    ids = embedded_s3.ensure_identities(base / "identities.json")
+    port = embedded_s3.pick_base_port()
+    proc = embedded_s3.start(base / "data", base / "identities.json", port, log_file=base / "weed.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        embedded_s3.wait_ready(url, proc)
+        server = SeaweedServer(url, ids, proc, base)
+        # ListBuckets answers only when the filer is ready too.
+        import time
+
+        for _ in range(100):
+            try:
+                server.client().list_buckets()
+                break
+            except Exception:
+                time.sleep(0.2)
+        yield server
+    finally:
+        embedded_s3.stop(proc)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def s3client(seaweed):
+    return seaweed.client()
+
+
+@pytest.fixture
+def endpoint(db, seaweed) -> Endpoint:
+    ep = Endpoint(
+        name="local",
+        url=seaweed.url,
+        addressing_style=Endpoint.Addressing.PATH,
+        credential_source=Endpoint.CredentialSource.KEYS,
+        access_key_id=seaweed.ids.access_key,
+    )
+    ep.set_secret_access_key(seaweed.ids.secret_key)
+    ep.save()
+    return ep
+
+
+@pytest.fixture
+def readonly_endpoint(db, seaweed) -> Endpoint:
+    ep = Endpoint(
+        name="local-readonly",
+        url=seaweed.url,
+        addressing_style=Endpoint.Addressing.PATH,
+        credential_source=Endpoint.CredentialSource.KEYS,
+        access_key_id=seaweed.ids.readonly_access_key,
+    )
+    ep.set_secret_access_key(seaweed.ids.readonly_secret_key)
+    ep.save()
+    return ep
+
+
+@pytest.fixture
+def make_bucket(s3client):
+    """Create uniquely named buckets on SeaweedFS; remove them (and their objects) afterwards."""
+    created: list[str] = []
+
+    def make(prefix: str = "t", versioned: bool = False) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:20]}"
+        s3client.create_bucket(Bucket=name)
+        if versioned:
+            s3client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        empty_and_delete(s3client, name)
+
+
+def empty_and_delete(client, name: str) -> None:
+    try:
+        paginator = client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=name):
+            entries = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if entries:
+                client.delete_objects(Bucket=name, Delete={"Objects": entries, "Quiet": True})
+        client.delete_bucket(Bucket=name)
+    except client.exceptions.NoSuchBucket:
+        pass
+    except Exception:  # noqa: S110 - cleanup of a test bucket must not hide the test's own result
+        pass
+
+
+def _user(django_user_model, username: str, role: str | None):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username + "-123456")
+    if role:
+        RoleAssignment.objects.create(user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    return _user(django_user_model, "alice", Role.ADMIN)
+
+
+@pytest.fixture
+def operator_user(db, django_user_model):
+    return _user(django_user_model, "oscar", Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer_user(db, django_user_model):
+    return _user(django_user_model, "victor", Role.VIEWER)
+
+
+@pytest.fixture
+def nobody_user(db, django_user_model):
+    return _user(django_user_model, "nora", None)
+
+
+def _client_for(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    return _client_for(client, admin_user)
+
+
+@pytest.fixture
+def operator_client(client, operator_user):
+    return _client_for(client, operator_user)
+
+
+@pytest.fixture
+def viewer_client(client, viewer_user):
+    return _client_for(client, viewer_user)
+
+
+@pytest.fixture
+def htmx_headers():
+    return {"HTTP_HX_REQUEST": "true"}
