@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 
 from console.models import Endpoint
@@ -23,3 +26,49 @@ class Bucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint.name}/{self.name}"
+
+
+class Job(models.Model):
+    """Long work (emptying a bucket, deleting or copying a prefix) run by the task worker, with progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="jobs")
+    bucket = models.CharField(max_length=63, blank=True)
+    prefix = models.CharField(max_length=1024, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_data = models.JSONField(default=dict, blank=True, help_text="audit.Actor of who started it")
+    total = models.BigIntegerField(null=True, blank=True, help_text="entries expected, when known")
+    done = models.BigIntegerField(default=0)
+    done_bytes = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="first failures: [{key, code, message}]")
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total:
+            return 100 if self.status == self.Status.DONE else None
+        return min(100, int(100 * (self.done + self.failed) / self.total))

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from buckets import s3, services
-from buckets.models import Bucket
+from buckets.models import Bucket, Job
 from console import access, audit
 from console.models import Endpoint, Role
 
@@ -51,3 +51,11 @@ def bucket_sync(request, endpoint_pk: int):
         text += f" No longer in S3, removed from the list: {_names(result.removed)}."
     messages.success(request, text)
     return redirect("bucket_list")
+
+
+@require_GET
+def job_detail(request, pk):
+    job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
+    access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket)
+    template = "buckets/job_detail.html#job-progress" if request.htmx else "buckets/job_detail.html"
+    return render(request, template, {"job": job})
