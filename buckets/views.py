@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -8,6 +9,8 @@ from buckets import s3, services
 from buckets.models import Bucket, Job
 from console import access, audit
 from console.models import Endpoint, Role
+
+BUCKETS_PER_PAGE = 100
 
 
 def _names(names: list[str]) -> str:
@@ -30,7 +33,14 @@ def bucket_list(request):
     endpoints = Endpoint.objects.all()
     if (ids := access.visible_endpoint_ids(request.user)) is not None:
         endpoints = endpoints.filter(pk__in=ids)
-    context = {"buckets": buckets, "endpoints": endpoints, "query": query, "endpoint_id": endpoint_id}
+    page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "buckets": page.object_list,
+        "endpoints": endpoints,
+        "query": query,
+        "endpoint_id": endpoint_id,
+    }
     template = "buckets/bucket_list.html#bucket-table" if request.htmx else "buckets/bucket_list.html"
     return render(request, template, context)
 

@@ -1,0 +1,153 @@
+"""Shared set-up for the benchmarks: Django on a throw-away database, a SeaweedFS, an endpoint, a client.
+
+Every benchmark prints its measure as a ratio against a baseline measured in the same run.
+Usage inside a bench script:
+
+    from bench.common import setup_django, seaweed, median_time
+    setup_django()                      # before importing models
+    with seaweed() as server:           # a private SeaweedFS on free loopback ports
+        endpoint = server.endpoint()    # a console Endpoint row for it
+        client = admin_client()         # django.test.Client logged in as a superuser
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+_tmp_var: str | None = None
+
+
+def setup_django(database_url: str | None = None) -> None:
+    """Configure Django with the real settings on a temporary SQLite DB (or the given URL) and migrate."""
+    global _tmp_var
+    sys.path.insert(0, str(ROOT))
+    _tmp_var = tempfile.mkdtemp(prefix="s3console-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 60)
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    os.environ["CONSOLE_VAR_DIR"] = _tmp_var
+    os.environ["TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+class Server:
+    def __init__(self, url: str, ids, proc, base: Path):
+        self.url, self.ids, self.proc, self.base = url, ids, proc, base
+
+    def boto3_client(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.ids.access_key,
+            aws_secret_access_key=self.ids.secret_key,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, max_pool_connections=64),
+        )
+
+    def endpoint(self, name: str = "bench"):
+        from console.models import Endpoint
+
+        endpoint = Endpoint.objects.filter(name=name).first() or Endpoint(name=name)
+        endpoint.url = self.url
+        endpoint.addressing_style = Endpoint.Addressing.PATH
+        endpoint.credential_source = Endpoint.CredentialSource.KEYS
+        endpoint.access_key_id = self.ids.access_key
+        endpoint.set_secret_access_key(self.ids.secret_key)
+        endpoint.save()
+        return endpoint
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment for the aws CLI against this server."""
+        return {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": self.ids.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.ids.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+
+@contextlib.contextmanager
+def seaweed(data_dir: Path | None = None) -> Iterator[Server]:
+    """Start a SeaweedFS on free loopback ports. A given data_dir is kept (to reuse big data sets)."""
+    from console import embedded_s3
+
+    keep = data_dir is not None
+    base = data_dir or Path(tempfile.mkdtemp(prefix="s3console-bench-weed-"))
+    base.mkdir(parents=True, exist_ok=True)
+    ids = embedded_s3.ensure_identities(base / "identities.json")
+    port = embedded_s3.pick_base_port()
+    proc = embedded_s3.start(base / "data", base / "identities.json", port, log_file=base / "weed.log")
+    url = f"http://127.0.0.1:{port}"
+    server = Server(url, ids, proc, base)
+    try:
+        embedded_s3.wait_ready(url, proc)
+        client = server.boto3_client()
+        for _ in range(100):
+            try:
+                client.list_buckets()
+                break
+            except Exception:
+                time.sleep(0.2)
+        yield server
+    finally:
+        embedded_s3.stop(proc)
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def admin_client():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    User = get_user_model()
+    user = User.objects.filter(username="bench-admin").first() or User.objects.create_superuser(
+        "bench-admin", "", "bench-password-123456"
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def median_time(fn: Callable[[], object], repeat: int = 15, warmup: int = 2) -> float:
+    """Median wall time of fn() in seconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def report(name: str, measured: float, baseline: float, unit: str = "ms", goal: str = "") -> None:
+    """Print one measure: both values and the ratio measured/baseline."""
+    scale = 1000 if unit == "ms" else 1
+    ratio = measured / baseline if baseline else float("inf")
+    line = f"{name}: {measured * scale:.1f} {unit} vs baseline {baseline * scale:.1f} {unit}  ratio {ratio:.2f}x"
+    if goal:
+        line += f"  (goal {goal})"
+    print(line, flush=True)
