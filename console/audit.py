@@ -105,7 +105,7 @@ def record(
         actor_name=actor.username,
         role=actor.role,
         client_ip=actor.ip,
-        endpoint=endpoint,
+        endpoint=endpoint if endpoint is not None and endpoint.pk else None,  # a deleted one keeps its name
         endpoint_name=endpoint.name if endpoint else "",
         bucket=bucket,
         key=key,
