@@ -33,13 +33,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
+            settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database ready.")
             if envbool("EMBEDDED_S3", True):
                 children.append(("SeaweedFS", self._start_s3()))
             call_command("ensure_admin")
             manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-            children.append(("task worker", subprocess.Popen([*manage, "db_worker"], start_new_session=True)))
+            children.append(("task worker", subprocess.Popen([*manage, "db_worker", "--no-reload"], start_new_session=True)))
             children.append(
                 ("web server", subprocess.Popen([*manage, "runserver", addr, "--noreload"], start_new_session=True))
             )
