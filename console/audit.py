@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from buckets import s3
+from console import audit_chain
 from console.models import AuditEvent, Endpoint
 
 SECRET_WORDS = ("secret", "password", "token", "credential", "sse_customer_key", "ssecustomerkey", "private")
@@ -99,26 +102,50 @@ def record(
     error_message: str = "",
     request_id: str = "",
 ) -> AuditEvent:
-    """Write one event. The single place that inserts AuditEvent rows."""
-    return AuditEvent.objects.create(
+    """Write one event. The single place that inserts AuditEvent rows.
+
+    The event is appended to the hash chain (``console.audit_chain``): under a lock that
+    serializes writers, read the last hash, hash this event over it, insert.
+    """
+    event = AuditEvent(
         actor_id=actor.user_id,
-        actor_name=actor.username,
-        role=actor.role,
-        client_ip=actor.ip,
+        actor_name=actor.username[:150],
+        role=actor.role[:16],
+        client_ip=_ip_field.get_prep_value(actor.ip or None),
         endpoint=endpoint if endpoint is not None and endpoint.pk else None,  # a deleted one keeps its name
         endpoint_name=endpoint.name if endpoint else "",
-        bucket=bucket,
-        key=key,
-        version_id=version_id or "",
-        action=action,
-        params=scrub(params or {}),
-        before=scrub(before),
-        after=scrub(after),
+        bucket=bucket[:63],
+        key=_fit_key(key),
+        version_id=(version_id or "")[:1024],
+        action=action[:64],
+        params=audit_chain.normalize_json(scrub(params or {})),
+        before=audit_chain.normalize_json(scrub(before)),
+        after=audit_chain.normalize_json(scrub(after)),
         outcome=outcome,
         error_code=error_code[:128],
         error_message=error_message[:2000],
         request_id=request_id[:256],
     )
+    with transaction.atomic():
+        audit_chain.lock_chain()
+        last_seq, last_hash = audit_chain.chain_head()
+        event.seq, event.prev_hash = last_seq + 1, last_hash
+        # The time is taken inside the lock, so created_at follows the chain order.
+        event.created_at = timezone.now()
+        event.hash = audit_chain.compute_hash(event)
+        event.save()
+    return event
+
+
+_ip_field = AuditEvent._meta.get_field("client_ip")
+
+
+def _fit_key(key: str) -> str:
+    """S3 keys are at most 1,024 bytes; a longer one (only ever a refused attempt) is cut to fit the index."""
+    data = key.encode("utf-8")
+    if len(data) <= 1024:
+        return key
+    return data[:1024].decode("utf-8", errors="ignore")
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 from console import crypto
 
@@ -128,19 +129,36 @@ class RoleAssignment(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One change the console made or tried, or one denied attempt. Append-only."""
+    """One change the console made or tried, or one denied attempt. Append-only and hash-chained.
+
+    Written only by ``console.audit.record`` (which fills ``seq``, ``prev_hash`` and ``hash``,
+    see ``console.audit_chain``). The user and endpoint are kept by id without a database
+    constraint and without ``SET_NULL``: deleting a user or an endpoint must not rewrite
+    (and so break the hash of) the events that name them; ``actor_name``/``endpoint_name``
+    keep the names.
+    """
 
     class Outcome(models.TextChoices):
         OK = "ok", "OK"
         FAILED = "failed", "Failed"
         DENIED = "denied", "Denied"
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    seq = models.BigIntegerField(unique=True, help_text="position in the hash chain")
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     actor_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
-    endpoint = models.ForeignKey(Endpoint, null=True, blank=True, on_delete=models.SET_NULL)
+    endpoint = models.ForeignKey(
+        Endpoint, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     endpoint_name = models.CharField(max_length=64, blank=True)
     bucket = models.CharField(max_length=63, blank=True)
     key = models.CharField(max_length=1024, blank=True)
@@ -153,13 +171,38 @@ class AuditEvent(models.Model):
     error_code = models.CharField(max_length=128, blank=True)
     error_message = models.TextField(blank=True)
     request_id = models.CharField(max_length=256, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Every audit query orders by (created_at, id) descending and pages by keyset on it, so
+        # each index ends in (created_at, id): after its equality columns the rows come out
+        # already in page order and a page reads ~50 index entries, however many rows match.
+        # - audit_time: no filter, date range only, and the fallback scan for common filters.
+        # - audit_actor_time / audit_outcome_time: the actor and outcome filters, the dashboard.
+        # - audit_scope_time: bucket (+ endpoint) filter and bucket history.
+        # - audit_scope_key: object history (exact key) and key-prefix filter; the key uses
+        #   varchar_pattern_ops on PostgreSQL so LIKE 'prefix%' is an index range in any
+        #   collation (bucket + key stay under btree's ~2.7 kB entry limit: keys are <= 1 kB).
+        # - audit_action_time: the action prefix filter ("bucket." ), same pattern_ops reason;
+        #   for a common prefix the planner walks audit_time instead and filters.
+        # The opclasses apply on PostgreSQL only; other databases ignore them.
         indexes = [
-            models.Index(fields=["bucket", "key"], name="audit_bucket_key"),
-            models.Index(fields=["outcome", "created_at"], name="audit_outcome_time"),
-            models.Index(fields=["action", "created_at"], name="audit_action_time"),
+            models.Index(fields=["created_at", "id"], name="audit_time"),
+            models.Index(fields=["actor_name", "created_at", "id"], name="audit_actor_time"),
+            models.Index(fields=["outcome", "created_at", "id"], name="audit_outcome_time"),
+            models.Index(fields=["bucket", "endpoint", "created_at", "id"], name="audit_scope_time"),
+            models.Index(
+                fields=["bucket", "endpoint", "key", "created_at", "id"],
+                opclasses=["varchar_ops", "int8_ops", "varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
+                name="audit_scope_key",
+            ),
+            models.Index(
+                fields=["action", "created_at", "id"],
+                opclasses=["varchar_pattern_ops", "timestamptz_ops", "int8_ops"],
+                name="audit_action_time",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -172,3 +215,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only.")
+
+
+class AuditCheckpoint(models.Model):
+    """Where the chain was cut by an archive: events up to ``seq`` now live in ``location``.
+
+    Verification of what is left starts from the newest checkpoint's ``seq`` and ``hash``.
+    """
+
+    seq = models.BigIntegerField(unique=True, help_text="last archived event's seq")
+    hash = models.CharField(max_length=64, help_text="last archived event's hash")
+    first_seq = models.BigIntegerField()
+    event_count = models.BigIntegerField()
+    before = models.DateTimeField(help_text="events created before this were archived")
+    location = models.CharField(max_length=1024, help_text="bucket and key of the JSON Lines file")
+    content_sha256 = models.CharField(max_length=64, help_text="sha256 of the archived file as read back")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"archive of seq {self.first_seq}-{self.seq} at {self.location}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit checkpoints are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit checkpoints are append-only.")
