@@ -183,9 +183,11 @@ def _statement_errors(statement: Any, arn: re.Pattern, bucket: str, sids: set[st
     if statement.get("Effect") not in ("Allow", "Deny"):
         errors.append("“Effect” must be “Allow” or “Deny”.")
     if "Principal" not in statement and "NotPrincipal" not in statement:
-        errors.append("a bucket policy statement needs a “Principal” (who it applies to), e.g. \"*\".")
+        errors.append('a bucket policy statement needs a “Principal” (who it applies to), e.g. "*".')
     actions = statement.get("Action", statement.get("NotAction"))
-    if not actions or not all(isinstance(a, str) and (a == "*" or a.lower().startswith("s3:")) for a in _as_list(actions)):
+    if not actions or not all(
+        isinstance(a, str) and (a == "*" or a.lower().startswith("s3:")) for a in _as_list(actions)
+    ):
         errors.append("“Action” must name S3 actions, such as “s3:GetObject” (or “*”).")
     resources = statement.get("Resource", statement.get("NotResource"))
     if not resources:
@@ -199,6 +201,14 @@ def _statement_errors(statement: Any, arn: re.Pattern, bucket: str, sids: set[st
     if condition is not None and not isinstance(condition, dict):
         errors.append("“Condition” must be a JSON object.")
     return errors
+
+
+def _is_s3_action(action: Any) -> bool:
+    return isinstance(action, str) and (action == "*" or action.lower().startswith("s3:"))
+
+
+def _has_sid(statement: Any, sid: str) -> bool:
+    return isinstance(statement, dict) and statement.get("Sid") == sid
 
 
 def pretty(policy: dict | str | None) -> str:
@@ -217,7 +227,9 @@ def allow_public_read(policy: dict | None, bucket: str) -> dict:
     """The policy plus one statement letting everyone read the bucket's objects (kept if already there)."""
     result = dict(policy) if isinstance(policy, dict) else {}
     result.setdefault("Version", "2012-10-17")
-    statements = [s for s in _as_list(result.get("Statement")) if not (isinstance(s, dict) and s.get("Sid") == PUBLIC_READ_SID)]
+    statements = [
+        s for s in _as_list(result.get("Statement")) if not (isinstance(s, dict) and s.get("Sid") == PUBLIC_READ_SID)
+    ]
     statements.append(
         {
             "Sid": PUBLIC_READ_SID,
