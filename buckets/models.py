@@ -19,6 +19,10 @@ class Bucket(models.Model):
     object_count = models.BigIntegerField(null=True, blank=True)
     total_bytes = models.BigIntegerField(null=True, blank=True)
     counted_at = models.DateTimeField(null=True, blank=True)
+    # Last known "public" indicator (from policy/ACL/public access block), saved when the bucket
+    # page derives it, so the dashboard lists public buckets without calling S3. None: not checked yet.
+    is_public = models.BooleanField(null=True, blank=True)
+    public_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["endpoint__name", "name"]
