@@ -1,12 +1,28 @@
 """Who may do what: the one place that turns role assignments into a decision.
 
-``effective_role`` answers for a scope (endpoint, bucket, key); the ``require_*``
-helpers are what views call first: 404 when the user may not see the thing at all,
-403 (and a "denied" audit row) when the user sees it but lacks the role.
+Scopes nest: everything ⊃ one endpoint ⊃ one bucket ⊃ one key prefix. An assignment
+(to a user, or to a group the user is in) gives its role on its scope and everything
+inside it; the effective role is the highest role that covers what is asked.
+
+- ``effective_role(user, endpoint=, bucket=)`` — the role on the endpoint/bucket AS A
+  WHOLE: prefix assignments do not count (a role on ``logs/`` is no role on the bucket).
+- ``effective_role(user, endpoint=, bucket=, key=)`` — the role on that object key (or
+  on that prefix, when listing ``key="a/b/"``): prefix assignments count when the key
+  starts with their prefix.
+- ``require_role`` is what views call first: 404 when the user may not see the
+  endpoint/bucket at all, 403 (and a "denied" audit row) when the role is too low.
+  A user whose only role in a bucket is on a prefix may still *see* the bucket (viewer
+  level, to browse down to the prefix): ``require_role(VIEWER, bucket=b)`` and
+  ``require_role(VIEWER, bucket=b, key=<folder above the prefix>)`` pass. Views that
+  list keys must then show only what ``allowed_prefixes`` allows (``key_allowed`` /
+  ``folder_visible``); any action on a key outside the prefixes is refused (403).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
@@ -15,15 +31,29 @@ from console import audit
 from console.models import ROLE_RANK, Endpoint, Role, RoleAssignment
 
 
+def _active(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
 def _assignments(user) -> list[RoleAssignment]:
     """The user's own and their groups' assignments, read once per request (cached on the user)."""
+    if not _active(user):
+        return []
     cached = getattr(user, "_role_assignments_cache", None)
     if cached is None:
         cached = list(
-            RoleAssignment.objects.filter(Q(user=user) | Q(group__in=user.groups.all())).select_related("endpoint")
+            RoleAssignment.objects.filter(Q(user=user) | Q(group__in=user.groups.all())).select_related(
+                "endpoint", "group"
+            )
         )
         user._role_assignments_cache = cached
     return cached
+
+
+def forget(user) -> None:
+    """Drop the per-request cache (after changing this user's assignments or groups)."""
+    if hasattr(user, "_role_assignments_cache"):
+        del user._role_assignments_cache
 
 
 def _covers(a: RoleAssignment, endpoint_id: int | None, bucket: str, key: str | None) -> bool:
@@ -40,22 +70,28 @@ def _covers(a: RoleAssignment, endpoint_id: int | None, bucket: str, key: str | 
     return key is not None and key.startswith(a.prefix)
 
 
+def _best(roles) -> Role | None:
+    best = None
+    for role in roles:
+        if best is None or ROLE_RANK[role] > ROLE_RANK[best]:
+            best = role
+    return Role(best) if best else None
+
+
 def effective_role(user, *, endpoint: Endpoint | None = None, bucket: str = "", key: str | None = None) -> Role | None:
-    """The highest role the user holds on this scope, or None."""
-    if not user.is_authenticated or not user.is_active:
+    """The highest role the user holds on this scope, or None (see the module docstring)."""
+    if not _active(user):
         return None
     if user.is_superuser:
         return Role.ADMIN
     endpoint_id = endpoint.pk if endpoint else None
-    best: str | None = None
-    for a in _assignments(user):
-        if _covers(a, endpoint_id, bucket, key) and (best is None or ROLE_RANK[a.role] > ROLE_RANK[best]):
-            best = a.role
-    return Role(best) if best else None
+    return _best(a.role for a in _assignments(user) if _covers(a, endpoint_id, bucket, key))
 
 
 def can_see(user, *, endpoint: Endpoint, bucket: str = "") -> bool:
     """True when the user holds any role on the endpoint/bucket or on something inside it."""
+    if not _active(user):
+        return False
     if user.is_superuser:
         return True
     for a in _assignments(user):
@@ -66,8 +102,56 @@ def can_see(user, *, endpoint: Endpoint, bucket: str = "") -> bool:
     return False
 
 
+def allowed_prefixes(user, endpoint: Endpoint, bucket: str) -> list[str] | None:
+    """Key prefixes of the bucket the user may act in: None = the whole bucket, [] = nothing.
+
+    The list is minimal (no prefix inside another) and sorted.
+    """
+    if not _active(user):
+        return []
+    if effective_role(user, endpoint=endpoint, bucket=bucket) is not None:
+        return None
+    prefixes = sorted(
+        {a.prefix for a in _assignments(user) if a.endpoint_id == endpoint.pk and a.bucket == bucket and a.prefix}
+    )
+    minimal: list[str] = []
+    for p in prefixes:  # sorted: a prefix comes right before the ones it contains
+        if not any(p.startswith(m) for m in minimal):
+            minimal.append(p)
+    return minimal
+
+
+def key_allowed(prefixes: list[str] | None, key: str) -> bool:
+    """Whether a key (object or folder) lies inside the allowed prefixes."""
+    return prefixes is None or any(key.startswith(p) for p in prefixes)
+
+
+def folder_visible(prefixes: list[str] | None, folder: str) -> bool:
+    """Whether a folder (``""`` or ending in ``/``) may be listed: inside a prefix, or on the way down to one."""
+    return key_allowed(prefixes, folder) or any(p.startswith(folder) for p in prefixes or [])
+
+
+def _is_folder(key: str) -> bool:
+    return key == "" or key.endswith("/")
+
+
+def browse_role(user, *, endpoint: Endpoint, bucket: str, key: str | None = None) -> Role | None:
+    """VIEWER for a user who holds a role only on prefixes of this bucket and asks for the bucket
+    itself (``key=None``) or for a folder above one of the prefixes; None otherwise."""
+    if not bucket or (key is not None and not _is_folder(key)):
+        return None
+    prefixes = allowed_prefixes(user, endpoint, bucket)
+    if not prefixes:
+        return None
+    if key is None or folder_visible(prefixes, key):
+        return Role.VIEWER
+    return None
+
+
 def visible_endpoint_ids(user) -> set[int] | None:
     """Endpoint ids the user may see; None means all of them."""
+    if not _active(user):
+        return set()
     if user.is_superuser or any(a.endpoint_id is None for a in _assignments(user)):
         return None
     return {a.endpoint_id for a in _assignments(user)}
@@ -89,8 +173,10 @@ def require_role(
     """Return the user's role on the scope or stop: 404 if not visible, 403 + audit row if too low."""
     user = request.user
     role = effective_role(user, endpoint=endpoint, bucket=bucket, key=key)
-    if role is None and endpoint is not None and not can_see(user, endpoint=endpoint, bucket=bucket):
-        raise Http404("No such bucket or endpoint.")
+    if role is None and endpoint is not None:
+        if not can_see(user, endpoint=endpoint, bucket=bucket):
+            raise Http404("No such bucket or endpoint.")
+        role = browse_role(user, endpoint=endpoint, bucket=bucket, key=key)
     if role is None or role.rank < need.rank:
         audit.denied(
             audit.Actor.from_request(request, role=role or ""),
@@ -111,3 +197,55 @@ def require_global_admin(request, *, action: str) -> Role:
 
 def is_global_admin(user) -> bool:
     return effective_role(user) == Role.ADMIN
+
+
+# --- who has access to a bucket -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One way a principal gets a role on (part of) a bucket."""
+
+    principal: str  # "user" or "group"
+    name: str
+    role: Role
+    scope: str  # "everything", "endpoint", "bucket", "prefix"
+    assignment: RoleAssignment | None  # None: superuser
+    via_group: str = ""  # for a user row reached through a group
+    user_active: bool = True
+
+    @property
+    def scope_label(self) -> str:
+        return self.assignment.scope_label if self.assignment else "everything (superuser)"
+
+
+def bucket_grants(endpoint: Endpoint, bucket: str) -> list[Grant]:
+    """Every user and group with a role on this bucket (or a prefix in it), and through which assignment.
+
+    Users reached through a group are listed too (with ``via_group``), so the answer to
+    "who can touch this bucket" is complete.
+    """
+    covering = (
+        RoleAssignment.objects.filter(
+            Q(endpoint__isnull=True) | Q(endpoint=endpoint, bucket="") | Q(endpoint=endpoint, bucket=bucket)
+        )
+        .select_related("endpoint", "user", "group")
+        .prefetch_related("group__user_set")
+        .order_by("user__username", "group__name", "prefix")
+    )
+    grants: list[Grant] = []
+    for a in covering:
+        scope = (
+            "everything" if a.endpoint_id is None else "prefix" if a.prefix else "bucket" if a.bucket else "endpoint"
+        )
+        if a.user_id:
+            grants.append(Grant("user", a.user.username, Role(a.role), scope, a, user_active=a.user.is_active))
+        else:
+            grants.append(Grant("group", a.group.name, Role(a.role), scope, a))
+            for member in sorted(a.group.user_set.all(), key=lambda u: u.username):
+                grants.append(
+                    Grant("user", member.username, Role(a.role), scope, a, a.group.name, user_active=member.is_active)
+                )
+    for su in get_user_model().objects.filter(is_superuser=True).order_by("username"):
+        grants.append(Grant("user", su.username, Role.ADMIN, "everything", None, user_active=su.is_active))
+    return grants

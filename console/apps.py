@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ConsoleConfig(AppConfig):
     name = "console"
     verbose_name = "S3 team console"
+
+    def ready(self):
+        # Signal receivers (two-factor state at login, CSP origins on endpoint changes).
+        from console import security  # noqa: F401

@@ -245,3 +245,20 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit checkpoints are append-only.")
+
+
+class Profile(models.Model):
+    """Per-user console settings that Django's user model has no field for."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_profile")
+    otp_required = models.BooleanField(
+        "two-factor required", default=False, help_text="The user must enrol a TOTP authenticator to use the console."
+    )
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+    @classmethod
+    def for_user(cls, user) -> Profile:
+        profile, _ = cls.objects.get_or_create(user=user)
+        return profile

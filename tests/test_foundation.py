@@ -127,7 +127,7 @@ def _example_path(route: str) -> str:
     return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: replacements.get(m.group(1) or "str", "x"), route)
 
 
-PUBLIC = {"login"}
+PUBLIC = {"login", "set_password_link"}
 
 
 @pytest.mark.django_db

@@ -1,0 +1,371 @@
+"""Team administration: users, groups, role assignments, set-password links, who has access to a bucket.
+
+Everything here but the bucket-access page needs the admin role on everything; every change is audited
+(never with a password or a token in its parameters).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm as DjangoSetPasswordForm
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from buckets.models import Bucket
+from console import access, audit, security
+from console.models import Endpoint, Profile, Role, RoleAssignment
+from console.user_forms import GroupForm, GroupMemberForm, RoleAssignmentForm, SetPasswordForm, UserCreateForm
+
+User = get_user_model()
+
+
+def user_snapshot(user) -> dict:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "is_active": user.is_active,
+        "is_superuser": user.is_superuser,
+        "has_password": user.has_usable_password(),
+    }
+
+
+def assignment_snapshot(a: RoleAssignment) -> dict:
+    principal = f"user:{a.user.username}" if a.user_id else f"group:{a.group.name}"
+    return {"principal": principal, "role": a.role, "scope": a.scope_label}
+
+
+def _admin(request, action: str) -> audit.Actor:
+    role = access.require_global_admin(request, action=action)
+    return audit.Actor.from_request(request, role)
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+@require_GET
+def user_list(request):
+    access.require_global_admin(request, action="user.list")
+    users = (
+        User.objects.order_by("username")
+        .select_related("console_profile")
+        .prefetch_related("role_assignments__endpoint", "groups")
+        .annotate(otp_devices=Count("totpdevice"))
+    )
+    groups = Group.objects.order_by("name").annotate(member_count=Count("user"))
+    return render(request, "console/user_list.html", {"users": users, "groups": groups})
+
+
+@require_http_methods(["GET", "POST"])
+def user_create(request):
+    actor = _admin(request, "user.create")
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with audit.change(actor, "user.create", params={"username": form.cleaned_data["username"]}) as ev:
+            user = form.save()
+            ev.after = user_snapshot(user)
+        messages.success(request, f"User “{user.username}” created. Give them a role below.")
+        return redirect("user_detail", pk=user.pk)
+    return render(request, "console/user_form.html", {"form": form}, status=422 if form.errors else 200)
+
+
+def _user_context(user, **extra) -> dict:
+    assignments = user.role_assignments.select_related("endpoint").order_by("endpoint__name", "bucket", "prefix")
+    groups = user.groups.prefetch_related(
+        Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("endpoint"))
+    )
+    profile = Profile.objects.filter(user=user).first()
+    return {
+        "target": user,
+        "assignments": assignments,
+        "groups": groups,
+        "otp_enrolled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "otp_required_user": bool(profile and profile.otp_required),
+        "otp_required_all": settings.OTP_REQUIRED_FOR_ALL,
+        "role_form": RoleAssignmentForm(principal=user),
+        "password_form": SetPasswordForm(user),
+        **extra,
+    }
+
+
+@require_GET
+def user_detail(request, pk: int):
+    access.require_global_admin(request, action="user.view")
+    user = get_object_or_404(User, pk=pk)
+    return render(request, "console/user_detail.html", _user_context(user))
+
+
+def _set_active(request, pk: int, active: bool):
+    action = "user.reactivate" if active else "user.deactivate"
+    actor = _admin(request, action)
+    user = get_object_or_404(User, pk=pk)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot deactivate your own account.")
+        return redirect("user_detail", pk=pk)
+    before = user_snapshot(user)
+    with audit.change(actor, action, params={"username": user.username}, before=before) as ev:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        ev.after = user_snapshot(user)
+    state = "active again" if active else "deactivated: they cannot log in, and their sessions end"
+    messages.success(request, f"User “{user.username}” is {state}.")
+    return redirect("user_detail", pk=pk)
+
+
+@require_POST
+def user_deactivate(request, pk: int):
+    return _set_active(request, pk, active=False)
+
+
+@require_POST
+def user_reactivate(request, pk: int):
+    return _set_active(request, pk, active=True)
+
+
+@require_POST
+def user_set_password(request, pk: int):
+    actor = _admin(request, "user.password.set")
+    user = get_object_or_404(User, pk=pk)
+    form = SetPasswordForm(user, request.POST)
+    if not form.is_valid():
+        context = _user_context(user, password_form=form)
+        return render(request, "console/user_detail.html", context, status=422)
+    with audit.change(actor, "user.password.set", params={"username": user.username, "via": "admin"}):
+        user.set_password(form.cleaned_data["password"])
+        user.save(update_fields=["password"])
+    messages.success(request, f"Password of “{user.username}” set. Their open sessions have ended.")
+    return redirect("user_detail", pk=pk)
+
+
+@require_POST
+def user_password_link(request, pk: int):
+    actor = _admin(request, "user.password_link.create")
+    user = get_object_or_404(User, pk=pk)
+    if not user.is_active:
+        messages.error(request, "Reactivate the user first: an inactive user cannot log in.")
+        return redirect("user_detail", pk=pk)
+    valid_for = timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    with audit.change(
+        actor, "user.password_link.create", params={"username": user.username, "valid_hours": valid_for / 3600}
+    ):
+        path = reverse(
+            "set_password_link",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+    context = {"target": user, "link": request.build_absolute_uri(path), "expires": timezone.now() + valid_for}
+    return render(request, "console/user_password_link.html", context)
+
+
+@require_POST
+def user_otp_require(request, pk: int):
+    actor = _admin(request, "user.otp.require")
+    user = get_object_or_404(User, pk=pk)
+    required = request.POST.get("required") == "1"
+    profile = Profile.for_user(user)
+    with audit.change(
+        actor, "user.otp.require", params={"username": user.username}, before={"required": profile.otp_required}
+    ) as ev:
+        profile.otp_required = required
+        profile.save(update_fields=["otp_required"])
+        ev.after = {"required": required}
+    text = "must use two-factor from their next login on" if required else "no longer must use two-factor"
+    messages.success(request, f"“{user.username}” {text}.")
+    return redirect("user_detail", pk=pk)
+
+
+@require_POST
+def user_otp_reset(request, pk: int):
+    """For a lost phone: remove the user's authenticator; they enrol again at their next login if required."""
+    actor = _admin(request, "user.otp.reset")
+    user = get_object_or_404(User, pk=pk)
+    with audit.change(actor, "user.otp.reset", params={"username": user.username}):
+        deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    messages.success(
+        request, f"Authenticator of “{user.username}” removed." if deleted else "No authenticator to remove."
+    )
+    return redirect("user_detail", pk=pk)
+
+
+# --- role assignments ----------------------------------------------------------------------
+
+
+def _assign(request, principal, page: str, render_page):
+    actor = _admin(request, "role.assign")
+    form = RoleAssignmentForm(request.POST, principal=principal)
+    if not form.is_valid():
+        return render_page(form)
+    with audit.change(
+        actor,
+        "role.assign",
+        endpoint=form.cleaned_data["endpoint"],
+        bucket=form.cleaned_data["bucket"],
+        key=form.cleaned_data["prefix"],
+    ) as ev:
+        assignment = form.save()
+        ev.after = assignment_snapshot(assignment)
+    messages.success(request, f"{assignment} given.")
+    return redirect(page, pk=principal.pk)
+
+
+@require_POST
+def user_role_assign(request, pk: int):
+    user = get_object_or_404(User, pk=pk)
+
+    def render_page(form):
+        return render(request, "console/user_detail.html", _user_context(user, role_form=form), status=422)
+
+    return _assign(request, user, "user_detail", render_page)
+
+
+@require_POST
+def role_remove(request, pk: int):
+    actor = _admin(request, "role.remove")
+    assignment = get_object_or_404(RoleAssignment.objects.select_related("user", "group", "endpoint"), pk=pk)
+    snapshot = assignment_snapshot(assignment)
+    with audit.change(
+        actor,
+        "role.remove",
+        endpoint=assignment.endpoint,
+        bucket=assignment.bucket,
+        key=assignment.prefix,
+        before=snapshot,
+    ):
+        assignment.delete()
+    messages.success(request, f"{snapshot['role'].capitalize()} on {snapshot['scope']} removed.")
+    if assignment.group_id:
+        return redirect("group_detail", pk=assignment.group_id)
+    return redirect("user_detail", pk=assignment.user_id)
+
+
+# --- groups --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def group_create(request):
+    actor = _admin(request, "group.create")
+    form = GroupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with audit.change(actor, "group.create", params={"name": form.cleaned_data["name"]}):
+            group = form.save()
+        messages.success(request, f"Group “{group.name}” created. Add members and roles below.")
+        return redirect("group_detail", pk=group.pk)
+    return render(request, "console/user_group_form.html", {"form": form}, status=422 if form.errors else 200)
+
+
+def _group_context(group, **extra) -> dict:
+    return {
+        "group": group,
+        "members": group.user_set.order_by("username"),
+        "assignments": group.role_assignments.select_related("endpoint").order_by("endpoint__name", "bucket", "prefix"),
+        "member_form": GroupMemberForm(group=group),
+        "role_form": RoleAssignmentForm(principal=group),
+        **extra,
+    }
+
+
+@require_GET
+def group_detail(request, pk: int):
+    access.require_global_admin(request, action="group.view")
+    group = get_object_or_404(Group, pk=pk)
+    return render(request, "console/user_group_detail.html", _group_context(group))
+
+
+@require_POST
+def group_delete(request, pk: int):
+    actor = _admin(request, "group.delete")
+    group = get_object_or_404(Group, pk=pk)
+    before = {"name": group.name, "members": list(group.user_set.values_list("username", flat=True))}
+    with audit.change(actor, "group.delete", params={"name": group.name}, before=before):
+        group.delete()  # its role assignments go with it
+    messages.success(request, f"Group “{before['name']}” deleted, with its role assignments.")
+    return redirect("user_list")
+
+
+@require_POST
+def group_member_add(request, pk: int):
+    actor = _admin(request, "group.member.add")
+    group = get_object_or_404(Group, pk=pk)
+    form = GroupMemberForm(request.POST, group=group)
+    if not form.is_valid():
+        return render(request, "console/user_group_detail.html", _group_context(group, member_form=form), status=422)
+    user = form.cleaned_data["user"]
+    with audit.change(actor, "group.member.add", params={"group": group.name, "username": user.username}):
+        group.user_set.add(user)
+    messages.success(request, f"“{user.username}” added to “{group.name}”.")
+    return redirect("group_detail", pk=pk)
+
+
+@require_POST
+def group_member_remove(request, pk: int, user_pk: int):
+    actor = _admin(request, "group.member.remove")
+    group = get_object_or_404(Group, pk=pk)
+    user = get_object_or_404(group.user_set, pk=user_pk)
+    with audit.change(actor, "group.member.remove", params={"group": group.name, "username": user.username}):
+        group.user_set.remove(user)
+    messages.success(request, f"“{user.username}” removed from “{group.name}”.")
+    return redirect("group_detail", pk=pk)
+
+
+@require_POST
+def group_role_assign(request, pk: int):
+    group = get_object_or_404(Group, pk=pk)
+
+    def render_page(form):
+        context = _group_context(group, role_form=form)
+        return render(request, "console/user_group_detail.html", context, status=422)
+
+    return _assign(request, group, "group_detail", render_page)
+
+
+# --- who has access to a bucket -------------------------------------------------------------
+
+
+@require_GET
+def bucket_access(request, endpoint_pk: int, bucket: str):
+    """Every user and group with a role on this bucket, and the assignment it comes from."""
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    access.require_role(request, Role.ADMIN, action="bucket.access.view", endpoint=endpoint, bucket=bucket)
+    context = {
+        "endpoint": endpoint,
+        "bucket": bucket,
+        "known": Bucket.objects.filter(endpoint=endpoint, name=bucket).exists(),
+        "grants": access.bucket_grants(endpoint, bucket),
+        "is_global_admin": access.is_global_admin(request.user),
+    }
+    return render(request, "console/access_bucket.html", context)
+
+
+# --- the one-time set-password link (no login needed) -----------------------------------------
+
+
+class SetPasswordLinkView(auth_views.PasswordResetConfirmView):
+    """Opened by the user the admin gave the link to. Django's token dies once the password changes."""
+
+    template_name = "console/user_set_password_link.html"
+    form_class = DjangoSetPasswordForm
+    success_url = reverse_lazy("login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        user = form.user
+        actor = audit.Actor(user_id=user.pk, username=user.username, ip=audit.client_ip(self.request))
+        with audit.change(actor, "user.password.set", params={"username": user.username, "via": "link"}):
+            response = super().form_valid(form)
+        self.request.session.pop(security.SESSION_KEY, None)
+        messages.success(self.request, "Your password is set. Log in with it now.")
+        return response

@@ -1,0 +1,314 @@
+"""The authorization matrix: every URL of the project × every kind of user × GET/POST.
+
+Walks the URL resolver; a URL pattern without a row in EXPECTED fails ``test_every_url_has_a_row``.
+Each row is checked by its own test (``test_matrix[<url name>]``), with fresh users and database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from buckets.models import Bucket, Job
+from console.models import Endpoint, Role, RoleAssignment
+from tests.conftest import empty_and_delete
+
+# Columns of every expectation string, in this order (requests are made in this order too,
+# so a user allowed to change something comes after those who are refused):
+ROLES = ("anon", "other_ep", "other_bucket", "viewer", "operator", "admin")
+#   anon          not logged in
+#   other_ep      admin on ANOTHER endpoint only
+#   other_bucket  admin on ANOTHER bucket of the same endpoint only
+#   viewer / operator / admin   that role on everything (global assignment)
+
+# ======================================================================================
+# HOW TO ADD A ROW
+#   "url_name": Row(<args>, get="<6 tokens>", post="<6 tokens>"[, data=<fn>]),
+#   <args> builds the URL from the context `c` (see Ctx below): use one of the helpers
+#   NONE, ENDPOINT, ENDPOINT_PK, BUCKET, OBJECT, VERSION, PREFIX, JOB, USER, GROUP,
+#   ASSIGNMENT, or a lambda c: ({url kwargs}, {query}).
+#   Tokens, one per column of ROLES (anon other_ep other_bucket viewer operator admin):
+#     login  302 to the login page (anon must always get this, except PUBLIC pages)
+#     ok     allowed: 200, 201, 204, 302/303 (not to login) or 422 (the form refused
+#            the empty/missing POST data) — i.e. NOT 403/404/405
+#     200 302 400 403 404 405 ...  exactly that status
+#   POSTs send `data(c)` (default: nothing), so allowed POSTs mostly answer with a form
+#   error (422/200) or a redirect; nothing destructive happens with an empty body.
+#   Presets below cover the common rows.
+# ======================================================================================
+
+ADMIN_PAGE = "login 403 403 403 403 ok"  # console administration: admin on everything
+ANY_USER = "login ok ok ok ok ok"  # every logged-in user (the page filters what it shows)
+NOT_ALLOWED = "login 405 405 405 405 405"  # method not allowed (after login)
+BUCKET_VIEWER = "login 404 404 ok ok ok"
+BUCKET_OPERATOR = "login 404 404 403 ok ok"
+BUCKET_ADMIN = "login 404 404 403 403 ok"
+ENDPOINT_VIEWER = "login 404 403 ok ok ok"  # other_bucket sees the endpoint, but holds no role on it
+
+
+@dataclass
+class Ctx:
+    ep: Endpoint
+    other_ep: Endpoint
+    bucket: str
+    key: str
+    version_id: str
+    prefix: str
+    job: Job
+    target: object  # a user to administer
+    group: Group
+    assignment: RoleAssignment
+    s3: object  # raw boto3 client
+
+    def put_object(self) -> None:
+        """(Re)create the test object: a row allowed to delete it must not spoil the next request."""
+        self.version_id = self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=b"matrix\n")["VersionId"]
+
+
+Args = Callable[[Ctx], tuple[dict, dict]]
+
+
+def NONE(c):
+    return {}, {}
+
+
+def ENDPOINT(c):
+    return {"endpoint_pk": c.ep.pk}, {}
+
+
+def ENDPOINT_PK(c):
+    return {"pk": c.ep.pk}, {}
+
+
+def BUCKET(c):
+    return {"endpoint_pk": c.ep.pk, "bucket": c.bucket}, {}
+
+
+def OBJECT(c):
+    return {"endpoint_pk": c.ep.pk, "bucket": c.bucket}, {"key": c.key}
+
+
+def VERSION(c):
+    return {"endpoint_pk": c.ep.pk, "bucket": c.bucket}, {"key": c.key, "version_id": c.version_id}
+
+
+def PREFIX(c):
+    return {"endpoint_pk": c.ep.pk, "bucket": c.bucket}, {"prefix": c.prefix}
+
+
+def JOB(c):
+    return {"pk": c.job.pk}, {}
+
+
+def USER(c):
+    return {"pk": c.target.pk}, {}
+
+
+def GROUP(c):
+    return {"pk": c.group.pk}, {}
+
+
+def ASSIGNMENT(c):
+    return {"pk": c.assignment.pk}, {}
+
+
+@dataclass
+class Row:
+    args: Args
+    get: str
+    post: str
+    data: Callable[[Ctx], dict] | None = None
+
+
+PUBLIC = {"login", "set_password_link"}  # the only pages anonymous users may open
+
+EXPECTED: dict[str, Row] = {
+    # --- console (console/urls.py) ---
+    "dashboard": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
+    "login": Row(NONE, get="200 302 302 302 302 302", post="200 302 302 302 302 302"),
+    "logout": Row(NONE, get=NOT_ALLOWED, post="login 302 302 302 302 302"),
+    "endpoint_list": Row(NONE, get=ADMIN_PAGE, post=NOT_ALLOWED),
+    "endpoint_create": Row(NONE, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "endpoint_edit": Row(ENDPOINT_PK, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "endpoint_delete": Row(ENDPOINT_PK, get=ADMIN_PAGE, post=ADMIN_PAGE),  # admin's POST deletes: last request
+    "endpoint_check": Row(ENDPOINT_PK, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "audit_list": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
+    # --- team (console/user_views.py, console/otp_views.py) ---
+    "user_list": Row(NONE, get=ADMIN_PAGE, post=NOT_ALLOWED),
+    "user_create": Row(NONE, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "user_detail": Row(USER, get=ADMIN_PAGE, post=NOT_ALLOWED),
+    "user_deactivate": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "user_reactivate": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "user_set_password": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "user_password_link": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "user_role_assign": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "user_otp_require": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "user_otp_reset": Row(USER, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "role_remove": Row(ASSIGNMENT, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "group_create": Row(NONE, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "group_detail": Row(GROUP, get=ADMIN_PAGE, post=NOT_ALLOWED),
+    "group_delete": Row(GROUP, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "group_member_add": Row(GROUP, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "group_member_remove": Row(
+        lambda c: ({"pk": c.group.pk, "user_pk": c.target.pk}, {}), get=NOT_ALLOWED, post=ADMIN_PAGE
+    ),
+    "group_role_assign": Row(GROUP, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "bucket_access": Row(BUCKET, get=BUCKET_ADMIN, post=NOT_ALLOWED),
+    # valid link: GET redirects to the token-less URL (Django hides the token from Referer)
+    "set_password_link": Row(
+        lambda c: (
+            {
+                "uidb64": urlsafe_base64_encode(force_bytes(c.target.pk)),
+                "token": default_token_generator.make_token(c.target),
+            },
+            {},
+        ),
+        get="302 302 302 302 302 302",
+        post="302 302 302 302 302 302",
+    ),
+    "otp_setup": Row(NONE, get=ANY_USER, post=ANY_USER),
+    "otp_verify": Row(NONE, get=ANY_USER, post=ANY_USER),  # without a pending 2FA step: redirect onwards
+    "otp_disable": Row(NONE, get=NOT_ALLOWED, post=ANY_USER),
+    # --- buckets (buckets/urls.py) ---
+    "bucket_list": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
+    "bucket_sync": Row(ENDPOINT, get=NOT_ALLOWED, post=ENDPOINT_VIEWER),
+    "job_detail": Row(JOB, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    # helper B: empty / delete / count (buckets/empty_views.py)
+    "bucket_empty": Row(BUCKET, get=BUCKET_ADMIN, post=BUCKET_ADMIN),
+    "bucket_delete": Row(BUCKET, get=BUCKET_ADMIN, post=BUCKET_ADMIN),
+    "bucket_count": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+}
+
+
+# --- the walk -------------------------------------------------------------------------------
+
+
+def _all_url_names(resolver=None, namespace: str = "") -> list[str | None]:
+    names: list[str | None] = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = str(entry.pattern)
+        if route.startswith(("static/", "^static/", "__debug__", "^__debug__")):
+            continue
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names += _all_url_names(entry, inner)
+        elif isinstance(entry, URLPattern):
+            if getattr(entry.callback, "__module__", "").startswith("django.views.static"):
+                continue
+            names.append(f"{namespace}{entry.name}" if entry.name else None)
+    return names
+
+
+def test_every_url_has_a_row():
+    names = _all_url_names()
+    assert None not in names, "every URL pattern needs a name (the matrix refers to them by name)"
+    missing = [n for n in names if n not in EXPECTED]
+    assert not missing, "\n".join(f"add a row for {n} in EXPECTED (tests/test_authz_matrix.py)" for n in missing)
+    stale = set(EXPECTED) - set(names)
+    assert not stale, f"rows for URLs that no longer exist: {sorted(stale)}"
+
+
+def test_anonymous_always_goes_to_login():
+    for name, row in EXPECTED.items():
+        for method, spec in (("GET", row.get), ("POST", row.post)):
+            anon = spec.split()[0]
+            assert len(spec.split()) == len(ROLES), f"{name} {method}: needs {len(ROLES)} tokens"
+            if name not in PUBLIC:
+                assert anon == "login", f"{name} {method}: anonymous users must be sent to the login page"
+
+
+# --- the matrix -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def matrix_bucket(seaweed):
+    client = seaweed.client()
+    name = f"matrix-{uuid.uuid4().hex[:16]}"
+    client.create_bucket(Bucket=name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    yield name
+    empty_and_delete(client, name)
+
+
+@pytest.fixture
+def ctx(endpoint, matrix_bucket, s3client, django_user_model) -> Ctx:
+    other_ep = Endpoint.objects.create(name="elsewhere", url="http://127.0.0.1:9", region="us-east-1")
+    Bucket.objects.create(endpoint=endpoint, name=matrix_bucket)
+    target = django_user_model.objects.create_user("target", password="pw-target-123456")
+    group = Group.objects.create(name="matrix-group")
+    group.user_set.add(target)
+    assignment = RoleAssignment.objects.create(user=target, role=Role.VIEWER, endpoint=endpoint, bucket=matrix_bucket)
+    job = Job.objects.create(kind="bucket.count", title="count", endpoint=endpoint, bucket=matrix_bucket)
+    c = Ctx(
+        ep=endpoint,
+        other_ep=other_ep,
+        bucket=matrix_bucket,
+        key="matrix/a file <1>.txt",
+        version_id="",
+        prefix="matrix/",
+        job=job,
+        target=target,
+        group=group,
+        assignment=assignment,
+        s3=s3client,
+    )
+    c.put_object()
+    return c
+
+
+def _users(django_user_model, c: Ctx) -> dict:
+    users = {"anon": None}
+    grants = {
+        "other_ep": dict(endpoint=c.other_ep),
+        "other_bucket": dict(endpoint=c.ep, bucket="matrix-some-other-bucket"),
+        "viewer": dict(role=Role.VIEWER),
+        "operator": dict(role=Role.OPERATOR),
+        "admin": dict(role=Role.ADMIN),
+    }
+    for name, grant in grants.items():
+        user = django_user_model.objects.create_user(f"m-{name}", password="pw-matrix-123456")
+        RoleAssignment.objects.create(user=user, **{"role": Role.ADMIN, **grant})
+        users[name] = user
+    return users
+
+
+def _matches(token: str, response) -> bool:
+    status = response.status_code
+    location = response.get("Location", "")
+    if token == "login":
+        return status == 302 and location.startswith(reverse("login"))
+    if token == "ok":
+        redirect_ok = status in (302, 303) and not location.startswith(reverse("login"))
+        return status in (200, 201, 204, 422) or redirect_ok
+    return status == int(token)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_matrix(name, ctx, client, django_user_model):
+    row = EXPECTED[name]
+    users = _users(django_user_model, ctx)
+    failures = []
+    for method, spec in (("get", row.get), ("post", row.post)):
+        for role, token in zip(ROLES, spec.split(), strict=True):
+            if method == "post":
+                ctx.put_object()
+            kwargs, query = row.args(ctx)
+            url = reverse(name, kwargs=kwargs) + (f"?{urlencode(query)}" if query else "")
+            client.logout()
+            if users[role] is not None:
+                client.force_login(users[role])
+            data = row.data(ctx) if row.data else {}
+            response = client.get(url) if method == "get" else client.post(url, data)
+            if not _matches(token, response):
+                got = f"{response.status_code} {response.get('Location', '')}".strip()
+                failures.append(f"{method.upper()} {role}: expected {token}, got {got}")
+    assert not failures, f"{name}:\n  " + "\n  ".join(failures)
