@@ -1,0 +1,421 @@
+"""Uploads from the browser: options, the signed grant that ties an upload to its user, CORS, audit.
+
+The browser sends the bytes straight to S3 with presigned URLs (the "direct" method). When the
+bucket has no CORS rule for the console's origin, it sends them to the console one part at a
+time instead (the "fallback"), and the console passes each part on with UploadPart: it never
+holds more than the part in hand. Either way the console starts, completes and aborts the upload,
+and each of those requests carries a signed :class:`Grant` naming the user, endpoint, bucket, key
+and upload id, so nobody can continue, complete or abort an upload they did not start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.core import signing
+
+from buckets import s3
+from console import audit
+from console.models import Endpoint
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 8 * MiB
+MAX_PARTS = 10_000
+MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB, the S3 limit
+# The fallback holds one part in memory per request: refuse files that would need bigger parts.
+FALLBACK_MAX_PART_SIZE = 64 * MiB
+URL_BATCH_MAX = 100
+GRANT_MAX_AGE = 7 * 24 * 3600
+GRANT_SALT = "buckets.upload.grant"
+MAX_KEY_BYTES = 1024
+MAX_METADATA_BYTES = 2048
+
+STORAGE_CLASSES = [
+    ("", "Bucket default"),
+    ("STANDARD", "Standard"),
+    ("STANDARD_IA", "Standard-IA"),
+    ("ONEZONE_IA", "One Zone-IA"),
+    ("INTELLIGENT_TIERING", "Intelligent-Tiering"),
+    ("GLACIER_IR", "Glacier Instant Retrieval"),
+    ("GLACIER", "Glacier Flexible Retrieval"),
+    ("DEEP_ARCHIVE", "Glacier Deep Archive"),
+    ("REDUCED_REDUNDANCY", "Reduced redundancy"),
+]
+ENCRYPTIONS = [("", "None (bucket default)"), ("AES256", "SSE-S3 (AES256)"), ("aws:kms", "SSE-KMS (aws:kms)")]
+METHODS = [("direct", "Browser to S3"), ("fallback", "Through the console")]
+
+_HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*$")
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=(\"[\x20-\x21\x23-\x7e]*\"|[\w.+-]+))*$", re.ASCII)
+_TAG_TEXT = re.compile(r"^[\w\s+\-=.:/@]*$")
+
+
+class UploadRefused(Exception):
+    """A request of the upload flow that cannot go on; the message is for the page."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def part_size_for(size: int) -> int:
+    """At least 8 MiB, and big enough (in whole MiB) that the file needs at most 10,000 parts."""
+    per_part = -(-size // MAX_PARTS)
+    return max(MIN_PART_SIZE, -(-per_part // MiB) * MiB)
+
+
+def validate_key(key: str) -> str:
+    if not key:
+        raise forms.ValidationError("The object key is empty.")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise forms.ValidationError("The object key is longer than 1,024 bytes (UTF-8).")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise forms.ValidationError("The object key is not valid text.")
+    return key
+
+
+class UploadStartForm(forms.Form):
+    """What the browser asks for when it starts one file (from JSON)."""
+
+    key = forms.CharField(strip=False, required=False)
+    size = forms.IntegerField(min_value=0, max_value=MAX_OBJECT_SIZE)
+    content_type = forms.CharField(required=False, max_length=255)
+    storage_class = forms.ChoiceField(choices=STORAGE_CLASSES, required=False)
+    sse = forms.ChoiceField(choices=ENCRYPTIONS, required=False)
+    kms_key_id = forms.CharField(required=False, max_length=2048)
+    metadata = forms.JSONField(required=False)
+    tags = forms.JSONField(required=False)
+    method = forms.ChoiceField(choices=METHODS)
+
+    def clean_key(self) -> str:
+        return validate_key(self.cleaned_data["key"])
+
+    def clean_content_type(self) -> str:
+        value = self.cleaned_data["content_type"]
+        if value and not _CONTENT_TYPE.match(value):
+            raise forms.ValidationError("The content type must look like “type/subtype”, e.g. text/plain.")
+        return value
+
+    def clean_kms_key_id(self) -> str:
+        value = self.cleaned_data["kms_key_id"]
+        if value and not _HEADER_VALUE.match(value):
+            raise forms.ValidationError("The KMS key id must be plain ASCII.")
+        return value
+
+    def clean_metadata(self) -> dict[str, str]:
+        rows = _pairs(self.cleaned_data["metadata"], "Metadata")
+        metadata: dict[str, str] = {}
+        for name, value in rows:
+            name = name.strip().lower()
+            if not name:
+                continue
+            if not _HEADER_TOKEN.match(name):
+                raise forms.ValidationError(f"The metadata name “{name}” may use only letters, digits and - _ .")
+            if not _HEADER_VALUE.match(value):
+                raise forms.ValidationError(f"The value of “{name}” must be printable ASCII (S3 sends it as a header).")
+            if name in metadata:
+                raise forms.ValidationError(f"The metadata name “{name}” appears twice.")
+            metadata[name] = value
+        if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
+            raise forms.ValidationError("User metadata may be at most 2 KB in all.")
+        return metadata
+
+    def clean_tags(self) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        for name, value in _pairs(self.cleaned_data["tags"], "Tags"):
+            name = name.strip()
+            if not name:
+                continue
+            if len(name) > 128 or len(value) > 256:
+                raise forms.ValidationError("A tag key may have 128 characters and a value 256.")
+            if not _TAG_TEXT.match(name) or not _TAG_TEXT.match(value):
+                raise forms.ValidationError("Tags may use letters, digits, spaces and + - = . _ : / @.")
+            if name in tags:
+                raise forms.ValidationError(f"The tag “{name}” appears twice.")
+            tags[name] = value
+        if len(tags) > 10:
+            raise forms.ValidationError("An object may have at most 10 tags.")
+        return tags
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("sse") != "aws:kms" and data.get("kms_key_id"):
+            self.add_error("kms_key_id", "A KMS key id goes with SSE-KMS (aws:kms) only.")
+        return data
+
+    def write_options(self) -> dict[str, Any]:
+        """The S3 options (see s3._write_options) from the cleaned data."""
+        data = self.cleaned_data
+        return {
+            "content_type": data["content_type"] or "application/octet-stream",
+            "storage_class": data["storage_class"],
+            "sse": data["sse"],
+            "kms_key_id": data["kms_key_id"],
+            "metadata": data["metadata"],
+            "tagging": urlencode(data["tags"]),
+        }
+
+    def first_error(self) -> str:
+        for field, errors in self.errors.items():
+            label = "" if field == "__all__" else f"{field.replace('_', ' ')}: "
+            return label + str(errors[0])
+        return ""
+
+
+def _pairs(value: Any, label: str) -> list[tuple[str, str]]:
+    """Rows from {name: value} or [[name, value], ...]; both come from the panel's JSON."""
+    if value in (None, "", [], {}):
+        return []
+    items = value.items() if isinstance(value, dict) else value
+    rows = []
+    try:
+        for name, item in items:
+            if not isinstance(name, str) or not isinstance(item, str):
+                raise TypeError
+            rows.append((name, item))
+    except (TypeError, ValueError):
+        raise forms.ValidationError(f"{label} must be rows of a name and a value.")
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Grant:
+    """One upload started by one user; signed into a token the browser sends back with every request."""
+
+    user_id: int
+    endpoint_id: int
+    bucket: str
+    key: str
+    upload_id: str  # empty for a file small enough for one PUT
+    size: int
+    part_size: int
+    options: dict
+
+    @property
+    def multipart(self) -> bool:
+        return bool(self.upload_id)
+
+    @property
+    def part_count(self) -> int:
+        return max(1, -(-self.size // self.part_size)) if self.multipart else 1
+
+    def part_length(self, number: int) -> int:
+        """How many bytes part `number` (1-based) has."""
+        if not 1 <= number <= self.part_count:
+            raise UploadRefused(f"Part {number} is outside 1..{self.part_count}.")
+        if not self.multipart:
+            return self.size
+        return min(self.part_size, self.size - (number - 1) * self.part_size)
+
+    def dumps(self) -> str:
+        return signing.dumps(dataclasses.asdict(self), salt=GRANT_SALT, compress=True)
+
+    @classmethod
+    def loads(cls, token: str) -> Grant:
+        try:
+            data = signing.loads(token or "", salt=GRANT_SALT, max_age=GRANT_MAX_AGE)
+            return cls(**data)
+        except signing.SignatureExpired:
+            raise UploadRefused("This upload has expired; start it again.", 400)
+        except (signing.BadSignature, TypeError, ValueError):
+            raise UploadRefused("The upload token is not valid.", 400)
+
+    def audit_params(self) -> dict:
+        options = self.options
+        return {
+            "size": self.size,
+            "parts": self.part_count if self.multipart else 0,
+            "upload_id": self.upload_id,
+            "content_type": options.get("content_type", ""),
+            "storage_class": options.get("storage_class") or "",
+            "sse": options.get("sse", ""),
+            "metadata": options.get("metadata") or {},
+            "tagging": options.get("tagging", ""),
+        }
+
+
+# --- the flow -----------------------------------------------------------------
+def start(*, user, endpoint: Endpoint, bucket: str, form: UploadStartForm) -> dict:
+    """Begin one file: a multipart upload, or (smaller than a part) a presigned PUT. Returns the browser's plan."""
+    data = form.cleaned_data
+    size, key, options = data["size"], data["key"], form.write_options()
+    part_size = part_size_for(size)
+    fallback = data["method"] == "fallback"
+    if fallback and part_size > FALLBACK_MAX_PART_SIZE:
+        raise UploadRefused(
+            "This file is too large to upload through the console. An admin can allow direct uploads "
+            "from the browser to S3 for this bucket.",
+            413,
+        )
+    single = size < part_size
+    upload_id = "" if single else s3.create_multipart_upload(endpoint=endpoint, bucket=bucket, key=key, **options)
+    grant = Grant(user.pk, endpoint.pk, bucket, key, upload_id, size, size if single else part_size, options)
+    plan = {
+        "token": grant.dumps(),
+        "key": key,
+        "multipart": grant.multipart,
+        "part_size": grant.part_size,
+        "part_count": grant.part_count,
+    }
+    if single and not fallback:
+        plan["put"] = s3.presign_put_object(endpoint=endpoint, bucket=bucket, key=key, **options)
+    return plan
+
+
+def part_urls(*, endpoint: Endpoint, grant: Grant, numbers: list[int]) -> dict[str, str]:
+    """Presigned UploadPart URLs for the asked part numbers (signed locally: no S3 call)."""
+    if not grant.multipart:
+        raise UploadRefused("This upload is a single PUT; it has no parts.")
+    if not numbers or len(numbers) > URL_BATCH_MAX:
+        raise UploadRefused(f"Ask for 1 to {URL_BATCH_MAX} part URLs at a time.")
+    for number in numbers:
+        grant.part_length(number)
+    return {
+        str(n): s3.presign_upload_part(
+            endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id, part_number=n
+        )
+        for n in numbers
+    }
+
+
+def send_part(*, endpoint: Endpoint, grant: Grant, number: int, body: bytes) -> str:
+    """The fallback: pass one part on to S3; returns its ETag."""
+    if not grant.multipart:
+        raise UploadRefused("This upload is a single PUT; send the whole file instead.")
+    return s3.upload_part(
+        endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id, part_number=number, body=body
+    )
+
+
+def put_single(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, body: bytes) -> dict:
+    """The fallback for a file smaller than one part: PutObject with the body, audited as the upload."""
+    if grant.multipart:
+        raise UploadRefused("This upload is multipart; send it part by part.")
+    params = {**grant.audit_params(), "method": "fallback"}
+    with audit.change(
+        actor, "object.upload", endpoint=endpoint, bucket=grant.bucket, key=grant.key, params=params
+    ) as ev:
+        s3.put_object_bytes(endpoint=endpoint, bucket=grant.bucket, key=grant.key, body=body, **grant.options)
+        ev.after = s3.uploaded_object_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
+    return ev.after or {}
+
+
+def complete(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, parts: Any, method: str) -> dict:
+    """CompleteMultipartUpload with the browser's ETags (or check a single PUT arrived); audited."""
+    ordered = _check_parts(grant, parts) if grant.multipart else []
+    params = {**grant.audit_params(), "method": method}
+    with audit.change(
+        actor, "object.upload", endpoint=endpoint, bucket=grant.bucket, key=grant.key, params=params
+    ) as ev:
+        if grant.multipart:
+            s3.complete_multipart_upload(
+                endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id, parts=ordered
+            )
+        ev.after = s3.uploaded_object_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
+        if ev.after is None or ev.after["size"] != grant.size:
+            raise UploadRefused("The file did not arrive in S3 complete; upload it again.", 409)
+    return ev.after
+
+
+def _check_parts(grant: Grant, parts: Any) -> list[tuple[int, str]]:
+    """[{part, etag}] covering 1..part_count exactly once, as (number, etag) in order."""
+    try:
+        pairs = sorted((int(p["part"]), str(p["etag"])) for p in parts)
+    except (TypeError, KeyError, ValueError):
+        raise UploadRefused("The parts must be a list of {part, etag}.")
+    if [n for n, _ in pairs] != list(range(1, grant.part_count + 1)):
+        raise UploadRefused(f"Every part from 1 to {grant.part_count} must be sent exactly once before completing.")
+    if any(not etag or len(etag) > 128 for _, etag in pairs):
+        raise UploadRefused("A part has no ETag: the bucket's CORS rule must expose the ETag header.")
+    return pairs
+
+
+def abort(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant) -> None:
+    """Cancel: AbortMultipartUpload (a single PUT has nothing to abort), audited as object.upload.abort."""
+    params = {"upload_id": grant.upload_id, "size": grant.size}
+    with audit.change(
+        actor, "object.upload.abort", endpoint=endpoint, bucket=grant.bucket, key=grant.key, params=params
+    ):
+        if grant.multipart:
+            s3.abort_incomplete_upload(endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id)
+
+
+# --- CORS: may the browser talk to the bucket from the console's origin? -------
+UPLOAD_HEADERS = (
+    "content-type",
+    "x-amz-meta-name",
+    "x-amz-tagging",
+    "x-amz-storage-class",
+    "x-amz-server-side-encryption",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CorsState:
+    status: str  # "ok", "missing" or "unknown"
+    origin: str
+    message: str = ""
+
+    @property
+    def direct(self) -> bool:
+        return self.status == "ok"
+
+
+def console_origin(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def upload_rule(origin: str) -> dict:
+    return {
+        "AllowedOrigins": [origin],
+        "AllowedMethods": ["PUT", "GET", "HEAD"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3000,
+    }
+
+
+def _wildcard(pattern: str, value: str) -> bool:
+    """S3's CORS patterns: one '*' may stand for any text; otherwise an exact, case-insensitive match."""
+    regex = ".*".join(re.escape(part) for part in pattern.lower().split("*"))
+    return re.fullmatch(regex, value.lower()) is not None
+
+
+def rule_allows_uploads(rule: dict, origin: str) -> bool:
+    """The rule lets the origin PUT with our headers and lets the page read the ETag."""
+    return (
+        any(_wildcard(o, origin) for o in rule.get("AllowedOrigins", []))
+        and "PUT" in {m.upper() for m in rule.get("AllowedMethods", [])}
+        and "etag" in {h.lower() for h in rule.get("ExposeHeaders", [])}
+        and all(any(_wildcard(p, h) for p in rule.get("AllowedHeaders", [])) for h in UPLOAD_HEADERS)
+    )
+
+
+def cors_state(*, endpoint: Endpoint, bucket: str, origin: str) -> CorsState:
+    try:
+        rules = s3.get_bucket_cors_rules(endpoint=endpoint, bucket=bucket)
+    except s3.S3Error as exc:
+        text = "this endpoint does not support CORS settings" if exc.not_supported else exc.user_message
+        return CorsState("unknown", origin, text)
+    return CorsState("ok" if any(rule_allows_uploads(r, origin) for r in rules) else "missing", origin)
+
+
+def allow_console_origin(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, origin: str) -> list[dict]:
+    """Add the upload rule for the origin to the bucket's CORS rules (kept), audited as bucket.cors.put."""
+    before = s3.get_bucket_cors_rules(endpoint=endpoint, bucket=bucket)
+    if any(rule_allows_uploads(r, origin) for r in before):
+        return before
+    if len(before) >= 100:
+        raise UploadRefused("The bucket already has 100 CORS rules, the most S3 allows.", 409)
+    rules = [*before, upload_rule(origin)]
+    params = {"origin": origin, "added_rule": upload_rule(origin)}
+    with audit.change(actor, "bucket.cors.put", endpoint=endpoint, bucket=bucket, params=params, before=before) as ev:
+        s3.put_bucket_cors_rules(endpoint=endpoint, bucket=bucket, rules=rules)
+        ev.after = s3.get_bucket_cors_rules(endpoint=endpoint, bucket=bucket)
+    return ev.after

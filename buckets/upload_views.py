@@ -1,0 +1,209 @@
+"""The upload panel and the JSON endpoints its script (static/console/upload.js) calls.
+
+Every endpoint checks the operator role for the exact key, and every request after the start
+carries the signed grant of an upload this user started on this endpoint and bucket.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from buckets import s3, upload
+from console import access, audit
+from console.models import Endpoint, Role
+
+
+def json_errors(view):
+    """Answer the script in JSON whatever goes wrong: {"error": text} with a fitting status."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except upload.UploadRefused as exc:
+            return JsonResponse({"error": exc.message}, status=exc.status)
+        except PermissionDenied as exc:
+            return JsonResponse({"error": str(exc) or "You are not allowed to do this."}, status=403)
+        except Http404:
+            return JsonResponse({"error": "Not found, or not visible to you."}, status=404)
+        except s3.S3Error as exc:
+            return JsonResponse({"error": exc.user_message, "code": exc.code}, status=502)
+
+    return wrapper
+
+
+def _json_body(request) -> dict:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise upload.UploadRefused("The request is not valid JSON.")
+    if not isinstance(data, dict):
+        raise upload.UploadRefused("The request must be a JSON object.")
+    return data
+
+
+def _granted(request, endpoint: Endpoint, bucket: str, token: str) -> tuple[upload.Grant, Role]:
+    """The grant of an upload this user started here, and the user's (still) operator role on its key."""
+    grant = upload.Grant.loads(token)
+    if (grant.user_id, grant.endpoint_id, grant.bucket) != (request.user.pk, endpoint.pk, bucket):
+        role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket, key=grant.key)
+        audit.denied(
+            audit.Actor.from_request(request, role or ""),
+            "object.upload",
+            endpoint=endpoint,
+            bucket=bucket,
+            key=grant.key,
+            params={"reason": "upload started by another user or for another bucket"},
+        )
+        raise PermissionDenied("This upload was not started by you in this bucket.")
+    role = access.require_role(
+        request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=grant.key
+    )
+    return grant, role
+
+
+def _panel_context(request, endpoint: Endpoint, bucket: str, prefix: str) -> dict:
+    role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket, key=prefix)
+    if role is None and not access.can_see(request.user, endpoint=endpoint, bucket=bucket):
+        raise Http404("No such bucket or endpoint.")
+    can_upload = bool(role and role.can_write)
+    bucket_role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket)
+    origin = upload.console_origin(request)
+    cors = upload.cors_state(endpoint=endpoint, bucket=bucket, origin=origin) if can_upload else None
+    return {
+        "endpoint": endpoint,
+        "bucket_name": bucket,
+        "prefix": prefix,
+        "can_upload": can_upload,
+        "can_allow_cors": bool(bucket_role and bucket_role.can_admin),
+        "cors": cors,
+        "storage_classes": upload.STORAGE_CLASSES,
+        "encryptions": upload.ENCRYPTIONS,
+        "part_size": upload.MIN_PART_SIZE,
+    }
+
+
+@require_GET
+def upload_panel(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    context = _panel_context(request, endpoint, bucket, request.GET.get("prefix", ""))
+    return render(request, "buckets/objects/_upload_panel.html#upload-panel", context)
+
+
+@require_POST
+def upload_cors_allow(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    role = access.require_role(request, Role.ADMIN, action="bucket.cors.put", endpoint=endpoint, bucket=bucket)
+    prefix = request.POST.get("prefix", "")
+    context = {}
+    try:
+        upload.allow_console_origin(
+            actor=audit.Actor.from_request(request, role),
+            endpoint=endpoint,
+            bucket=bucket,
+            origin=upload.console_origin(request),
+        )
+    except (s3.S3Error, upload.UploadRefused) as exc:
+        context["cors_error"] = getattr(exc, "user_message", None) or exc.message
+    if not request.htmx:
+        url = reverse("object_list", args=[endpoint.pk, bucket])
+        return redirect(f"{url}?{urlencode({'prefix': prefix})}")
+    context |= _panel_context(request, endpoint, bucket, prefix)
+    return render(request, "buckets/objects/_upload_panel.html#upload-panel", context)
+
+
+@require_POST
+@json_errors
+def upload_start(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    form = upload.UploadStartForm(_json_body(request))
+    key = form.data.get("key") if isinstance(form.data.get("key"), str) else ""
+    access.require_role(request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=key)
+    if not form.is_valid():
+        return JsonResponse({"error": form.first_error(), "errors": form.errors}, status=422)
+    return JsonResponse(upload.start(user=request.user, endpoint=endpoint, bucket=bucket, form=form))
+
+
+@require_POST
+@json_errors
+def upload_part_urls(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    data = _json_body(request)
+    grant, _ = _granted(request, endpoint, bucket, data.get("token", ""))
+    numbers = data.get("parts")
+    if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
+        raise upload.UploadRefused("Give the part numbers as a list of integers.")
+    return JsonResponse({"urls": upload.part_urls(endpoint=endpoint, grant=grant, numbers=numbers)})
+
+
+def _read_exactly(request, expected: int) -> bytes:
+    """The raw body, which must be exactly `expected` bytes (checked before reading anything).
+
+    Read from the request stream rather than request.body, so DATA_UPLOAD_MAX_MEMORY_SIZE stays
+    small for every other view and this one never holds more than the one part it was promised.
+    """
+    if request.content_type != "application/octet-stream":
+        raise upload.UploadRefused("Send the part as application/octet-stream.", 415)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length != expected:
+        raise upload.UploadRefused(f"This part must be exactly {expected} bytes, not {max(length, 0)}.", 413)
+    body = request.read(expected)
+    if len(body) != expected:
+        raise upload.UploadRefused("The part arrived incomplete; it will be sent again.", 400)
+    return body
+
+
+@require_POST
+@json_errors
+def upload_part(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    grant, _ = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
+    try:
+        number = int(request.GET.get("part", ""))
+    except ValueError:
+        raise upload.UploadRefused("Which part? Give ?part=<number>.")
+    body = _read_exactly(request, grant.part_length(number))
+    etag = upload.send_part(endpoint=endpoint, grant=grant, number=number, body=body)
+    return JsonResponse({"part": number, "etag": etag})
+
+
+@require_POST
+@json_errors
+def upload_put(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    grant, role = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
+    body = _read_exactly(request, grant.part_length(1))
+    actor = audit.Actor.from_request(request, role)
+    return JsonResponse({"object": upload.put_single(actor=actor, endpoint=endpoint, grant=grant, body=body)})
+
+
+@require_POST
+@json_errors
+def upload_complete(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    data = _json_body(request)
+    grant, role = _granted(request, endpoint, bucket, data.get("token", ""))
+    method = data.get("method") if data.get("method") in {"direct", "fallback", "mixed"} else "direct"
+    actor = audit.Actor.from_request(request, role)
+    info = upload.complete(actor=actor, endpoint=endpoint, grant=grant, parts=data.get("parts"), method=method)
+    return JsonResponse({"object": info})
+
+
+@require_POST
+@json_errors
+def upload_abort(request, endpoint_pk: int, bucket: str):
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    grant, role = _granted(request, endpoint, bucket, _json_body(request).get("token", ""))
+    upload.abort(actor=audit.Actor.from_request(request, role), endpoint=endpoint, grant=grant)
+    return HttpResponse(status=204)
