@@ -234,3 +234,142 @@ def check_connection(*, endpoint: Endpoint) -> dict:
     """ListBuckets once; returns {ok, buckets (names), count} or raises S3Error."""
     buckets = list_buckets(endpoint=endpoint)
     return {"count": len(buckets), "names": [b["name"] for b in buckets[:20]]}
+
+
+# --- uploads ------------------------------------------------------------------
+# The browser sends the bytes straight to S3 with presigned URLs; these functions start,
+# presign, complete and (for the fallback through the console) carry one part at a time.
+UPLOAD_URL_SECONDS = 3600
+
+
+def _write_options(
+    *,
+    content_type: str = "",
+    storage_class: str = "",
+    sse: str = "",
+    kms_key_id: str = "",
+    metadata: dict[str, str] | None = None,
+    tagging: str = "",
+) -> dict[str, Any]:
+    """The PutObject/CreateMultipartUpload parameters for the chosen upload options."""
+    params: dict[str, Any] = {}
+    if content_type:
+        params["ContentType"] = content_type
+    if storage_class:
+        params["StorageClass"] = storage_class
+    if sse:
+        params["ServerSideEncryption"] = sse
+        if sse == "aws:kms" and kms_key_id:
+            params["SSEKMSKeyId"] = kms_key_id
+    if metadata:
+        params["Metadata"] = dict(metadata)
+    if tagging:
+        params["Tagging"] = tagging
+    return params
+
+
+def _write_headers(options: dict[str, Any]) -> dict[str, str]:
+    """The request headers a presigned PUT signs for these parameters (the browser must send them as is)."""
+    names = {
+        "ContentType": "Content-Type",
+        "StorageClass": "x-amz-storage-class",
+        "ServerSideEncryption": "x-amz-server-side-encryption",
+        "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
+        "Tagging": "x-amz-tagging",
+    }
+    headers = {names[k]: v for k, v in options.items() if k in names}
+    for name, value in (options.get("Metadata") or {}).items():
+        headers[f"x-amz-meta-{name.lower()}"] = value
+    return headers
+
+
+def create_multipart_upload(*, endpoint: Endpoint, bucket: str, key: str, **options: Any) -> str:
+    """CreateMultipartUpload with the options of :func:`_write_options`; returns the upload id."""
+    answer = _call(endpoint, "create_multipart_upload", Bucket=bucket, Key=key, **_write_options(**options))
+    return answer["UploadId"]
+
+
+def _presign(endpoint: Endpoint, operation: str, params: dict, expires: int) -> str:
+    try:
+        return client_for(endpoint).generate_presigned_url(operation, Params=params, ExpiresIn=expires)
+    except (BotoCoreError, ClientError) as exc:
+        raise _translate(exc) from None
+
+
+def presign_upload_part(
+    *, endpoint: Endpoint, bucket: str, key: str, upload_id: str, part_number: int, expires: int = UPLOAD_URL_SECONDS
+) -> str:
+    """A URL the browser PUTs one part to (no S3 call: signed locally)."""
+    params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number}
+    return _presign(endpoint, "upload_part", params, expires)
+
+
+def presign_put_object(
+    *, endpoint: Endpoint, bucket: str, key: str, expires: int = UPLOAD_URL_SECONDS, **options: Any
+) -> dict:
+    """A presigned PutObject: {url, headers}; the headers are signed into the URL and must be sent unchanged."""
+    params = _write_options(**options)
+    url = _presign(endpoint, "put_object", {"Bucket": bucket, "Key": key, **params}, expires)
+    return {"url": url, "headers": _write_headers(params)}
+
+
+def upload_part(*, endpoint: Endpoint, bucket: str, key: str, upload_id: str, part_number: int, body: bytes) -> str:
+    """UploadPart with the bytes in hand (the fallback through the console); returns the part's ETag."""
+    answer = _call(
+        endpoint, "upload_part", Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=part_number, Body=body
+    )
+    return answer["ETag"]
+
+
+def put_object_bytes(*, endpoint: Endpoint, bucket: str, key: str, body: bytes, **options: Any) -> dict:
+    """PutObject of a small body (the fallback for files smaller than one part): {etag, version_id}."""
+    answer = _call(endpoint, "put_object", Bucket=bucket, Key=key, Body=body, **_write_options(**options))
+    return {"etag": answer.get("ETag", ""), "version_id": answer.get("VersionId", "")}
+
+
+def complete_multipart_upload(
+    *, endpoint: Endpoint, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
+) -> dict:
+    """CompleteMultipartUpload with [(part number, ETag)] in order: {etag, version_id}."""
+    answer = _call(
+        endpoint,
+        "complete_multipart_upload",
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]},
+    )
+    return {"etag": answer.get("ETag", ""), "version_id": answer.get("VersionId", "")}
+
+
+def uploaded_object_info(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
+    """HeadObject after an upload: {size, etag, storage_class, content_type, version_id}, None if absent."""
+    try:
+        head = _call(endpoint, "head_object", Bucket=bucket, Key=key)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    return {
+        "size": head.get("ContentLength", 0),
+        "etag": head.get("ETag", ""),
+        "storage_class": head.get("StorageClass") or "STANDARD",
+        "content_type": head.get("ContentType", ""),
+        "version_id": head.get("VersionId", ""),
+    }
+
+
+def get_bucket_cors_rules(*, endpoint: Endpoint, bucket: str) -> list[dict]:
+    """GetBucketCors: the CORSRules list as S3 has it; [] when the bucket has no CORS configuration."""
+    try:
+        answer = _call(endpoint, "get_bucket_cors", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchCORSConfiguration"):
+            return []
+        raise
+    return answer.get("CORSRules", [])
+
+
+def put_bucket_cors_rules(*, endpoint: Endpoint, bucket: str, rules: list[dict]) -> None:
+    """PutBucketCors with the whole list of rules (S3 replaces the configuration)."""
+    _call(endpoint, "put_bucket_cors", Bucket=bucket, CORSConfiguration={"CORSRules": rules})
