@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
-from django.db.models import Count
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buckets import s3
-from console import access, audit
+from buckets.models import Bucket
+from console import access, audit, audit_views
 from console.forms import EndpointForm
-from console.models import AuditEvent, Endpoint
+from console.models import Endpoint
 
 
 def endpoint_snapshot(endpoint: Endpoint) -> dict:
@@ -30,21 +34,31 @@ def endpoint_snapshot(endpoint: Endpoint) -> dict:
 
 @require_GET
 def dashboard(request):
-    visible = access.visible_endpoint_ids(request.user)
-    endpoints = Endpoint.objects.annotate(bucket_count=Count("buckets"))
-    if visible is not None:
-        endpoints = endpoints.filter(pk__in=visible)
-    since = timezone.now() - timezone.timedelta(hours=24)
-    recent = AuditEvent.objects.select_related("endpoint")
-    problems = recent.filter(created_at__gte=since, outcome__in=["failed", "denied"])
-    if not access.is_global_admin(request.user):
-        recent = recent.filter(actor=request.user)
-        problems = problems.filter(actor=request.user)
-    return render(
-        request,
-        "console/dashboard.html",
-        {"endpoints": endpoints, "recent": recent[:10], "problems": problems[:10], "problem_count": problems.count()},
+    user = request.user
+    visible = access.visible_endpoint_ids(user)
+    endpoints = list(Endpoint.objects.all() if visible is None else Endpoint.objects.filter(pk__in=visible))
+    buckets = Bucket.objects.all()
+    if (bucket_q := access.bucket_filter(user)) is not None:
+        buckets = buckets.filter(bucket_q)
+    counts = dict(buckets.order_by().values_list("endpoint").annotate(n=Count("id")))
+    for endpoint in endpoints:
+        endpoint.bucket_count = counts.get(endpoint.pk, 0)
+    events = audit_views.visible_events(user).order_by("-created_at", "-id")
+    problems = events.filter(created_at__gte=timezone.now() - timedelta(hours=24), outcome__in=["failed", "denied"])
+    tally = problems.aggregate(
+        failed=Count("id", filter=Q(outcome="failed")), denied=Count("id", filter=Q(outcome="denied"))
     )
+    context = {
+        "endpoints": endpoints,
+        "bucket_total": sum(counts.values()),
+        # The last known state, saved by the bucket page when it derives the indicator: no S3 call here.
+        "public_buckets": list(buckets.filter(is_public=True).select_related("endpoint")[:50]),
+        "recent": events[:10],
+        "problems": problems[:10],
+        "failed_count": tally["failed"],
+        "denied_count": tally["denied"],
+    }
+    return render(request, "console/dashboard.html", context)
 
 
 @require_GET
@@ -114,8 +128,7 @@ def endpoint_check(request, pk: int):
 
 
 @require_GET
-def audit_list(request):
-    events = AuditEvent.objects.all()
-    if not access.is_global_admin(request.user):
-        events = events.filter(actor=request.user)
-    return render(request, "console/audit_list.html", {"events": events[:200]})
+def user_list(request):
+    access.require_global_admin(request, action="user.list")
+    users = get_user_model().objects.order_by("username").prefetch_related("role_assignments__endpoint")
+    return render(request, "console/user_list.html", {"users": users})

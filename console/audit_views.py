@@ -1,0 +1,268 @@
+"""Audit review: the filtered trail with keyset pages, one event's details, per bucket/object history, export.
+
+Who sees which events (``visible_events``): global admins everything; everyone else the
+events inside the scopes they hold a role on (an endpoint, a bucket, a key prefix; a
+global non-admin role covers every endpoint's events but not console administration),
+plus their own events.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from console import access, audit_chain
+from console.models import AuditEvent, Endpoint, Role
+
+PAGE_SIZE = 50
+HISTORY_LIMIT = 20
+EXPORT_CHUNK = 2000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def visible_events(user) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if access.is_global_admin(user):
+        return events
+    # access._assignments: the user's and their groups' assignments, cached for the request.
+    q = Q(actor_id=user.pk)
+    for a in access._assignments(user):
+        if a.endpoint_id is None:
+            q |= Q(endpoint_id__isnull=False)
+        elif not a.bucket:
+            q |= Q(endpoint_id=a.endpoint_id)
+        elif not a.prefix:
+            q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket)
+        else:
+            q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket, key__startswith=a.prefix)
+    return events.filter(q)
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150, label="Who", help_text="username")
+    action = forms.CharField(required=False, max_length=64, help_text="prefix, e.g. bucket. or object.delete")
+    endpoint = forms.ModelChoiceField(queryset=Endpoint.objects.none(), required=False, empty_label="any")
+    bucket = forms.CharField(required=False, max_length=63)
+    key = forms.CharField(required=False, max_length=1024, label="Key prefix")
+    outcome = forms.ChoiceField(required=False, choices=[("", "any"), *AuditEvent.Outcome.choices])
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data, *, user):
+        super().__init__(data)
+        visible = access.visible_endpoint_ids(user)
+        endpoints = Endpoint.objects.order_by("name")
+        self.fields["endpoint"].queryset = endpoints if visible is None else endpoints.filter(pk__in=visible)
+
+    def clean_cursor(self) -> tuple[datetime, int] | None:
+        raw = self.cleaned_data["cursor"]
+        if not raw:
+            return None
+        try:
+            micros, _, pk = raw.partition(".")
+            return EPOCH + timedelta(microseconds=int(micros)), int(pk)
+        except (ValueError, OverflowError):
+            raise forms.ValidationError("This page link is damaged; start again from the newest events.") from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "“To” is before “From”.")
+        return data
+
+    def apply(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        """The events matching the filters (the cursor aside)."""
+        data = self.cleaned_data
+        exact = {"actor_name": data["actor"], "bucket": data["bucket"], "outcome": data["outcome"]}
+        events = events.filter(**{name: value for name, value in exact.items() if value})
+        if data["action"]:
+            events = events.filter(action__startswith=data["action"])
+        if data["endpoint"]:
+            events = events.filter(endpoint_id=data["endpoint"].pk)
+        if data["key"]:
+            events = events.filter(key__startswith=data["key"])
+        if data["date_from"]:
+            events = events.filter(created_at__gte=_start_of(data["date_from"]))
+        if data["date_to"]:
+            events = events.filter(created_at__lt=_start_of(data["date_to"] + timedelta(days=1)))
+        return events
+
+
+def _start_of(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def encode_cursor(event: AuditEvent) -> str:
+    return f"{(event.created_at - EPOCH) // timedelta(microseconds=1)}.{event.pk}"
+
+
+def older_than(events: QuerySet[AuditEvent], cursor: tuple[datetime, int]) -> QuerySet[AuditEvent]:
+    """Keyset step: rows before (created_at, id) in page order.
+
+    ``created_at <= t`` is the index range; the exclusion only drops the few rows of the
+    same instant already shown. No OFFSET: a deep page costs what the first one does.
+    """
+    when, pk = cursor
+    return events.filter(created_at__lte=when).exclude(created_at=when, id__gte=pk)
+
+
+def _filter_form(request) -> AuditFilterForm:
+    return AuditFilterForm(request.GET, user=request.user)
+
+
+@require_GET
+def audit_list(request):
+    form = _filter_form(request)
+    events, next_cursor = [], None
+    if form.is_valid():
+        matching = form.apply(visible_events(request.user)).order_by("-created_at", "-id")
+        if form.cleaned_data["cursor"]:
+            matching = older_than(matching, form.cleaned_data["cursor"])
+        events = list(matching[: PAGE_SIZE + 1])
+        if len(events) > PAGE_SIZE:
+            events = events[:PAGE_SIZE]
+            next_cursor = encode_cursor(events[-1])
+    context = {"form": form, "events": events, "next_cursor": next_cursor, "page_size": PAGE_SIZE}
+    return render(request, "console/audit_list.html", context)
+
+
+@require_GET
+def audit_detail(request, pk: int):
+    event = get_object_or_404(visible_events(request.user), pk=pk)
+    context = {
+        "event": event,
+        "params": pretty_json(event.params) if event.params else "",
+        "diff": json_diff(event.before, event.after),
+        "before": pretty_json(event.before) if event.before is not None else "",
+        "after": pretty_json(event.after) if event.after is not None else "",
+        "hash_ok": audit_chain.compute_hash(event) == event.hash,
+    }
+    return render(request, "console/audit_detail.html", context)
+
+
+@require_GET
+def audit_history(request):
+    """Who changed this bucket/object, when, and what: the latest events, as an htmx partial."""
+    try:
+        endpoint = get_object_or_404(Endpoint, pk=int(request.GET.get("endpoint", "")))
+    except ValueError:
+        raise Http404("No such endpoint.") from None
+    bucket, key = request.GET.get("bucket", ""), request.GET.get("key", "")
+    if not bucket:
+        return HttpResponseBadRequest("History needs a bucket.")
+    access.require_role(request, Role.VIEWER, action="audit.history", endpoint=endpoint, bucket=bucket, key=key or None)
+    events = visible_events(request.user).filter(endpoint_id=endpoint.pk, bucket=bucket)
+    bucket_only = not key and request.GET.get("only") == "bucket"
+    if key or bucket_only:
+        events = events.filter(key=key)
+    try:
+        limit = min(max(int(request.GET.get("limit", HISTORY_LIMIT)), 1), 100)
+    except ValueError:
+        limit = HISTORY_LIMIT
+    context = {
+        "events": list(events.order_by("-created_at", "-id")[:limit]),
+        "endpoint": endpoint,
+        "bucket": bucket,
+        "key": key,
+        "bucket_only": bucket_only,
+        "limit": limit,
+    }
+    return render(request, "console/_history.html", context)
+
+
+# --- export -------------------------------------------------------------------------
+
+CSV_COLUMNS = ["id", *audit_chain.CONTENT_FIELDS, "hash"]
+# A spreadsheet runs a cell starting with one of these as a formula; keys and names are user data.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        value = audit_chain.canonical(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_rows(events):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    for event in events:
+        record = audit_chain.export_record(event)
+        yield writer.writerow([_csv_cell(record[name]) for name in CSV_COLUMNS])
+
+
+def _jsonl_rows(events):
+    for event in events:
+        yield audit_chain.canonical(audit_chain.export_record(event)) + "\n"
+
+
+def _export(request, extension: str, content_type: str, rows):
+    form = _filter_form(request)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid filters: " + "; ".join(e for errs in form.errors.values() for e in errs))
+    # Oldest first, streamed in chunks: the file can hold millions of events, the memory never does.
+    events = form.apply(visible_events(request.user)).order_by("created_at", "id").iterator(chunk_size=EXPORT_CHUNK)
+    response = StreamingHttpResponse(rows(events), content_type=content_type)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{extension}"'
+    return response
+
+
+@require_GET
+def audit_export_csv(request):
+    return _export(request, "csv", "text/csv; charset=utf-8", _csv_rows)
+
+
+@require_GET
+def audit_export_jsonl(request):
+    return _export(request, "jsonl", "application/jsonl; charset=utf-8", _jsonl_rows)
+
+
+# --- before/after diff ----------------------------------------------------------------
+
+
+def pretty_json(value: Any) -> str:
+    """Readable JSON; a string that holds JSON (a policy document, say) is shown parsed."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(parsed, (dict, list)):
+            value = parsed
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+DIFF_CLASSES = {"+": "add", "-": "del", "@": "hunk"}
+
+
+def json_diff(before: Any, after: Any) -> list[tuple[str, str]]:
+    """A unified diff of the pretty JSON as (css class, line); empty when nothing differs."""
+    if before is None and after is None:
+        return []
+    old = pretty_json(before).splitlines() if before is not None else []
+    new = pretty_json(after).splitlines() if after is not None else []
+    lines = []
+    for line in difflib.unified_diff(old, new, "before", "after", n=3, lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        lines.append((DIFF_CLASSES.get(line[:1], ""), line))
+    return lines
