@@ -236,6 +236,148 @@ def check_connection(*, endpoint: Endpoint) -> dict:
     return {"count": len(buckets), "names": [b["name"] for b in buckets[:20]]}
 
 
+# --- emptying ---------------------------------------------------------------
+# Page by page (at most 1,000 entries a call), so a bucket is never held in memory whole.
+LOCK_ABSENT_CODES = ("ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration")
+
+
+def get_versioning_status(*, endpoint: Endpoint, bucket: str) -> str:
+    """'Enabled', 'Suspended', or '' for a bucket that never had versioning (or an endpoint without it)."""
+    try:
+        return _call(endpoint, "get_bucket_versioning", Bucket=bucket).get("Status", "")
+    except S3Error as exc:
+        if exc.not_supported:
+            return ""
+        raise
+
+
+def get_object_lock_enabled(*, endpoint: Endpoint, bucket: str) -> bool:
+    try:
+        config = _call(endpoint, "get_object_lock_configuration", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, *LOCK_ABSENT_CODES) or exc.not_supported:
+            return False
+        raise
+    return (config.get("ObjectLockConfiguration") or {}).get("ObjectLockEnabled") == "Enabled"
+
+
+def iter_object_pages(
+    *, endpoint: Endpoint, bucket: str, prefix: str = "", page_size: int = 1000
+) -> collections.abc.Iterator[list[dict]]:
+    """ListObjectsV2, one list of {key, size} per page."""
+    params: dict[str, Any] = {"Bucket": bucket, "MaxKeys": page_size}
+    if prefix:
+        params["Prefix"] = prefix
+    while True:
+        page = _call(endpoint, "list_objects_v2", **params)
+        yield [{"key": o["Key"], "size": o.get("Size") or 0} for o in page.get("Contents", [])]
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token or token == params.get("ContinuationToken"):
+            return
+        params["ContinuationToken"] = token
+
+
+def iter_version_pages(
+    *, endpoint: Endpoint, bucket: str, prefix: str = "", page_size: int = 1000
+) -> collections.abc.Iterator[list[dict]]:
+    """ListObjectVersions, one list per page of {key, version_id, size, is_latest, delete_marker}."""
+    params: dict[str, Any] = {"Bucket": bucket, "MaxKeys": page_size}
+    if prefix:
+        params["Prefix"] = prefix
+    while True:
+        page = _call(endpoint, "list_object_versions", **params)
+        entries = [
+            {
+                "key": v["Key"],
+                "version_id": v.get("VersionId") or "null",
+                "size": v.get("Size") or 0,
+                "is_latest": bool(v.get("IsLatest")),
+                "delete_marker": False,
+            }
+            for v in page.get("Versions", [])
+        ] + [
+            {
+                "key": m["Key"],
+                "version_id": m.get("VersionId") or "null",
+                "size": 0,
+                "is_latest": bool(m.get("IsLatest")),
+                "delete_marker": True,
+            }
+            for m in page.get("DeleteMarkers", [])
+        ]
+        yield entries
+        if not page.get("IsTruncated"):
+            return
+        markers = {
+            "KeyMarker": page.get("NextKeyMarker") or "",
+            "VersionIdMarker": page.get("NextVersionIdMarker") or "",
+        }
+        if not markers["KeyMarker"] or markers == {k: params.get(k) for k in markers}:
+            return  # a server that pages without moving its markers would loop forever
+        params.update(markers)
+
+
+def iter_upload_pages(
+    *, endpoint: Endpoint, bucket: str, page_size: int = 1000
+) -> collections.abc.Iterator[list[dict]]:
+    """ListMultipartUploads (incomplete uploads), one list of {key, upload_id, initiated} per page."""
+    params: dict[str, Any] = {"Bucket": bucket, "MaxUploads": page_size}
+    while True:
+        page = _call(endpoint, "list_multipart_uploads", **params)
+        uploads = [
+            {"key": u["Key"], "upload_id": u["UploadId"], "initiated": u.get("Initiated")}
+            for u in page.get("Uploads", [])
+        ]
+        yield uploads
+        if not page.get("IsTruncated") or not uploads:
+            return
+        # SeaweedFS leaves NextKeyMarker empty: the last upload's key is the same position.
+        markers = {
+            "KeyMarker": page.get("NextKeyMarker") or uploads[-1]["key"],
+            "UploadIdMarker": page.get("NextUploadIdMarker") or uploads[-1]["upload_id"],
+        }
+        if markers == {k: params.get(k) for k in markers}:
+            return
+        params.update(markers)
+
+
+def delete_object_batch(*, endpoint: Endpoint, bucket: str, entries: list[dict]) -> list[dict]:
+    """DeleteObjects for up to 1,000 {key, version_id?} (no version_id: the plain key).
+
+    Returns the entries S3 refused, as [{key, version_id, code, message}]; an empty list when all went.
+    """
+    if len(entries) > 1000:
+        raise ValueError("DeleteObjects takes at most 1,000 keys.")
+    if not entries:
+        return []
+    objects = [
+        {"Key": e["key"], "VersionId": e["version_id"]} if e.get("version_id") else {"Key": e["key"]} for e in entries
+    ]
+    answer = _call(endpoint, "delete_objects", Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    return [
+        {
+            "key": err.get("Key", ""),
+            "version_id": err.get("VersionId") or "",
+            "code": err.get("Code", ""),
+            "message": err.get("Message", ""),
+        }
+        for err in answer.get("Errors", [])
+    ]
+
+
+def abort_incomplete_upload(*, endpoint: Endpoint, bucket: str, key: str, upload_id: str) -> None:
+    try:
+        _call(endpoint, "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+    except S3Error as exc:
+        if not _absent(exc, "NoSuchUpload"):
+            raise
+
+
+def delete_bucket(*, endpoint: Endpoint, bucket: str) -> None:
+    """DeleteBucket: the bucket must be empty (BucketNotEmpty otherwise)."""
+    _call(endpoint, "delete_bucket", Bucket=bucket)
+
+
 # --- uploads ------------------------------------------------------------------
 # The browser sends the bytes straight to S3 with presigned URLs; these functions start,
 # presign, complete and (for the fallback through the console) carry one part at a time.

@@ -1,11 +1,15 @@
 from django.urls import path
 
-from buckets import upload_views, views
+from buckets import empty_views, upload_views, views
 
 urlpatterns = [
     path("buckets/", views.bucket_list, name="bucket_list"),
     path("endpoints/<int:endpoint_pk>/sync/", views.bucket_sync, name="bucket_sync"),
     path("jobs/<uuid:pk>/", views.job_detail, name="job_detail"),
+    # whole-bucket jobs: empty, delete, count (buckets/empty_views.py)
+    path("b/<int:endpoint_pk>/<str:bucket>/empty/", empty_views.bucket_empty, name="bucket_empty"),
+    path("b/<int:endpoint_pk>/<str:bucket>/delete/", empty_views.bucket_delete, name="bucket_delete"),
+    path("b/<int:endpoint_pk>/<str:bucket>/count/", empty_views.bucket_count, name="bucket_count"),
     # uploads (buckets/upload_views.py)
     path("b/<int:endpoint_pk>/<str:bucket>/upload/panel/", upload_views.upload_panel, name="upload_panel"),
     path("b/<int:endpoint_pk>/<str:bucket>/upload/cors/", upload_views.upload_cors_allow, name="upload_cors_allow"),
