@@ -154,13 +154,18 @@ def verify(events: Iterable, *, start_seq: int = 0, start_hash: str = GENESIS_HA
     """
     expected_seq, expected_prev, prev_id = start_seq + 1, start_hash, None
     count, first_seq = 0, None
-    for event in events:
-        problem = _check(event, expected_seq, expected_prev, prev_id)
-        if problem:
-            return Result(count, first_seq, expected_seq - 1, expected_prev, Break(event.seq, event.pk, problem))
-        count += 1
-        first_seq = event.seq if first_seq is None else first_seq
-        expected_seq, expected_prev, prev_id = event.seq + 1, event.hash, event.pk
+    try:
+        for event in events:
+            problem = _check(event, expected_seq, expected_prev, prev_id)
+            if problem:
+                return Result(count, first_seq, expected_seq - 1, expected_prev, Break(event.seq, event.pk, problem))
+            count += 1
+            first_seq = event.seq if first_seq is None else first_seq
+            expected_seq, expected_prev, prev_id = event.seq + 1, event.hash, event.pk
+    finally:
+        # Stopping early must release a server-side cursor now, not at garbage collection.
+        if hasattr(events, "close"):
+            events.close()
     return Result(count, first_seq, expected_seq - 1, expected_prev)
 
 
