@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 from botocore.config import Config
+from django.test import Client
 from django.urls import reverse
 
 from buckets import emptying, s3
@@ -279,3 +280,24 @@ def test_get_only_or_post_only(admin_client, endpoint, make_bucket):
     bucket = make_bucket("meth")
     assert admin_client.get(reverse("bucket_count", args=[endpoint.pk, bucket])).status_code == 405
     assert admin_client.put(reverse("bucket_empty", args=[endpoint.pk, bucket])).status_code == 405
+
+
+def test_bucket_page_offers_the_jobs_by_role(admin_user, operator_user, viewer_user, endpoint, make_bucket):
+    bucket = make_bucket("page")
+    Bucket.objects.create(endpoint=endpoint, name=bucket)
+    url = reverse("bucket_detail", args=[endpoint.pk, bucket])
+    count, empty, delete = (
+        reverse(n, args=[endpoint.pk, bucket]) for n in ("bucket_count", "bucket_empty", "bucket_delete")
+    )
+
+    def page(user) -> str:
+        client = Client()
+        client.force_login(user)
+        return client.get(url).content.decode()
+
+    html = page(admin_user)
+    assert f'action="{count}"' in html and f'href="{empty}"' in html and f'href="{delete}"' in html
+    html = page(operator_user)
+    assert f'action="{count}"' in html and empty not in html and delete not in html
+    html = page(viewer_user)
+    assert "Whole bucket" not in html and count not in html
