@@ -213,6 +213,7 @@ class Grant:
     assignment: RoleAssignment | None  # None: superuser
     via_group: str = ""  # for a user row reached through a group
     user_active: bool = True
+    user_id: int | None = None
 
     @property
     def scope_label(self) -> str:
@@ -239,13 +240,16 @@ def bucket_grants(endpoint: Endpoint, bucket: str) -> list[Grant]:
             "everything" if a.endpoint_id is None else "prefix" if a.prefix else "bucket" if a.bucket else "endpoint"
         )
         if a.user_id:
-            grants.append(Grant("user", a.user.username, Role(a.role), scope, a, user_active=a.user.is_active))
+            grants.append(
+                Grant("user", a.user.username, Role(a.role), scope, a, user_active=a.user.is_active, user_id=a.user_id)
+            )
         else:
             grants.append(Grant("group", a.group.name, Role(a.role), scope, a))
             for member in sorted(a.group.user_set.all(), key=lambda u: u.username):
                 grants.append(
-                    Grant("user", member.username, Role(a.role), scope, a, a.group.name, user_active=member.is_active)
+                    Grant("user", member.username, Role(a.role), scope, a, a.group.name, member.is_active, member.pk)
                 )
     for su in get_user_model().objects.filter(is_superuser=True).order_by("username"):
-        grants.append(Grant("user", su.username, Role.ADMIN, "everything", None, user_active=su.is_active))
-    return grants
+        grants.append(Grant("user", su.username, Role.ADMIN, "everything", None, "", su.is_active, su.pk))
+    # One block per person or group, the broadest role first.
+    return sorted(grants, key=lambda g: (g.name.lower(), g.principal, -g.role.rank))

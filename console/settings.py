@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -76,6 +77,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "console",
@@ -84,15 +89,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "console.security.EndpointCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "console.middleware.HtmxErrorMiddleware",
+    "console.security.TwoFactorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page with the reason
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -143,6 +152,12 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the age counts from the last request
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+# One-time set-password links handed out by an admin stay valid this long (seconds) or until used.
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_LINK_TIMEOUT", 3 * 24 * 3600)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -150,8 +165,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Failed-login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username,
+# or from one address, further attempts are refused for LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.otp_views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "console.audit.client_ip"  # the same address the audit trail records
+AXES_VERBOSE = False
+
+# Two-factor (TOTP, django-otp): enrolled users give a code after the password. Required for
+# everyone with OTP_REQUIRED_FOR_ALL=1, otherwise for the users an admin marks.
+OTP_REQUIRED_FOR_ALL = envbool("OTP_REQUIRED_FOR_ALL", False)
+OTP_TOTP_ISSUER = os.environ.get("OTP_ISSUER", "S3 Console")
+
 # --- Security headers -----------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -163,15 +194,29 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 if envbool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (django-csp): no inline script, no framing. The origins of the configured
+# endpoints are added to img-src/connect-src per request (previews and uploads talk to S3 directly).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+    }
+}
+# How long a process keeps the list of endpoint origins before reading it again (seconds);
+# changes made through this process apply at once.
+CSP_ENDPOINT_ORIGINS_TTL = envint("CSP_ENDPOINT_ORIGINS_TTL", 60)
 # Address of the client for the audit trail: trust X-Forwarded-For only behind a known proxy.
 AUDIT_TRUST_X_FORWARDED_FOR = envbool("AUDIT_TRUST_X_FORWARDED_FOR", False)
-
-# --- Audit archive (manage.py audit_archive) ------------------------------
-# Old audit events are moved as JSON Lines to this bucket, through the endpoint of that name
-# (its URL, credentials and region), under the prefix; the chain stays verifiable across the cut.
-AUDIT_ARCHIVE_BUCKET = os.environ.get("AUDIT_ARCHIVE_BUCKET", "")
-AUDIT_ARCHIVE_PREFIX = os.environ.get("AUDIT_ARCHIVE_PREFIX", "audit/")
-AUDIT_ARCHIVE_ENDPOINT = os.environ.get("AUDIT_ARCHIVE_ENDPOINT", "")
 
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
