@@ -218,6 +218,13 @@ CSP_ENDPOINT_ORIGINS_TTL = envint("CSP_ENDPOINT_ORIGINS_TTL", 60)
 # Address of the client for the audit trail: trust X-Forwarded-For only behind a known proxy.
 AUDIT_TRUST_X_FORWARDED_FOR = envbool("AUDIT_TRUST_X_FORWARDED_FOR", False)
 
+# --- Audit archive (manage.py audit_archive) ------------------------------
+# Old audit events are moved as JSON Lines to this bucket, through the endpoint of that name
+# (its URL, credentials and region), under the prefix; the chain stays verifiable across the cut.
+AUDIT_ARCHIVE_BUCKET = os.environ.get("AUDIT_ARCHIVE_BUCKET", "")
+AUDIT_ARCHIVE_PREFIX = os.environ.get("AUDIT_ARCHIVE_PREFIX", "audit/")
+AUDIT_ARCHIVE_ENDPOINT = os.environ.get("AUDIT_ARCHIVE_ENDPOINT", "")
+
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
