@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -125,10 +124,3 @@ def endpoint_check(request, pk: int):
         result, error = None, exc
     context = {"endpoint": endpoint, "result": result, "error": error}
     return render(request, "console/endpoint_list.html#check-result", context)
-
-
-@require_GET
-def user_list(request):
-    access.require_global_admin(request, action="user.list")
-    users = get_user_model().objects.order_by("username").prefetch_related("role_assignments__endpoint")
-    return render(request, "console/user_list.html", {"users": users})
