@@ -49,11 +49,20 @@ def visible_events(user) -> QuerySet[AuditEvent]:
 
 
 class AuditFilterForm(forms.Form):
-    actor = forms.CharField(required=False, max_length=150, label="Who", help_text="username")
-    action = forms.CharField(required=False, max_length=64, help_text="prefix, e.g. bucket. or object.delete")
+    actor = forms.CharField(
+        required=False, max_length=150, label="Who", widget=forms.TextInput(attrs={"placeholder": "username"})
+    )
+    action = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Action starts with",
+        widget=forms.TextInput(attrs={"placeholder": "bucket. or object.delete"}),
+    )
     endpoint = forms.ModelChoiceField(queryset=Endpoint.objects.none(), required=False, empty_label="any")
     bucket = forms.CharField(required=False, max_length=63)
-    key = forms.CharField(required=False, max_length=1024, label="Key prefix")
+    key = forms.CharField(
+        required=False, max_length=1024, label="Key prefix", widget=forms.TextInput(attrs={"placeholder": "logs/2026/"})
+    )
     outcome = forms.ChoiceField(required=False, choices=[("", "any"), *AuditEvent.Outcome.choices])
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
