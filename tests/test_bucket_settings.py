@@ -1,0 +1,338 @@
+"""Bucket settings on a real SeaweedFS: view, edit, invalid input (no S3 call), S3 refusal, audit, roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from console.models import AuditEvent
+from tests.bucket_helpers import HTMX, no_s3_calls, record, url
+
+pytest_plugins = ["tests.bucket_settings_fixtures"]
+
+
+def policy_for(name: str, **extra) -> str:
+    statement = {"Sid": "Team", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}
+    statement |= {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"} | extra
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+CORS_RULES = [{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET", "PUT"], "MaxAgeSeconds": 60}]
+
+# slug, valid POST, what S3 then holds, invalid POST, the message it gets
+CASES = [
+    (
+        "versioning",
+        lambda b: {"status": "Enabled"},
+        lambda c, b: c.get_bucket_versioning(Bucket=b)["Status"] == "Enabled",
+        {"status": "Off"},
+        "Select a valid choice",
+    ),
+    (
+        "encryption",
+        lambda b: {"algorithm": "aws:kms", "kms_key_id": "alias/console", "bucket_key": "on"},
+        lambda c, b: (
+            c.get_bucket_encryption(Bucket=b)["ServerSideEncryptionConfiguration"]["Rules"][0]
+            == {
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/console"},
+                "BucketKeyEnabled": True,
+            }
+        ),
+        {"algorithm": "AES256", "kms_key_id": "alias/x"},
+        "A KMS key applies only to SSE-KMS.",
+    ),
+    (
+        "tags",
+        lambda b: {"tag_key": ["team", "env", ""], "tag_value": ["data", "prod", ""]},
+        lambda c, b: (
+            c.get_bucket_tagging(Bucket=b)["TagSet"]
+            == [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "data"}]
+        ),
+        {"tag_key": ["a", "a", "k" * 129], "tag_value": ["1", "2", "v" * 257]},
+        "The tag key “a” is used twice; keys must be unique.",
+    ),
+    (
+        "cors",
+        lambda b: {"rules": json.dumps(CORS_RULES)},
+        lambda c, b: c.get_bucket_cors(Bucket=b)["CORSRules"][0]["AllowedMethods"] == ["GET", "PUT"],
+        {"rules": '[{"AllowedMethods": ["FETCH"], "AllowedOrigins": ["*"]}]'},
+        "Rule 1: “AllowedMethods” must list some of GET, PUT, POST, DELETE, HEAD.",
+    ),
+    (
+        "policy",
+        lambda b: {"policy": policy_for(b)},
+        lambda c, b: json.loads(c.get_bucket_policy(Bucket=b)["Policy"])["Statement"][0]["Sid"] == "Team",
+        {"policy": policy_for("someone-elses-bucket")},
+        "Statement 1: every Resource must be this bucket&#x27;s ARN",
+    ),
+    (
+        "acl",
+        lambda b: {
+            "grant_type": ["CanonicalUser", "Group"],
+            "grant_value": ["admin", "AuthenticatedUsers"],
+            "grant_permission": ["FULL_CONTROL", "READ"],
+        },
+        lambda c, b: (
+            {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"}
+            in [g["Grantee"] for g in c.get_bucket_acl(Bucket=b)["Grants"]]
+        ),
+        {"grant_type": ["Group"], "grant_value": ["Everybody"], "grant_permission": ["READ"]},
+        "Grant 1: the group must be one of AllUsers, AuthenticatedUsers, LogDelivery.",
+    ),
+    (
+        "ownership",
+        lambda b: {"ownership": "BucketOwnerPreferred"},
+        lambda c, b: (
+            c.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+            == "BucketOwnerPreferred"
+        ),
+        {"ownership": "Anyone"},
+        "Select a valid choice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("slug", "valid", "holds", "invalid", "message"), CASES, ids=[c[0] for c in CASES])
+def test_setting_view_edit_save(slug, valid, holds, invalid, message, clients, endpoint, bucket, s3client):
+    admin, viewer = clients["admin"], clients["viewer"]
+    show, edit, save = (
+        url(n, endpoint, bucket, slug) for n in ("bucket_setting", "bucket_setting_edit", "bucket_setting_save")
+    )
+
+    # viewers see the value, without an Edit control; admins get one
+    seen = viewer.get(show, **HTMX)
+    assert seen.status_code == 200 and f'id="setting-{slug}"' in seen.text and edit not in seen.text
+    assert edit in admin.get(show, **HTMX).text
+    form = admin.get(edit, **HTMX)
+    assert form.status_code == 200 and "hx-post=" in form.text and "Cancel" in form.text
+
+    # invalid input: the message in place, status 422, and no S3 call at all
+    with no_s3_calls():
+        refused = admin.post(save, invalid, **HTMX)
+    assert refused.status_code == 422 and message in refused.text
+    assert not AuditEvent.objects.filter(action__startswith="bucket.").exclude(outcome="denied").exists()
+
+    # a valid change: S3 holds it, the partial shows what S3 now holds, one audit row with before and after
+    done = admin.post(save, valid(bucket), **HTMX)
+    assert done.status_code == 200, done.text
+    assert "Showing what S3 now holds" in done.text
+    assert holds(s3client, bucket)
+    event = AuditEvent.objects.get(action=f"bucket.{slug}.put")
+    assert (event.outcome, event.bucket, event.endpoint_id) == ("ok", bucket, endpoint.pk)
+    assert event.after is not None and event.after != event.before
+
+    # viewer and operator are refused (403, audited); someone without a role on the endpoint gets 404
+    for who in ("viewer", "operator"):
+        assert clients[who].post(save, valid(bucket), **HTMX).status_code == 403
+        assert clients[who].get(edit, **HTMX).status_code == 403
+    assert AuditEvent.objects.filter(action=f"bucket.{slug}.put", outcome="denied").count() == 4
+    assert clients["nobody"].post(save, valid(bucket), **HTMX).status_code == 404
+    assert clients["nobody"].get(show, **HTMX).status_code == 404
+
+
+@pytest.mark.parametrize(("slug", "valid", "holds", "invalid", "message"), CASES, ids=[c[0] for c in CASES])
+def test_s3_refusal_is_shown_in_place(
+    slug, valid, holds, invalid, message, clients, endpoint, readonly_endpoint, bucket
+):
+    """The read-only identity may read but not write: S3 answers AccessDenied, shown in the form, audited."""
+    record(readonly_endpoint, bucket)
+    answer = clients["admin"].post(url("bucket_setting_save", readonly_endpoint, bucket, slug), valid(bucket), **HTMX)
+    assert answer.status_code == 422
+    assert "The endpoint&#x27;s credentials are not allowed to do this. (AccessDenied)" in answer.text
+    assert 'class="card setting editing"' in answer.text and "hx-post=" in answer.text  # the form stays
+    event = AuditEvent.objects.get(action=f"bucket.{slug}.put")
+    assert (event.outcome, event.error_code) == ("failed", "AccessDenied")
+
+
+def test_page_makes_no_s3_call_and_lists_every_setting(clients, endpoint, bucket, django_assert_max_num_queries):
+    page_url = url("bucket_detail", endpoint, bucket)
+    with no_s3_calls(), django_assert_max_num_queries(8):
+        page = clients["viewer"].get(page_url)
+    assert page.status_code == 200
+    for slug in ("overview", "versioning", "encryption", "tags", "cors", "lifecycle", "policy", "acl"):
+        assert f'hx-get="{url("bucket_setting", endpoint, bucket, slug)}"' in page.text
+    assert 'hx-trigger="load"' in page.text
+    assert clients["nobody"].get(page_url).status_code == 404
+    assert clients["viewer"].get(url("bucket_detail", endpoint, "not-a-known-bucket")).status_code == 404
+
+
+def test_overview_public_indicator_and_counts(clients, endpoint, bucket, s3client):
+    from buckets.models import Bucket
+
+    show = url("bucket_setting", endpoint, bucket, "overview")
+    first = clients["viewer"].get(show, **HTMX)
+    assert 'data-public="private"' in first.text and "not counted yet" in first.text
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    s3client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    Bucket.objects.filter(name=bucket).update(
+        object_count=1234, total_bytes=5 * 1024 * 1024, counted_at="2026-01-01T00:00Z"
+    )
+    second = clients["viewer"].get(show, **HTMX)
+    assert 'data-public="public"' in second.text and "The bucket policy allows everyone." in second.text
+    assert "1,234 objects, 5.0" in second.text
+    # SeaweedFS has no public access block (501): the indicator still works, nothing "unknown"
+    assert "Could not read" not in second.text
+
+
+def test_not_supported_on_seaweedfs(clients, endpoint, bucket):
+    admin = clients["admin"]
+    block = admin.get(url("bucket_setting", endpoint, bucket, "public-access-block"), **HTMX)
+    assert block.status_code == 200 and "Not supported by this endpoint" in block.text
+    assert url("bucket_setting_edit", endpoint, bucket, "public-access-block") not in block.text
+    # SeaweedFS answers PutBucketWebsite with 409: shown as not supported, the bucket untouched
+    site = admin.post(url("bucket_setting_save", endpoint, bucket, "website"), {"index_document": "index.html"}, **HTMX)
+    assert site.status_code == 200 and "Not supported by this endpoint" in site.text
+    assert AuditEvent.objects.get(action="bucket.website.put").error_code == "NotImplemented"
+    # Disabling a website that is not there must not reach SeaweedFS (it treats DELETE ?website as DeleteBucket)
+    admin.post(url("bucket_setting_remove", endpoint, bucket, "website"), **HTMX)
+    assert "Disabled." in admin.get(url("bucket_setting", endpoint, bucket, "website"), **HTMX).text
+
+
+def test_policy_review_helpers_and_refusal(clients, endpoint, bucket, s3client):
+    admin = clients["admin"]
+    s3client.put_bucket_policy(Bucket=bucket, Policy=policy_for(bucket))
+    review_url, editor_url = (
+        url("bucket_policy_review", endpoint, bucket),
+        url("bucket_policy_editor", endpoint, bucket),
+    )
+
+    # the helper fills the editor (no S3 call); the review shows the diff before anything is saved
+    current = (
+        admin.get(url("bucket_setting_edit", endpoint, bucket, "policy"), **HTMX).context["form"]["policy"].value()
+    )
+    with no_s3_calls():
+        filled = admin.post(editor_url, {"policy": current, "preset": "public-read"}, **HTMX)
+    new_text = filled.context["form"]["policy"].value()
+    assert "AllowPublicRead" in new_text and "Review it before saving" in filled.text
+    review = admin.post(review_url, {"policy": new_text}, **HTMX)
+    assert review.status_code == 200
+    assert '<span class="add">+      &quot;Sid&quot;: &quot;AllowPublicRead&quot;,</span>' in review.text
+    assert "This policy makes the bucket public" in review.text
+    assert "AllowPublicRead" not in s3client.get_bucket_policy(Bucket=bucket)["Policy"]
+
+    saved = admin.post(url("bucket_setting_save", endpoint, bucket, "policy"), {"policy": new_text}, **HTMX)
+    assert saved.status_code == 200 and "badge public" in saved.text
+    assert "AllowPublicRead" in s3client.get_bucket_policy(Bucket=bucket)["Policy"]
+    event = AuditEvent.objects.get(action="bucket.policy.put")
+    assert "AllowPublicRead" in event.after and "AllowPublicRead" not in event.before
+
+    # remove public access, then the same with nothing left
+    closed = admin.post(editor_url, {"policy": new_text, "preset": "remove-public"}, **HTMX)
+    assert "AllowPublicRead" not in closed.context["form"]["policy"].value()
+    only_public = json.dumps({"Version": "2012-10-17", "Statement": [json.loads(new_text)["Statement"][1]]})
+    empty = admin.post(editor_url, {"policy": only_public, "preset": "remove-public"}, **HTMX)
+    assert "use “Delete policy”" in empty.text
+    assert "Fix the JSON" in admin.post(editor_url, {"policy": "{", "preset": "public-read"}, **HTMX).text
+
+    # invalid JSON never reaches S3; a policy S3 refuses is shown in place
+    with no_s3_calls():
+        bad = admin.post(review_url, {"policy": '{"Version": '}, **HTMX)
+    assert bad.status_code == 422 and "This is not valid JSON" in bad.text
+    refused_text = policy_for(bucket, Condition={"Bogus": {"aws:SourceIp": "10.0.0.1"}})
+    refused = admin.post(url("bucket_setting_save", endpoint, bucket, "policy"), {"policy": refused_text}, **HTMX)
+    assert refused.status_code == 422 and "(InvalidPolicyDocument)" in refused.text
+
+    # delete
+    gone = admin.post(url("bucket_setting_remove", endpoint, bucket, "policy"), **HTMX)
+    assert gone.status_code == 200 and "No bucket policy." in gone.text
+    assert AuditEvent.objects.get(action="bucket.policy.delete").after is None
+    assert clients["operator"].post(url("bucket_setting_remove", endpoint, bucket, "policy"), **HTMX).status_code == 403
+    assert clients["viewer"].post(review_url, {"policy": new_text}, **HTMX).status_code == 403
+
+
+def test_lifecycle_rules(clients, endpoint, bucket, s3client):
+    admin = clients["admin"]
+    rule_url, save_url = url("lifecycle_rule", endpoint, bucket), url("lifecycle_rule_save", endpoint, bucket)
+    assert "New rule" in admin.get(rule_url, **HTMX).text
+    base = {"status": "Enabled", "prefix": "logs/", "original_id": ""}
+    with no_s3_calls():
+        bad = admin.post(save_url, {**base, "rule_id": "r1"}, **HTMX)
+        assert bad.status_code == 422 and "Choose at least one action" in bad.text
+        bad = admin.post(save_url, {**base, "rule_id": "r1", "abort_days": "2", "tags": "k=v"}, **HTMX)
+        assert "S3 does not allow aborting multipart uploads in a rule filtered by tags." in bad.text
+        bad = admin.post(
+            save_url, {**base, "rule_id": "r1", "transition_days": "5", "transition_class": "STANDARD_IA"}, **HTMX
+        )
+        assert "after 30 days at the earliest" in bad.text
+
+    made = admin.post(save_url, {**base, "rule_id": "r1", "expire_days": "30", "noncurrent_days": "7"}, **HTMX)
+    assert made.status_code == 200 and "Expire current versions after 30 days" in made.text
+    admin.post(
+        save_url, {**base, "rule_id": "tmp", "prefix": "", "tags": "kind=tmp\nteam=x", "expire_days": "1"}, **HTMX
+    )
+    admin.post(save_url, {**base, "rule_id": "mpu", "prefix": "", "abort_days": "3"}, **HTMX)
+    rules = {r["ID"]: r for r in s3client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert (
+        rules["r1"]["Filter"] == {"Prefix": "logs/"}
+        and rules["r1"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 7
+    )
+    assert rules["tmp"]["Filter"]["And"]["Tags"] == [{"Key": "kind", "Value": "tmp"}, {"Key": "team", "Value": "x"}]
+    assert rules["mpu"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
+
+    # edit r1 (rename it), a duplicate name is refused, delete one
+    form = admin.get(rule_url + "?id=r1", **HTMX)
+    assert form.context["form"].initial["noncurrent_days"] == 7
+    dup = admin.post(save_url, {**base, "original_id": "r1", "rule_id": "tmp", "expire_days": "30"}, **HTMX)
+    assert dup.status_code == 422 and "Another rule is already named “tmp”." in dup.text
+    admin.post(
+        save_url, {**base, "original_id": "r1", "rule_id": "logs", "status": "Disabled", "expire_days": "60"}, **HTMX
+    )
+    admin.post(url("lifecycle_rule_delete", endpoint, bucket), {"rule_id": "mpu"}, **HTMX)
+    rules = {r["ID"]: r for r in s3client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert set(rules) == {"logs", "tmp"} and rules["logs"]["Status"] == "Disabled"
+    assert rules["logs"]["Expiration"] == {"Days": 60} and "NoncurrentVersionExpiration" not in rules["logs"]
+
+    # SeaweedFS does not implement transitions: said in place, nothing changed
+    moved = admin.post(
+        save_url, {**base, "rule_id": "t", "transition_days": "30", "transition_class": "STANDARD_IA"}, **HTMX
+    )
+    assert moved.status_code == 422 and "Not supported by this endpoint" in moved.text
+    assert AuditEvent.objects.filter(action="bucket.lifecycle.put", outcome="ok").count() == 4
+    assert AuditEvent.objects.filter(action="bucket.lifecycle.rule_delete", outcome="ok").count() == 1
+
+    assert clients["operator"].post(save_url, {**base, "rule_id": "x", "expire_days": "1"}, **HTMX).status_code == 403
+    assert clients["viewer"].post(url("lifecycle_rule_delete", endpoint, bucket), {"rule_id": "tmp"}).status_code == 403
+    assert clients["nobody"].get(rule_url, **HTMX).status_code == 404
+    removed = admin.post(url("bucket_setting_remove", endpoint, bucket, "lifecycle"), **HTMX)
+    assert "No lifecycle rules" in removed.text
+
+
+def test_object_lock_defaults(clients, endpoint, s3client, make_bucket):
+    admin = clients["admin"]
+    plain = make_bucket("nolock")
+    record(endpoint, plain)
+    shown = admin.get(url("bucket_setting", endpoint, plain, "object-lock"), **HTMX)
+    assert "can only be enabled when a bucket is created" in shown.text
+    assert url("bucket_setting_edit", endpoint, plain, "object-lock") not in shown.text
+
+    locked = f"lock-{plain[7:]}"
+    s3client.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    try:
+        record(endpoint, locked)
+        save = url("bucket_setting_save", endpoint, locked, "object-lock")
+        with no_s3_calls():
+            both = admin.post(save, {"mode": "GOVERNANCE", "days": "3", "years": "1"}, **HTMX)
+        assert both.status_code == 422 and "in days or in years (one of them)" in both.text
+        done = admin.post(save, {"mode": "COMPLIANCE", "years": "1"}, **HTMX)
+        assert done.status_code == 200 and "Compliance</strong>, 1 year" in done.text
+        rule = s3client.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]["Rule"]
+        assert rule == {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 1}}
+        assert AuditEvent.objects.get(action="bucket.object_lock.put").after["years"] == 1
+        # versioning cannot be suspended on a lock bucket: S3's refusal in place
+        refused = admin.post(
+            url("bucket_setting_save", endpoint, locked, "versioning"), {"status": "Suspended"}, **HTMX
+        )
+        assert refused.status_code == 422 and "InvalidBucketState" in refused.text
+    finally:
+        s3client.delete_bucket(Bucket=locked)
+
+
+def test_without_javascript(clients, endpoint, bucket, s3client):
+    """Plain requests get a page with the partial; a plain POST redirects back to the bucket page."""
+    admin = clients["admin"]
+    page = admin.get(url("bucket_setting", endpoint, bucket, "tags"))
+    assert page.status_code == 200 and "<html" in page.text and "No tags." in page.text
+    done = admin.post(url("bucket_setting_save", endpoint, bucket, "tags"), {"tag_key": ["a"], "tag_value": ["b"]})
+    assert done.status_code == 302 and done["Location"].endswith("#setting-tags")
+    assert s3client.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "a", "Value": "b"}]
