@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import datetime
+import email.utils
 import logging
 import threading
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -515,3 +519,761 @@ def get_bucket_cors_rules(*, endpoint: Endpoint, bucket: str) -> list[dict]:
 def put_bucket_cors_rules(*, endpoint: Endpoint, bucket: str, rules: list[dict]) -> None:
     """PutBucketCors with the whole list of rules (S3 replaces the configuration)."""
     _call(endpoint, "put_bucket_cors", Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+
+
+# --- copy / move / delete ---------------------------------------------------------
+# Server-side copies between keys of one endpoint. CopyObject up to MULTIPART_COPY_THRESHOLD
+# (objects section; CopyObject's limit is 5 GB), UploadPartCopy above it (``_multipart_copy``).
+
+
+def list_objects_after(
+    *, endpoint: Endpoint, bucket: str, prefix: str = "", start_after: str = "", max_keys: int = 1000
+) -> dict:
+    """One ListObjectsV2 page of keys after ``start_after``: {objects: [{key, size}], truncated}.
+
+    StartAfter (not a continuation token) so a listing stays right while its keys are deleted.
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "MaxKeys": max_keys}
+    if prefix:
+        params["Prefix"] = prefix
+    if start_after:
+        params["StartAfter"] = start_after
+    page = _call(endpoint, "list_objects_v2", **params)
+    objects = [{"key": o["Key"], "size": o.get("Size") or 0} for o in page.get("Contents", [])]
+    return {"objects": objects, "truncated": bool(page.get("IsTruncated")) and bool(objects)}
+
+
+def object_exists(*, endpoint: Endpoint, bucket: str, key: str) -> bool:
+    """HeadObject: True when the key exists (its latest version is not a delete marker)."""
+    return head_object(endpoint=endpoint, bucket=bucket, key=key) is not None
+
+
+def _attributes_of(endpoint: Endpoint, bucket: str, head: dict) -> dict[str, Any]:
+    """What a new object needs to look like the source: metadata, content headers, storage class, SSE, tags."""
+    attributes: dict[str, Any] = {"Metadata": head["metadata"]}
+    attributes.update({name: value for name, value in head["headers"].items() if value})
+    if head["storage_class"] != "STANDARD":
+        attributes["StorageClass"] = head["storage_class"]
+    if head["encryption"]:
+        attributes["ServerSideEncryption"] = head["encryption"]
+        if head["kms_key_id"]:
+            attributes["SSEKMSKeyId"] = head["kms_key_id"]
+    try:
+        tags = get_object_tags(endpoint=endpoint, bucket=bucket, key=head["key"])
+    except S3Error as exc:
+        if not exc.not_supported:
+            raise
+        tags = []
+    if tags:
+        attributes["Tagging"] = urllib.parse.urlencode([(t["key"], t["value"]) for t in tags])
+    return attributes
+
+
+def copy_object_any_size(
+    *, endpoint: Endpoint, source_bucket: str, source_key: str, bucket: str, key: str, size: int | None = None
+) -> dict:
+    """Copy one object server-side, keeping metadata, content headers and tags: {etag, size, method}.
+
+    Up to MULTIPART_COPY_THRESHOLD one CopyObject (directives COPY); above it a multipart upload of
+    UploadPartCopy ranges (each conditioned on the source's ETag), with the metadata, headers and
+    tags read from the source and set explicitly. ``size`` (known from a listing) saves the
+    HeadObject for small objects.
+    """
+    source = {"Bucket": source_bucket, "Key": source_key}
+    if size is None or size > MULTIPART_COPY_THRESHOLD:
+        head = head_object(endpoint=endpoint, bucket=source_bucket, key=source_key)
+        if head is None:
+            raise S3Error("NoSuchKey", "The source object does not exist (any more).")
+        size = head["size"]
+        if size > MULTIPART_COPY_THRESHOLD:
+            attributes = _attributes_of(endpoint, source_bucket, head)
+            _multipart_copy(endpoint, bucket, key, source, head["etag"], size, attributes)
+            return {"etag": "", "size": size, "method": "multipart"}
+    try:
+        answer = _call(
+            endpoint,
+            "copy_object",
+            Bucket=bucket,
+            Key=key,
+            CopySource=source,
+            MetadataDirective="COPY",
+            TaggingDirective="COPY",
+        )
+    except S3Error as exc:
+        # SeaweedFS keeps keys ending in "/" as directories and answers NoSuchKey to copying them;
+        # such a marker is empty, so writing an empty object with the same attributes is the same copy.
+        recreated = None
+        if exc.code == "NoSuchKey" and source_key.endswith("/"):
+            recreated = _recreate_empty(endpoint, source_bucket, source_key, bucket, key)
+        if recreated is None:
+            raise
+        return recreated
+    result = answer.get("CopyObjectResult") or {}
+    return {"etag": (result.get("ETag") or "").strip('"'), "size": size, "method": "copy"}
+
+
+def _recreate_empty(endpoint: Endpoint, source_bucket: str, source_key: str, bucket: str, key: str) -> dict | None:
+    head = head_object(endpoint=endpoint, bucket=source_bucket, key=source_key)
+    if head is None or head["size"]:
+        return None
+    attributes = _attributes_of(endpoint, source_bucket, head)
+    answer = _call(endpoint, "put_object", Bucket=bucket, Key=key, Body=b"", **attributes)
+    return {"etag": (answer.get("ETag") or "").strip('"'), "size": 0, "method": "put"}
+
+
+def delete_keys(*, endpoint: Endpoint, bucket: str, keys: list[str]) -> list[dict]:
+    """DeleteObjects in batches of 1,000 (Quiet): the keys S3 refused, as [{key, code, message}]."""
+    errors: list[dict] = []
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": k} for k in keys[start : start + 1000]]
+        answer = _call(endpoint, "delete_objects", Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        errors += [
+            {"key": e.get("Key", ""), "code": e.get("Code", ""), "message": e.get("Message", "")}
+            for e in answer.get("Errors", [])
+        ]
+    return errors
+
+
+# --- objects ----------------------------------------------------------------
+# Browsing, the object page (properties, metadata, tags, ACL, storage class), presigned
+# links, versions and incomplete uploads. Keys are user data: passed through untouched.
+OBJECT_PAGE_SIZE = 1000
+# CopyObject copies at most 5 GB; above, the copy goes part by part (UploadPartCopy).
+MULTIPART_COPY_THRESHOLD = 5 * 1024**3
+MULTIPART_COPY_PART_SIZE = 512 * 1024**2
+MULTIPART_COPY_WORKERS = 4
+MAX_PARTS = 10_000
+# Headers S3 keeps with an object, as HeadObject names them and as CopyObject takes them.
+CONTENT_HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
+ABSENT_OBJECT_CODES = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
+
+
+def list_objects_page(
+    *, endpoint: Endpoint, bucket: str, prefix: str = "", token: str = "", max_keys: int = OBJECT_PAGE_SIZE
+) -> dict:
+    """One ListObjectsV2 call with Delimiter "/": {prefixes, objects, next_token}. Never more than one page."""
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": min(max_keys, 1000)}
+    if token:
+        params["ContinuationToken"] = token
+    page = _call(endpoint, "list_objects_v2", **params)
+    return {
+        "prefixes": [p["Prefix"] for p in page.get("CommonPrefixes", [])],
+        "objects": [
+            {
+                "key": o["Key"],
+                "size": o.get("Size") or 0,
+                "last_modified": o.get("LastModified"),
+                "storage_class": o.get("StorageClass") or "STANDARD",
+                "etag": o.get("ETag", ""),
+            }
+            for o in page.get("Contents", [])
+        ],
+        "next_token": (page.get("NextContinuationToken") or "") if page.get("IsTruncated") else "",
+    }
+
+
+def _expires_text(answer: dict) -> str:
+    if answer.get("ExpiresString"):
+        return answer["ExpiresString"]
+    expires = answer.get("Expires")
+    return email.utils.format_datetime(expires, usegmt=True) if isinstance(expires, datetime.datetime) else ""
+
+
+def head_object(*, endpoint: Endpoint, bucket: str, key: str, version_id: str = "") -> dict | None:
+    """HeadObject with checksums; None when the key (or version) does not exist or is a delete marker."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}
+    if version_id:
+        params["VersionId"] = version_id
+    try:
+        answer = _call(endpoint, "head_object", **params)
+    except S3Error as exc:
+        # HEAD of a delete marker answers 405 Method Not Allowed.
+        if _absent(exc, *ABSENT_OBJECT_CODES) or (version_id and exc.status == 405):
+            return None
+        raise
+    headers = {name: answer.get(name) or "" for name in CONTENT_HEADERS if name != "Expires"}
+    headers["Expires"] = _expires_text(answer)
+    return {
+        "key": key,
+        "size": answer.get("ContentLength") or 0,
+        "etag": answer.get("ETag", ""),
+        "last_modified": answer.get("LastModified"),
+        "storage_class": answer.get("StorageClass") or "STANDARD",
+        "version_id": answer.get("VersionId") or "",
+        "encryption": answer.get("ServerSideEncryption") or "",
+        "kms_key_id": answer.get("SSEKMSKeyId") or "",
+        "sse_customer_algorithm": answer.get("SSECustomerAlgorithm") or "",
+        "checksums": {
+            name.removeprefix("Checksum"): answer[name]
+            for name in ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256")
+            if answer.get(name)
+        },
+        "checksum_type": answer.get("ChecksumType") or "",
+        "parts_count": answer.get("PartsCount"),
+        "headers": headers,
+        "metadata": dict(answer.get("Metadata") or {}),
+        "restore": answer.get("Restore") or "",
+        "lock_mode": answer.get("ObjectLockMode") or "",
+        "lock_until": answer.get("ObjectLockRetainUntilDate"),
+        "legal_hold": answer.get("ObjectLockLegalHoldStatus") or "",
+    }
+
+
+def read_object_start(*, endpoint: Endpoint, bucket: str, key: str, version_id: str = "", length: int) -> bytes:
+    """The first ``length`` bytes (a Range GET); b"" for an empty object."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{length - 1}"}
+    if version_id:
+        params["VersionId"] = version_id
+    try:
+        answer = _call(endpoint, "get_object", **params)
+    except S3Error as exc:
+        if _absent(exc, "InvalidRange"):
+            return b""
+        raise
+    body = answer["Body"]
+    try:
+        return body.read(length)
+    except (BotoCoreError, OSError) as exc:
+        raise _translate(exc) from None
+    finally:
+        body.close()
+
+
+def get_object_tags(*, endpoint: Endpoint, bucket: str, key: str, version_id: str = "") -> list[dict]:
+    """[{key, value}] in the server's order; [] when the object has none."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    try:
+        answer = _call(endpoint, "get_object_tagging", **params)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchTagSet", "NoSuchTagSetError"):
+            return []
+        raise
+    return [{"key": t["Key"], "value": t.get("Value", "")} for t in answer.get("TagSet", [])]
+
+
+def put_object_tags(*, endpoint: Endpoint, bucket: str, key: str, tags: list[dict]) -> None:
+    """Replace the tag set; an empty list removes every tag."""
+    if not tags:
+        _call(endpoint, "delete_object_tagging", Bucket=bucket, Key=key)
+        return
+    tag_set = [{"Key": t["key"], "Value": t["value"]} for t in tags]
+    _call(endpoint, "put_object_tagging", Bucket=bucket, Key=key, Tagging={"TagSet": tag_set})
+
+
+def _grant_from_s3(grant: dict) -> dict:
+    grantee = grant.get("Grantee") or {}
+    kind = grantee.get("Type", "")
+    value = {"CanonicalUser": grantee.get("ID"), "Group": grantee.get("URI"), "AmazonCustomerByEmail": None}
+    return {
+        "type": kind,
+        "grantee": value.get(kind) or grantee.get("EmailAddress") or grantee.get("ID") or "",
+        "display_name": grantee.get("DisplayName") or "",
+        "permission": grant.get("Permission", ""),
+    }
+
+
+def _grant_to_s3(grant: dict) -> dict:
+    field = {"CanonicalUser": "ID", "Group": "URI", "AmazonCustomerByEmail": "EmailAddress"}[grant["type"]]
+    return {"Grantee": {"Type": grant["type"], field: grant["grantee"]}, "Permission": grant["permission"]}
+
+
+def get_object_acl(*, endpoint: Endpoint, bucket: str, key: str) -> dict:
+    """{owner: {id, display_name}, grants: [{type, grantee, display_name, permission}]}."""
+    answer = _call(endpoint, "get_object_acl", Bucket=bucket, Key=key)
+    owner = answer.get("Owner") or {}
+    return {
+        "owner": {"id": owner.get("ID", ""), "display_name": owner.get("DisplayName", "")},
+        "grants": [_grant_from_s3(g) for g in answer.get("Grants", [])],
+    }
+
+
+def put_object_acl(
+    *, endpoint: Endpoint, bucket: str, key: str, canned: str = "", grants: list[dict] | None = None, owner_id: str = ""
+) -> None:
+    """A canned ACL, or explicit grants (with the current owner, which S3 requires in the policy)."""
+    if canned:
+        _call(endpoint, "put_object_acl", Bucket=bucket, Key=key, ACL=canned)
+        return
+    policy: dict[str, Any] = {"Grants": [_grant_to_s3(g) for g in grants or []]}
+    if owner_id:
+        policy["Owner"] = {"ID": owner_id}
+    _call(endpoint, "put_object_acl", Bucket=bucket, Key=key, AccessControlPolicy=policy)
+
+
+def _acl_is_default(acl: dict) -> bool:
+    """Only the owner's FULL_CONTROL: what a copy gets anyway."""
+    owner = acl["owner"]["id"]
+    return all(g["type"] == "CanonicalUser" and g["grantee"] == owner for g in acl["grants"])
+
+
+def copy_object_replacing_metadata(
+    *,
+    endpoint: Endpoint,
+    bucket: str,
+    key: str,
+    if_match: str,
+    size: int,
+    metadata: dict[str, str],
+    headers: dict[str, Any],
+    storage_class: str,
+    encryption: str = "",
+    kms_key_id: str = "",
+    source_version_id: str = "",
+) -> dict:
+    """Copy an object onto its own key with new metadata/headers/storage class, only if its ETag is still ``if_match``.
+
+    The source is the key's current version, or ``source_version_id`` (restoring an older version).
+    Tags, encryption and a non-default ACL are kept. Objects above MULTIPART_COPY_THRESHOLD are copied
+    part by part (UploadPartCopy, each part conditioned on the ETag). A changed object raises
+    S3Error("PreconditionFailed"). Returns {version_id} of the new version.
+    """
+    source: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if source_version_id:
+        source["VersionId"] = source_version_id
+    attributes: dict[str, Any] = {"Metadata": metadata, "StorageClass": storage_class or "STANDARD"}
+    for name in CONTENT_HEADERS:
+        if headers.get(name):
+            attributes[name] = headers[name]
+    if encryption:
+        attributes["ServerSideEncryption"] = encryption
+        if kms_key_id:
+            attributes["SSEKMSKeyId"] = kms_key_id
+    acl = _readable_acl(endpoint, bucket, key)
+    if size > MULTIPART_COPY_THRESHOLD:
+        tags = get_object_tags(endpoint=endpoint, bucket=bucket, key=key, version_id=source_version_id)
+        if tags:
+            attributes["Tagging"] = urllib.parse.urlencode([(t["key"], t["value"]) for t in tags])
+        version_id = _multipart_copy(endpoint, bucket, key, source, if_match, size, attributes)
+    else:
+        answer = _call(
+            endpoint,
+            "copy_object",
+            Bucket=bucket,
+            Key=key,
+            CopySource=source,
+            CopySourceIfMatch=if_match,
+            MetadataDirective="REPLACE",
+            TaggingDirective="COPY",
+            **attributes,
+        )
+        version_id = answer.get("VersionId") or ""
+    if acl is not None and not _acl_is_default(acl):
+        put_object_acl(endpoint=endpoint, bucket=bucket, key=key, grants=acl["grants"], owner_id=acl["owner"]["id"])
+    return {"version_id": version_id}
+
+
+def _readable_acl(endpoint: Endpoint, bucket: str, key: str) -> dict | None:
+    """The current ACL, to put back after a copy (a copy gets the default ACL); None when not available."""
+    try:
+        return get_object_acl(endpoint=endpoint, bucket=bucket, key=key)
+    except S3Error as exc:
+        if exc.not_supported or _absent(exc, "AccessControlListNotSupported", "AccessDenied", *ABSENT_OBJECT_CODES):
+            return None
+        raise
+
+
+def _multipart_copy(
+    endpoint: Endpoint, bucket: str, key: str, source: dict, if_match: str, size: int, attributes: dict
+) -> str:
+    part_size = min(max(MULTIPART_COPY_PART_SIZE, -(-size // MAX_PARTS)), 5 * 1024**3)
+    ranges = [(n, start, min(start + part_size, size) - 1) for n, start in enumerate(range(0, size, part_size), 1)]
+    upload_id = _call(endpoint, "create_multipart_upload", Bucket=bucket, Key=key, **attributes)["UploadId"]
+
+    def copy_part(part: tuple[int, int, int]) -> dict:
+        number, first, last = part
+        answer = _call(
+            endpoint,
+            "upload_part_copy",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            CopySource=source,
+            CopySourceRange=f"bytes={first}-{last}",
+            CopySourceIfMatch=if_match,
+        )
+        return {"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]}
+
+    try:
+        with ThreadPoolExecutor(MULTIPART_COPY_WORKERS) as pool:
+            parts = list(pool.map(copy_part, ranges))
+        answer = _call(
+            endpoint,
+            "complete_multipart_upload",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+    except BaseException:
+        try:
+            _call(endpoint, "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+        except S3Error:
+            log.warning("Could not abort the multipart copy %s of %s/%s", upload_id, bucket, key)
+        raise
+    return answer.get("VersionId") or ""
+
+
+def presigned_get_url(
+    *, endpoint: Endpoint, bucket: str, key: str, expires_in: int, version_id: str = "", content_disposition: str = ""
+) -> str:
+    """A presigned GET URL (SigV4, at most 7 days), optionally making S3 answer with a Content-Disposition."""
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if version_id:
+        params["VersionId"] = version_id
+    if content_disposition:
+        params["ResponseContentDisposition"] = content_disposition
+    try:
+        return client_for(endpoint).generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_in))
+    except (BotoCoreError, ClientError) as exc:
+        raise _translate(exc) from None
+
+
+def credentials_lifetime(*, endpoint: Endpoint) -> dict:
+    """{temporary, expires_at}: whether the endpoint signs with temporary credentials, and until when.
+
+    A presigned URL dies with the credentials that signed it, whatever its own expiry says.
+    """
+    try:
+        credentials = client_for(endpoint)._request_signer._credentials
+    except AttributeError:
+        return {"temporary": False, "expires_at": None}
+    if credentials is None:
+        return {"temporary": False, "expires_at": None}
+    expires_at = getattr(credentials, "_expiry_time", None)
+    token = credentials.get_frozen_credentials().token if hasattr(credentials, "get_frozen_credentials") else None
+    return {"temporary": bool(token or expires_at), "expires_at": expires_at}
+
+
+def list_key_versions_page(
+    *, endpoint: Endpoint, bucket: str, key: str, key_marker: str = "", version_id_marker: str = ""
+) -> dict:
+    """One ListObjectVersions page for exactly ``key``: {versions, next} (newest first; next = markers or None).
+
+    Keys that merely start with ``key`` sort after it, so the first foreign key ends the listing.
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": key, "Delimiter": "/", "MaxKeys": OBJECT_PAGE_SIZE}
+    if key_marker:
+        params["KeyMarker"] = key_marker
+        if version_id_marker:
+            params["VersionIdMarker"] = version_id_marker
+    page = _call(endpoint, "list_object_versions", **params)
+    entries = [dict(v, DeleteMarker=False) for v in page.get("Versions", [])] + [
+        dict(m, DeleteMarker=True) for m in page.get("DeleteMarkers", [])
+    ]
+    versions = [
+        {
+            "version_id": e.get("VersionId") or "null",
+            "is_latest": bool(e.get("IsLatest")),
+            "delete_marker": e["DeleteMarker"],
+            "size": e.get("Size") or 0,
+            "etag": e.get("ETag", ""),
+            "last_modified": e.get("LastModified"),
+            "storage_class": e.get("StorageClass") or "",
+        }
+        for e in entries
+        if e["Key"] == key
+    ]
+    versions.sort(key=lambda v: (not v["is_latest"], -(v["last_modified"].timestamp() if v["last_modified"] else 0)))
+    foreign = len(versions) < len(entries) or bool(page.get("CommonPrefixes"))
+    following = None
+    if page.get("IsTruncated") and not foreign and page.get("NextKeyMarker") == key:
+        following = {"key_marker": key, "version_id_marker": page.get("NextVersionIdMarker") or ""}
+    return {"versions": versions, "next": following}
+
+
+def latest_key_version(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
+    """The latest entry (version or delete marker) of ``key``, from the first versions page; None if none."""
+    page = list_key_versions_page(endpoint=endpoint, bucket=bucket, key=key)
+    return next((v for v in page["versions"] if v["is_latest"]), None)
+
+
+def delete_object_version(*, endpoint: Endpoint, bucket: str, key: str, version_id: str) -> dict:
+    """DeleteObject of one version (or delete marker), permanently: {delete_marker, version_id}."""
+    answer = _call(endpoint, "delete_object", Bucket=bucket, Key=key, VersionId=version_id)
+    return {"delete_marker": bool(answer.get("DeleteMarker")), "version_id": answer.get("VersionId") or version_id}
+
+
+def list_uploads_page(
+    *, endpoint: Endpoint, bucket: str, key_marker: str = "", upload_id_marker: str = "", max_uploads: int = 1000
+) -> dict:
+    """One ListMultipartUploads page: {uploads: [{key, upload_id, initiated, storage_class, initiator}], next}."""
+    params: dict[str, Any] = {"Bucket": bucket, "MaxUploads": max_uploads}
+    if key_marker:
+        params["KeyMarker"] = key_marker
+        if upload_id_marker:
+            params["UploadIdMarker"] = upload_id_marker
+    page = _call(endpoint, "list_multipart_uploads", **params)
+    uploads = [
+        {
+            "key": u["Key"],
+            "upload_id": u["UploadId"],
+            "initiated": u.get("Initiated"),
+            "storage_class": u.get("StorageClass") or "",
+            "initiator": (u.get("Initiator") or {}).get("DisplayName") or (u.get("Initiator") or {}).get("ID", ""),
+        }
+        for u in page.get("Uploads", [])
+    ]
+    following = None
+    if page.get("IsTruncated") and uploads:
+        # SeaweedFS leaves the Next*Marker fields empty: the last upload is the same position.
+        following = {
+            "key_marker": page.get("NextKeyMarker") or uploads[-1]["key"],
+            "upload_id_marker": page.get("NextUploadIdMarker") or uploads[-1]["upload_id"],
+        }
+        if following == {"key_marker": key_marker, "upload_id_marker": upload_id_marker}:
+            following = None
+    return {"uploads": uploads, "next": following}
+
+
+# --- bucket settings ----------------------------------------------------------
+# One getter per setting returning plain values (None/empty when the bucket has none), one setter.
+# Shapes: versioning {status, mfa_delete}; encryption {algorithm, kms_key_id, bucket_key};
+# tags {key: value}; lifecycle/CORS: S3's rule dicts; policy: the JSON text; ACL like get_object_acl;
+# public access block: S3's four flags; ownership: the ObjectOwnership string;
+# object lock {enabled, mode, days, years}; website: S3's WebsiteConfiguration dict.
+def create_bucket(*, endpoint: Endpoint, bucket: str, region: str = "", object_lock: bool = False) -> None:
+    """CreateBucket; us-east-1 (or no region) is the one region that takes no LocationConstraint."""
+    params: dict[str, Any] = {"Bucket": bucket}
+    if region and region != "us-east-1":
+        params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    if object_lock:
+        params["ObjectLockEnabledForBucket"] = True
+    _call(endpoint, "create_bucket", **params)
+
+
+def get_bucket_location(*, endpoint: Endpoint, bucket: str) -> str:
+    constraint = _call(endpoint, "get_bucket_location", Bucket=bucket).get("LocationConstraint")
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+
+
+def get_bucket_versioning(*, endpoint: Endpoint, bucket: str) -> dict:
+    """{status: 'Enabled'|'Suspended'|'' (never enabled), mfa_delete: 'Enabled'|'Disabled'|''}."""
+    answer = _call(endpoint, "get_bucket_versioning", Bucket=bucket)
+    return {"status": answer.get("Status", ""), "mfa_delete": answer.get("MFADelete", "")}
+
+
+def put_bucket_versioning(*, endpoint: Endpoint, bucket: str, status: str) -> None:
+    _call(endpoint, "put_bucket_versioning", Bucket=bucket, VersioningConfiguration={"Status": status})
+
+
+def get_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> dict | None:
+    try:
+        answer = _call(endpoint, "get_bucket_encryption", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "ServerSideEncryptionConfigurationNotFoundError"):
+            return None
+        raise
+    rules = (answer.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [{}]
+    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    return {
+        "algorithm": default.get("SSEAlgorithm", ""),
+        "kms_key_id": default.get("KMSMasterKeyID", ""),
+        "bucket_key": bool(rules[0].get("BucketKeyEnabled")),
+    }
+
+
+def put_bucket_encryption(
+    *, endpoint: Endpoint, bucket: str, algorithm: str, kms_key_id: str = "", bucket_key: bool = False
+) -> None:
+    default: dict[str, Any] = {"SSEAlgorithm": algorithm}
+    if kms_key_id:
+        default["KMSMasterKeyID"] = kms_key_id
+    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": default}
+    if algorithm.startswith("aws:kms"):
+        rule["BucketKeyEnabled"] = bucket_key
+    _call(
+        endpoint, "put_bucket_encryption", Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]}
+    )
+
+
+def delete_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> None:
+    _call(endpoint, "delete_bucket_encryption", Bucket=bucket)
+
+
+def get_bucket_tags(*, endpoint: Endpoint, bucket: str) -> dict[str, str]:
+    try:
+        answer = _call(endpoint, "get_bucket_tagging", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchTagSet", "NoSuchTagSetError"):
+            return {}
+        raise
+    return {t["Key"]: t.get("Value", "") for t in sorted(answer.get("TagSet", []), key=lambda t: t["Key"])}
+
+
+def put_bucket_tags(*, endpoint: Endpoint, bucket: str, tags: dict[str, str]) -> None:
+    """Replace the bucket's tags; no tags deletes the tag set."""
+    if not tags:
+        _call(endpoint, "delete_bucket_tagging", Bucket=bucket)
+        return
+    tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+    _call(endpoint, "put_bucket_tagging", Bucket=bucket, Tagging={"TagSet": tag_set})
+
+
+def delete_bucket_cors(*, endpoint: Endpoint, bucket: str) -> None:
+    _call(endpoint, "delete_bucket_cors", Bucket=bucket)
+
+
+def get_bucket_lifecycle(*, endpoint: Endpoint, bucket: str) -> list[dict]:
+    """The lifecycle rules as S3 has them; [] when there is no configuration."""
+    try:
+        answer = _call(endpoint, "get_bucket_lifecycle_configuration", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchLifecycleConfiguration"):
+            return []
+        raise
+    return answer.get("Rules", [])
+
+
+def put_bucket_lifecycle(*, endpoint: Endpoint, bucket: str, rules: list[dict]) -> None:
+    """Replace the whole lifecycle configuration; no rules deletes it."""
+    if not rules:
+        _call(endpoint, "delete_bucket_lifecycle", Bucket=bucket)
+        return
+    _call(endpoint, "put_bucket_lifecycle_configuration", Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+
+
+def get_bucket_policy(*, endpoint: Endpoint, bucket: str) -> str | None:
+    try:
+        return _call(endpoint, "get_bucket_policy", Bucket=bucket).get("Policy")
+    except S3Error as exc:
+        if _absent(exc, "NoSuchBucketPolicy"):
+            return None
+        raise
+
+
+def put_bucket_policy(*, endpoint: Endpoint, bucket: str, policy: str) -> None:
+    _call(endpoint, "put_bucket_policy", Bucket=bucket, Policy=policy)
+
+
+def delete_bucket_policy(*, endpoint: Endpoint, bucket: str) -> None:
+    _call(endpoint, "delete_bucket_policy", Bucket=bucket)
+
+
+def get_bucket_acl(*, endpoint: Endpoint, bucket: str) -> dict:
+    """{owner: {id, display_name}, grants: [{type, grantee, display_name, permission}]}, like get_object_acl."""
+    answer = _call(endpoint, "get_bucket_acl", Bucket=bucket)
+    owner = answer.get("Owner") or {}
+    return {
+        "owner": {"id": owner.get("ID", ""), "display_name": owner.get("DisplayName", "")},
+        "grants": [_grant_from_s3(g) for g in answer.get("Grants", [])],
+    }
+
+
+def put_bucket_acl(
+    *, endpoint: Endpoint, bucket: str, canned: str = "", grants: list[dict] | None = None, owner_id: str = ""
+) -> None:
+    """A canned ACL, or explicit grants with the current owner (S3 requires the owner in the document)."""
+    if canned:
+        _call(endpoint, "put_bucket_acl", Bucket=bucket, ACL=canned)
+        return
+    document: dict[str, Any] = {"Grants": [_grant_to_s3(g) for g in grants or []]}
+    if owner_id:
+        document["Owner"] = {"ID": owner_id}
+    _call(endpoint, "put_bucket_acl", Bucket=bucket, AccessControlPolicy=document)
+
+
+PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def get_public_access_block(*, endpoint: Endpoint, bucket: str) -> dict | None:
+    try:
+        answer = _call(endpoint, "get_public_access_block", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchPublicAccessBlockConfiguration"):
+            return None
+        raise
+    config = answer.get("PublicAccessBlockConfiguration") or {}
+    return {flag: bool(config.get(flag)) for flag in PUBLIC_ACCESS_BLOCK_FLAGS}
+
+
+def put_public_access_block(*, endpoint: Endpoint, bucket: str, flags: dict[str, bool]) -> None:
+    config = {flag: bool(flags.get(flag)) for flag in PUBLIC_ACCESS_BLOCK_FLAGS}
+    _call(endpoint, "put_public_access_block", Bucket=bucket, PublicAccessBlockConfiguration=config)
+
+
+def delete_public_access_block(*, endpoint: Endpoint, bucket: str) -> None:
+    _call(endpoint, "delete_public_access_block", Bucket=bucket)
+
+
+def get_bucket_ownership(*, endpoint: Endpoint, bucket: str) -> str | None:
+    try:
+        answer = _call(endpoint, "get_bucket_ownership_controls", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "OwnershipControlsNotFoundError"):
+            return None
+        raise
+    rules = (answer.get("OwnershipControls") or {}).get("Rules") or [{}]
+    return rules[0].get("ObjectOwnership")
+
+
+def put_bucket_ownership(*, endpoint: Endpoint, bucket: str, ownership: str) -> None:
+    _call(
+        endpoint,
+        "put_bucket_ownership_controls",
+        Bucket=bucket,
+        OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]},
+    )
+
+
+def delete_bucket_ownership(*, endpoint: Endpoint, bucket: str) -> None:
+    _call(endpoint, "delete_bucket_ownership_controls", Bucket=bucket)
+
+
+def get_object_lock_defaults(*, endpoint: Endpoint, bucket: str) -> dict | None:
+    """{enabled, mode, days, years}; None when the bucket was created without object lock."""
+    try:
+        answer = _call(endpoint, "get_object_lock_configuration", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, *LOCK_ABSENT_CODES):
+            return None
+        raise
+    config = answer.get("ObjectLockConfiguration") or {}
+    retention = (config.get("Rule") or {}).get("DefaultRetention") or {}
+    return {
+        "enabled": config.get("ObjectLockEnabled") == "Enabled",
+        "mode": retention.get("Mode", ""),
+        "days": retention.get("Days"),
+        "years": retention.get("Years"),
+    }
+
+
+def put_object_lock_defaults(
+    *, endpoint: Endpoint, bucket: str, mode: str = "", days: int | None = None, years: int | None = None
+) -> None:
+    """Default retention (mode with days or years), or none (mode empty). Object lock itself stays enabled."""
+    config: dict[str, Any] = {"ObjectLockEnabled": "Enabled"}
+    if mode:
+        retention: dict[str, Any] = {"Mode": mode}
+        retention.update({"Days": days} if days else {"Years": years})
+        config["Rule"] = {"DefaultRetention": retention}
+    _call(endpoint, "put_object_lock_configuration", Bucket=bucket, ObjectLockConfiguration=config)
+
+
+def get_bucket_website(*, endpoint: Endpoint, bucket: str) -> dict | None:
+    try:
+        answer = _call(endpoint, "get_bucket_website", Bucket=bucket)
+    except S3Error as exc:
+        if _absent(exc, "NoSuchWebsiteConfiguration"):
+            return None
+        raise
+    return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+
+def put_bucket_website(*, endpoint: Endpoint, bucket: str, config: dict) -> None:
+    try:
+        _call(endpoint, "put_bucket_website", Bucket=bucket, WebsiteConfiguration=config)
+    except S3Error as exc:
+        # SeaweedFS routes PUT ?website to CreateBucket and answers 409 BucketAlreadyExists: not supported.
+        if exc.status == 409 and exc.code in {"BucketAlreadyExists", "BucketAlreadyOwnedByYou"}:
+            raise S3Error("NotImplemented", "This endpoint does not implement website hosting.", exc.request_id, 501)
+        raise
+
+
+def delete_bucket_website(*, endpoint: Endpoint, bucket: str) -> None:
+    """Only after get_bucket_website found a configuration: SeaweedFS treats DELETE ?website as DeleteBucket."""
+    if get_bucket_website(endpoint=endpoint, bucket=bucket) is None:
+        return
+    _call(endpoint, "delete_bucket_website", Bucket=bucket)
