@@ -124,15 +124,15 @@ class ConfirmPrefixForm(forms.Form):
 
     confirm = forms.CharField(label="Type the folder to confirm", strip=False, max_length=MAX_KEY_BYTES)
 
-    def __init__(self, *args, prefix: str, **kwargs):
+    def __init__(self, *args, folder: str, **kwargs):  # not "prefix": Form uses that for field names
         super().__init__(*args, **kwargs)
-        self.prefix = prefix
-        self.fields["confirm"].label = f"Type “{prefix}” to confirm"
+        self.folder = folder
+        self.fields["confirm"].label = f"Type “{folder}” to confirm"
         self.fields["confirm"].widget.attrs.update(
-            {"data-confirm-value": prefix, "autocomplete": "off", "spellcheck": "false"}
+            {"data-confirm-value": folder, "autocomplete": "off", "spellcheck": "false"}
         )
 
     def clean_confirm(self) -> str:
-        if self.cleaned_data["confirm"] != self.prefix:
+        if self.cleaned_data["confirm"] != self.folder:
             raise ValidationError("That is not the folder's name: nothing was deleted.")
-        return self.prefix
+        return self.folder

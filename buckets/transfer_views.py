@@ -390,7 +390,7 @@ def prefix_delete(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.OPERATOR, action="prefix.delete", endpoint=endpoint, bucket=bucket, key=prefix
     )
-    form = ConfirmPrefixForm(request.POST or None, prefix=prefix)
+    form = ConfirmPrefixForm(request.POST or None, folder=prefix)
     if form.is_valid():
         return _start_job(
             request, audit.Actor.from_request(request, role), object_tasks.delete_objects, action="prefix.delete",

@@ -9,7 +9,7 @@ import pytest
 from buckets import s3, transfer
 from buckets.models import Job
 from console.models import AuditEvent, Role, RoleAssignment
-from tests.transfer_fixtures import AWKWARD, calls, events, list_keys, put_many, records, url  # noqa: F401
+from tests.transfer_fixtures import AWKWARD, calls_fixture, events, list_keys, put_many, records_fixture, url  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,7 @@ def test_move_prefix_of_1200_keys_runs_as_job(admin_client, endpoint, s3client, 
     src, dst = make_bucket("src"), make_bucket("dst")
     records(dst)
     keys = [f"photos/{i // 100:02d}/img-{i:04d}.jpg" for i in range(1200)]
-    put_many(s3client, src, keys + ["photos2/keep.jpg", "photos"], body=b"12345")
+    put_many(s3client, src, keys + ["photos2/keep.jpg", "photos.txt"], body=b"12345")
     s3client.put_object_tagging(Bucket=src, Key=keys[7], Tagging={"TagSet": TAGS})
     calls.clear()
 
@@ -126,7 +126,7 @@ def test_move_prefix_of_1200_keys_runs_as_job(admin_client, endpoint, s3client, 
 
     moved = list_keys(s3client, dst)
     assert moved == sorted("archive/" + k for k in keys)
-    assert list_keys(s3client, src) == ["photos", "photos2/keep.jpg"]  # photos2/ is not photos/
+    assert list_keys(s3client, src) == ["photos.txt", "photos2/keep.jpg"]  # photos2/ is not photos/
     assert sorted(s3client.get_object_tagging(Bucket=dst, Key="archive/" + keys[7])["TagSet"], key=str) == sorted(
         TAGS, key=str
     )
@@ -142,22 +142,26 @@ def test_move_prefix_of_1200_keys_runs_as_job(admin_client, endpoint, s3client, 
     assert "1200 of 1200 done" in job_page
 
 
-def test_copy_prefix_reports_conflicts_per_key_and_refuses_into_itself(
-    admin_client, endpoint, s3client, make_bucket
-):
+def test_copy_prefix_reports_conflicts_per_key_and_refuses_into_itself(admin_client, endpoint, s3client, make_bucket):
     bucket = make_bucket("conf")
     put_many(s3client, bucket, ["a/1.txt", "a/2.txt", "a/3.txt"], body=b"new")
     s3client.put_object(Bucket=bucket, Key="b/2.txt", Body=b"old")
 
-    inside = admin_client.post(url("prefix_copy", endpoint, bucket, prefix="a/"), {"dest_bucket": bucket, "dest_prefix": "a/x/"})
+    inside = admin_client.post(
+        url("prefix_copy", endpoint, bucket, prefix="a/"), {"dest_bucket": bucket, "dest_prefix": "a/x/"}
+    )
     assert inside.status_code == 422 and "cannot be copied into itself" in inside.content.decode()
     assert not Job.objects.exists()
 
-    response = admin_client.post(url("prefix_copy", endpoint, bucket, prefix="a/"), {"dest_bucket": bucket, "dest_prefix": "b/"})
+    response = admin_client.post(
+        url("prefix_copy", endpoint, bucket, prefix="a/"), {"dest_bucket": bucket, "dest_prefix": "b/"}
+    )
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.status == Job.Status.FAILED and (job.done, job.failed) == (2, 1)
-    assert job.errors == [{"key": "a/2.txt", "code": "DestinationExists", "message": "“b/2.txt” already exists; not overwritten."}]
+    assert job.errors == [
+        {"key": "a/2.txt", "code": "DestinationExists", "message": "“b/2.txt” already exists; not overwritten."}
+    ]
     assert s3client.get_object(Bucket=bucket, Key="b/2.txt")["Body"].read() == b"old"
     assert list_keys(s3client, bucket, "b/") == ["b/1.txt", "b/2.txt", "b/3.txt"]
     (event,) = events("prefix.copy")
@@ -172,7 +176,9 @@ def test_rename_object_and_prefix(admin_client, endpoint, s3client, make_bucket)
 
     form = admin_client.get(url("object_rename", endpoint, bucket, key="docs/draft.txt"))
     assert form.status_code == 200 and 'value="docs/draft.txt"' in form.content.decode()
-    response = admin_client.post(url("object_rename", endpoint, bucket, key="docs/draft.txt"), {"new_key": "docs/final.txt"})
+    response = admin_client.post(
+        url("object_rename", endpoint, bucket, key="docs/draft.txt"), {"new_key": "docs/final.txt"}
+    )
     assert response.status_code == 302
     assert response["Location"] == url("object_detail", endpoint, bucket, key="docs/final.txt")
     _assert_rich(s3client, bucket, "docs/final.txt")
@@ -180,7 +186,9 @@ def test_rename_object_and_prefix(admin_client, endpoint, s3client, make_bucket)
     (event,) = events("object.move")
     assert event.params["rename"] is True and event.params["destination"]["key"] == "docs/final.txt"
 
-    same = admin_client.post(url("object_rename", endpoint, bucket, key="docs/final.txt"), {"new_key": "docs/final.txt"})
+    same = admin_client.post(
+        url("object_rename", endpoint, bucket, key="docs/final.txt"), {"new_key": "docs/final.txt"}
+    )
     assert same.status_code == 422 and "is the object itself" in same.content.decode()
 
     response = admin_client.post(url("prefix_rename", endpoint, bucket, prefix="old/"), {"new_prefix": "new"})
@@ -201,7 +209,8 @@ def test_awkward_keys_copy_and_move_as_selection_and_prefix(admin_client, endpoi
     html = review.content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;.html" in html
     response = admin_client.post(
-        url("selection_copy_run", endpoint, src), {"key": AWKWARD, "prefix": "awk/", "dest_bucket": dst, "dest_prefix": "in/"}
+        url("selection_copy_run", endpoint, src),
+        {"key": AWKWARD, "prefix": "awk/", "dest_bucket": dst, "dest_prefix": "in/"},
     )
     assert response.status_code == 302
     assert response["Location"] == url("object_list", endpoint, dst, prefix="in/")
@@ -212,12 +221,16 @@ def test_awkward_keys_copy_and_move_as_selection_and_prefix(admin_client, endpoi
 
     # One awkward key on its own, through its query string.
     key = "awk/100% sure.txt"
-    response = admin_client.post(url("object_move", endpoint, src, key=key), {"dest_bucket": src, "dest_key": "awk/a?b#c&d.txt"})
+    response = admin_client.post(
+        url("object_move", endpoint, src, key=key), {"dest_bucket": src, "dest_key": "awk/a?b#c&d.txt"}
+    )
     assert response.status_code == 302
     assert "awk/a?b#c&d.txt" in list_keys(s3client, src) and key not in list_keys(s3client, src)
 
     # The whole prefix, as a job.
-    response = admin_client.post(url("prefix_move", endpoint, src, prefix="awk/"), {"dest_bucket": dst, "dest_prefix": "all/"})
+    response = admin_client.post(
+        url("prefix_move", endpoint, src, prefix="awk/"), {"dest_bucket": dst, "dest_prefix": "all/"}
+    )
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.status == Job.Status.DONE, job.errors
@@ -232,7 +245,8 @@ def test_selection_bigger_than_inline_limit_moves_as_job(admin_client, endpoint,
     put_many(s3client, bucket, keys + ["in/not-selected.txt"])
     calls.clear()
     response = admin_client.post(
-        url("selection_move_run", endpoint, bucket), {"key": keys, "prefix": "in/", "dest_bucket": bucket, "dest_prefix": "out/"}
+        url("selection_move_run", endpoint, bucket),
+        {"key": keys, "prefix": "in/", "dest_bucket": bucket, "dest_prefix": "out/"},
     )
     assert response.status_code == 302
     job = Job.objects.get()
@@ -245,7 +259,9 @@ def test_selection_bigger_than_inline_limit_moves_as_job(admin_client, endpoint,
     assert done.outcome == "ok" and done.params["count"] == len(keys) and len(done.params["keys"]) == len(keys)
 
 
-def test_roles_for_copy_and_move(client, endpoint, s3client, make_bucket, records, viewer_user, nobody_user, django_user_model):
+def test_roles_for_copy_and_move(
+    client, endpoint, s3client, make_bucket, records, viewer_user, nobody_user, django_user_model
+):
     src, dst = make_bucket("rs"), make_bucket("rd")
     records(src, dst)
     s3client.put_object(Bucket=src, Key="k.txt", Body=b"x")
@@ -254,9 +270,18 @@ def test_roles_for_copy_and_move(client, endpoint, s3client, make_bucket, record
     assert client.get(url("object_copy", endpoint, src, key="k.txt")).status_code == 200  # may read the source
     denied = client.post(url("object_copy", endpoint, src, key="k.txt"), {"dest_bucket": dst, "dest_key": "k.txt"})
     assert denied.status_code == 403
-    assert client.post(url("object_move", endpoint, src, key="k.txt"), {"dest_bucket": dst, "dest_key": "k.txt"}).status_code == 403
+    assert (
+        client.post(
+            url("object_move", endpoint, src, key="k.txt"), {"dest_bucket": dst, "dest_key": "k.txt"}
+        ).status_code
+        == 403
+    )
     assert client.post(url("prefix_move", endpoint, src, prefix="a/"), {"dest_bucket": dst}).status_code == 403
-    assert {e.action for e in AuditEvent.objects.filter(outcome="denied")} == {"object.copy", "object.move", "prefix.move"}
+    assert {e.action for e in AuditEvent.objects.filter(outcome="denied")} == {
+        "object.copy",
+        "object.move",
+        "prefix.move",
+    }
     assert AuditEvent.objects.get(outcome="denied", action="object.copy").bucket == dst
     assert list_keys(s3client, dst) == []
 
@@ -268,8 +293,16 @@ def test_roles_for_copy_and_move(client, endpoint, s3client, make_bucket, record
     scoped = django_user_model.objects.create_user("sam", password="pw-sam-123456")
     RoleAssignment.objects.create(user=scoped, role=Role.OPERATOR, endpoint=endpoint, bucket=src)
     client.force_login(scoped)
-    assert client.post(url("object_copy", endpoint, src, key="k.txt"), {"dest_bucket": dst, "dest_key": "k"}).status_code == 404
-    assert client.post(url("object_copy", endpoint, src, key="k.txt"), {"dest_bucket": "no-such-bucket", "dest_key": "k"}).status_code == 404
+    assert (
+        client.post(url("object_copy", endpoint, src, key="k.txt"), {"dest_bucket": dst, "dest_key": "k"}).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            url("object_copy", endpoint, src, key="k.txt"), {"dest_bucket": "no-such-bucket", "dest_key": "k"}
+        ).status_code
+        == 404
+    )
     ok = client.post(url("object_copy", endpoint, src, key="k.txt"), {"dest_bucket": src, "dest_key": "copy.txt"})
     assert ok.status_code == 302 and "copy.txt" in list_keys(s3client, src)
     assert list_keys(s3client, dst) == []

@@ -49,8 +49,8 @@ def events(action: str, **filters) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action, **filters).order_by("id"))
 
 
-@pytest.fixture
-def records(endpoint):
+@pytest.fixture(name="records")
+def records_fixture(endpoint):
     """Bucket records (as a sync would make them): destinations must be known buckets of the endpoint."""
 
     def make(*names: str) -> None:
@@ -60,8 +60,8 @@ def records(endpoint):
     return make
 
 
-@pytest.fixture
-def calls():
+@pytest.fixture(name="calls")
+def calls_fixture():
     """S3 calls made from here on, by operation name."""
     s3.CALL_COUNTS.clear()
     return s3.CALL_COUNTS
