@@ -177,7 +177,7 @@
         type.disabled = count !== 1;
         const [only] = this.staged.keys();
         type.value = count === 1 ? guessType(only) : "";
-        type.placeholder = count === 1 ? "" : "Guessed for each file from its name";
+        type.placeholder = count === 1 ? "" : "Guessed from each file name";
       }
     }
 
@@ -342,7 +342,19 @@
       summary.querySelector("[data-batch-summary]").textContent = text;
       summary.classList.toggle("has-failures", failed.length > 0);
       this.render();
-      if (done.length) document.body.dispatchEvent(new CustomEvent("objects-changed", { bubbles: true }));
+      if (done.length) {
+        document.body.dispatchEvent(new CustomEvent("objects-changed", { bubbles: true }));
+        refreshList(false);
+      }
+    }
+  }
+
+  // The object list below the panel shows the new files: swap its table in place (htmx), or reload.
+  function refreshList(reloadIfNoTable) {
+    if (window.htmx && document.getElementById("object-table")) {
+      window.htmx.ajax("GET", window.location.href, { target: "#object-table", swap: "outerHTML" });
+    } else if (reloadIfNoTable) {
+      window.location.reload();
     }
   }
 
@@ -686,11 +698,11 @@
     else if (target.matches("[data-upload-remove]")) { panel.staged.delete(target.dataset.uploadRemove); panel.renderStaged(); }
     else if (target.matches("[data-upload-cancel]")) target.closest(".upload-file").uploadJob?.cancel();
     else if (target.matches("[data-cancel-all]")) panel.cancelAll();
-    else if (target.matches("[data-reload]")) window.location.reload();
-    else if (target.matches("[data-add-row]")) {
-      const template = panelEl.querySelector(`template[data-row-template="${target.dataset.addRow}"]`);
+    else if (target.matches("[data-reload]")) refreshList(true);
+    else if (target.matches("[data-upload-add-row]")) {
+      const template = panelEl.querySelector(`template[data-upload-row-template="${target.dataset.uploadAddRow}"]`);
       target.closest("fieldset").querySelector("[data-rows]").append(template.content.cloneNode(true));
-    } else if (target.matches("[data-remove-row]")) target.closest("[data-meta-row], [data-tag-row]").remove();
+    } else if (target.matches("[data-upload-remove-row]")) target.closest("[data-meta-row], [data-tag-row]").remove();
     else return;
     event.preventDefault();
   });
