@@ -32,6 +32,7 @@ class ConfirmForm(forms.Form):
     def __init__(self, *args, bucket: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.bucket = bucket
+        self.fields["confirm"].label = f"Type “{bucket}” to confirm"
         self.fields["confirm"].widget.attrs.update(
             {"autocomplete": "off", "spellcheck": "false", "data-confirm-value": bucket}
         )

@@ -36,6 +36,7 @@ class DryRun:
     bytes: int = 0
     uploads: int = 0  # incomplete multipart uploads
     complete: bool = True  # False when counting stopped at a limit
+    object_lock: bool = False  # versions under retention or legal hold cannot be deleted
 
     @property
     def versioned(self) -> bool:
@@ -56,7 +57,8 @@ class DryRun:
 def dry_run(endpoint: Endpoint, bucket: str, *, limit: int | None = None) -> DryRun:
     """Count what emptying the bucket would delete, listing page by page; stop after ``limit`` entries."""
     counts = DryRun(versioning=s3.get_versioning_status(endpoint=endpoint, bucket=bucket))
-    if counts.versioned:
+    if counts.versioned:  # object lock needs versioning: no need to ask an unversioned bucket
+        counts.object_lock = s3.get_object_lock_enabled(endpoint=endpoint, bucket=bucket)
         for page in s3.iter_version_pages(endpoint=endpoint, bucket=bucket, page_size=PAGE_SIZE):
             for entry in page:
                 if entry["delete_marker"]:
@@ -267,7 +269,8 @@ def _entries(tally: Tally, count: int) -> str:
 
 
 def _failed_text(tally: Tally) -> str:
-    refused = _entries(tally, tally.failed + tally.failed_uploads)
+    count = tally.failed + tally.failed_uploads
+    refused = _n(count, "version", "versions") if tally.versioned else _n(count, "object", "objects")
     return f"{refused} could not be deleted (listed below, still in the bucket); {_done_text(tally)}."
 
 

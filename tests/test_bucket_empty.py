@@ -81,6 +81,8 @@ def test_empty_versioned_bucket_of_5000_keys(admin_client, endpoint, seaweed, s3
         assert f'<div class="value">{shown}</div>' in html
     assert '<div class="value">2</div><div class="label">incomplete uploads' in html
     assert "every version and every delete marker goes" in html
+    assert "retention or legal hold" not in html
+    assert f"Type “{bucket}” to confirm" in html
     assert f'data-confirm-value="{bucket}"' in html
 
     before = s3.CALL_COUNTS["DeleteObjects"]
@@ -173,6 +175,9 @@ def locked_bucket(s3client):
 def test_object_lock_reports_the_protected_key(admin_client, endpoint, s3client, locked_bucket):
     bucket, version_id = locked_bucket
     Bucket.objects.create(endpoint=endpoint, name=bucket)
+    page = admin_client.get(reverse("bucket_delete", args=[endpoint.pk, bucket])).content.decode()
+    assert "Versions under retention or legal hold cannot be deleted" in page
+    assert "and the bucket is then not deleted" in page
 
     job = _job(_confirm(admin_client, "bucket_empty", endpoint, bucket))
     job.refresh_from_db()
@@ -182,7 +187,7 @@ def test_object_lock_reports_the_protected_key(admin_client, endpoint, s3client,
     error = job.errors[0]
     assert (error["key"], error["version_id"], error["code"]) == ("ledger/2026.csv", version_id, "AccessDenied")
     assert "object lock" in error["message"]
-    assert job.message.startswith("Not emptied: 1 version or delete marker could not be deleted (listed below")
+    assert job.message.startswith("Not emptied: 1 version could not be deleted (listed below")
     left = s3client.list_object_versions(Bucket=bucket)
     assert [v["Key"] for v in left.get("Versions", [])] == ["ledger/2026.csv"]
     outcome = AuditEvent.objects.get(action="bucket.empty", bucket=bucket)
@@ -194,7 +199,7 @@ def test_object_lock_reports_the_protected_key(admin_client, endpoint, s3client,
     job = _job(_confirm(admin_client, "bucket_delete", endpoint, bucket))
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
-    assert job.message.startswith("Bucket not deleted: 1 version or delete marker could not be deleted")
+    assert job.message.startswith("Bucket not deleted: 1 version could not be deleted")
     assert s3client.head_bucket(Bucket=bucket)
     assert Bucket.objects.filter(endpoint=endpoint, name=bucket).exists()
     assert AuditEvent.objects.get(action="bucket.delete", bucket=bucket).outcome == "failed"
