@@ -1041,7 +1041,19 @@ def create_bucket(*, endpoint: Endpoint, bucket: str, region: str = "", object_l
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
     if object_lock:
         params["ObjectLockEnabledForBucket"] = True
-    _call(endpoint, "create_bucket", **params)
+    if endpoint.url or not region or region == (endpoint.region or "us-east-1"):
+        _call(endpoint, "create_bucket", **params)
+        return
+    # Amazon S3 accepts a LocationConstraint only at that region's own endpoint: a one-off client for it.
+    client = _session(endpoint).client(
+        "s3", config=_config(endpoint).merge(Config(region_name=region)), verify=endpoint.verify_tls
+    )
+    client.meta.events.register("before-call.s3", _on_before_call)
+    client.meta.events.register("after-call.s3", _on_after_call)
+    try:
+        client.create_bucket(**params)
+    except (BotoCoreError, ClientError) as exc:
+        raise _translate(exc) from None
 
 
 def get_bucket_location(*, endpoint: Endpoint, bucket: str) -> str:
