@@ -262,11 +262,13 @@ def selection_transfer(request, endpoint_pk: int, bucket: str, op: str):
     keys = form.fields["key"].to_python(request.POST.getlist("key"))
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
     role = _require_keys(request, need, action=f"object.{op}", endpoint=endpoint, bucket=bucket, keys=keys)
+    data = form.cleaned_data if form.is_valid() else {}
+    if data and (data["dest_bucket"], data["dest_prefix"]) == (bucket, data["prefix"]):
+        form.add_error("dest_prefix", "That is where the objects are: choose another folder or bucket.")
     if not form.is_valid():
         prefix = request.POST.get("prefix", "")
         ctx = _page(endpoint, bucket, op, keys=keys, prefix=prefix, form=form, inline_limit=transfer.INLINE_LIMIT)
         return render(request, "buckets/objects/transfer_selection.html", ctx, status=422)
-    data = form.cleaned_data
     dest_bucket, dest_prefix = data["dest_bucket"], data["dest_prefix"]
     dest_role = _require_destination(request, endpoint, bucket, dest_bucket, dest_prefix, f"object.{op}")
     actor, move = _actor(request, role, dest_role), op == "move"

@@ -244,6 +244,10 @@ def test_selection_bigger_than_inline_limit_moves_as_job(admin_client, endpoint,
     keys = [f"in/f{i:03d}.txt" for i in range(transfer.INLINE_LIMIT + 10)]
     put_many(s3client, bucket, keys + ["in/not-selected.txt"])
     calls.clear()
+    onto_itself = {"key": keys, "prefix": "in/", "dest_bucket": bucket, "dest_prefix": "in"}
+    refused = admin_client.post(url("selection_move_run", endpoint, bucket), onto_itself)
+    assert refused.status_code == 422 and "That is where the objects are" in refused.content.decode()
+    assert not Job.objects.exists() and calls["CopyObject"] == 0
     response = admin_client.post(
         url("selection_move_run", endpoint, bucket),
         {"key": keys, "prefix": "in/", "dest_bucket": bucket, "dest_prefix": "out/"},
