@@ -25,7 +25,8 @@ def bucket_name_errors(name: str) -> list[str]:
     if bad:
         shown = " ".join("space" if c == " " else c for c in bad[:10])
         errors.append(
-            f"A bucket name may contain only lowercase letters, digits, dots (.) and hyphens (-); not: {shown}"
+            "A bucket name may contain only lowercase letters, digits, dots (.) and hyphens (-); "
+            f"not allowed here: {shown}"
         )
     if name and not name[0].isalnum():
         errors.append("A bucket name must start with a lowercase letter or a digit.")

@@ -109,7 +109,7 @@ class VersioningForm(SettingForm):
 
 class EncryptionForm(SettingForm):
     algorithm = forms.ChoiceField(
-        label="Default encryption",
+        label="Type",
         choices=[
             ("AES256", "SSE-S3 — keys managed by S3 (AES256)"),
             ("aws:kms", "SSE-KMS — keys in AWS KMS"),

@@ -90,7 +90,7 @@ def _present_acl(value: dict) -> dict:
     rows = [
         {
             "who": groups.get(g["grantee"]) or g["display_name"] or g["grantee"],
-            "detail": g["grantee"] if g["type"] == "CanonicalUser" and g["display_name"] else "",
+            "detail": g["grantee"] if g["display_name"] not in ("", g["grantee"]) else "",
             "kind": dict(sf.GRANTEE_TYPES).get(g["type"], g["type"]),
             "permission": g["permission"],
             "public": g["type"] == "Group" and g["grantee"] in bucket_policy.PUBLIC_GROUPS,

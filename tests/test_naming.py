@@ -13,8 +13,8 @@ def test_valid_names(name):
     [
         ("ab", "3 to 63 characters long (this one has 2)"),
         ("a" * 64, "(this one has 64)"),
-        ("My_Bucket", "only lowercase letters, digits, dots (.) and hyphens (-); not: B M _"),
-        ("my bucket", "not: space"),
+        ("My_Bucket", "only lowercase letters, digits, dots (.) and hyphens (-); not allowed here: B M _"),
+        ("my bucket", "not allowed here: space"),
         ("-bucket", "must start with a lowercase letter or a digit"),
         ("bucket-", "must end with a lowercase letter or a digit"),
         ("my..bucket", "two dots in a row"),
