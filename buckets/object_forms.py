@@ -76,8 +76,14 @@ def _ascii_header_value(value: str, label: str) -> str:
     return value
 
 
-class RowsForm(forms.Form):
-    """A form with editable rows (metadata, tags) posted as repeated inputs."""
+class SeenForm(forms.Form):
+    """Carries a digest of what the user saw, so a save over someone else's change is refused."""
+
+    seen = forms.CharField(widget=forms.HiddenInput)
+
+
+class RowsForm(SeenForm):
+    """A form with editable rows (metadata, tags, grants) posted as repeated inputs."""
 
     row_names: tuple[str, ...] = ()
 
@@ -229,7 +235,7 @@ class AclForm(RowsForm):
         return data
 
 
-class StorageClassForm(forms.Form):
+class StorageClassForm(SeenForm):
     etag = forms.CharField(widget=forms.HiddenInput)
     storage_class = forms.ChoiceField(label="Storage class", choices=STORAGE_CLASSES)
 

@@ -7,6 +7,8 @@ Every view checks the role for the key's scope first (404 for outsiders, 403 + a
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import unicodedata
 import urllib.parse
 
@@ -243,6 +245,21 @@ def _audited(
 CHANGED = "This object changed since you opened it — reload to see the current version. Nothing was saved."
 
 
+def digest(seen) -> str:
+    """A short fingerprint of what a form showed (the HeadObject answer, the tags, the ACL).
+
+    The ETag alone cannot tell: a metadata-only change (a copy onto itself) keeps a single-part object's ETag.
+    """
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _unchanged(form, seen) -> bool:
+    """False (and the form says why) when the state changed since the form was opened."""
+    if form.is_valid() and form.cleaned_data["seen"] != digest(seen):
+        form.add_error(None, CHANGED)
+    return form.is_valid()
+
+
 # --- browsing -----------------------------------------------------------------
 @require_GET
 def object_list(request, endpoint_pk: int, bucket: str):
@@ -340,7 +357,9 @@ def object_metadata_edit(request, endpoint_pk: int, bucket: str):
     ctx = _object_ctx(request, endpoint_pk, bucket, "object.metadata.put", write=True)
     head = ctx["head"]
     initial = {name: head["headers"][s3_name] for name, s3_name in HEADER_FIELDS.items()}
-    form = MetadataForm(initial={**initial, "etag": head["etag"]}, rows=list(head["metadata"].items()))
+    form = MetadataForm(
+        initial={**initial, "etag": head["etag"], "seen": digest(head)}, rows=list(head["metadata"].items())
+    )
     return _respond(request, {**ctx, "metadata_form": form, "editing": "metadata"}, "metadata-form")
 
 
@@ -350,9 +369,7 @@ def object_metadata(request, endpoint_pk: int, bucket: str):
     if request.method == "GET":
         return _respond(request, ctx, "metadata")
     head, form = ctx["head"], MetadataForm(request.POST)
-    if form.is_valid() and form.cleaned_data["etag"] != head["etag"]:
-        form.add_error(None, CHANGED)  # seen before the copy: no write at all
-    if form.is_valid():
+    if _unchanged(form, head):  # a change since the form was opened is caught here, before any write
         data = form.cleaned_data
         if _audited(
             request,
@@ -384,7 +401,7 @@ def _reread_tags(ctx: dict) -> list[dict]:
 @require_GET
 def object_tags_edit(request, endpoint_pk: int, bucket: str):
     ctx = _tags_ctx(request, endpoint_pk, bucket, write=True)
-    form = TagsForm(rows=[(t["key"], t["value"]) for t in ctx["tags"]])
+    form = TagsForm(initial={"seen": digest(ctx["tags"])}, rows=[(t["key"], t["value"]) for t in ctx["tags"]])
     return _respond(request, {**ctx, "tags_form": form, "editing": "tags"}, "tags-form")
 
 
@@ -394,7 +411,7 @@ def object_tags(request, endpoint_pk: int, bucket: str):
     if request.method == "GET":
         return _respond(request, ctx, "tags")
     form = TagsForm(request.POST)
-    if form.is_valid() and _audited(
+    if _unchanged(form, ctx["tags"]) and _audited(
         request,
         ctx,
         "object.tags.put",
@@ -428,7 +445,9 @@ def _reread_acl(ctx: dict) -> dict | None:
 def object_acl_edit(request, endpoint_pk: int, bucket: str):
     ctx = _acl_ctx(request, endpoint_pk, bucket, write=True)
     grants = ctx["acl"]["grants"] if ctx["acl"] else []
-    form = AclForm(rows=[(g["type"], g["grantee"], g["permission"]) for g in grants])
+    form = AclForm(
+        initial={"seen": digest(ctx["acl"])}, rows=[(g["type"], g["grantee"], g["permission"]) for g in grants]
+    )
     return _respond(request, {**ctx, "acl_form": form, "editing": "acl"}, "acl-form")
 
 
@@ -439,7 +458,7 @@ def object_acl(request, endpoint_pk: int, bucket: str):
         return _respond(request, ctx, "acl")
     form = AclForm(request.POST)
     owner = ctx["acl"]["owner"]["id"] if ctx["acl"] else ""
-    if form.is_valid() and _audited(
+    if _unchanged(form, ctx["acl"]) and _audited(
         request,
         ctx,
         "object.acl.put",
@@ -465,7 +484,10 @@ def object_acl(request, endpoint_pk: int, bucket: str):
 @require_GET
 def object_storage_edit(request, endpoint_pk: int, bucket: str):
     ctx = _object_ctx(request, endpoint_pk, bucket, "object.storage_class.put", write=True)
-    form = StorageClassForm(initial={"etag": ctx["head"]["etag"], "storage_class": ctx["head"]["storage_class"]})
+    head = ctx["head"]
+    form = StorageClassForm(
+        initial={"etag": head["etag"], "seen": digest(head), "storage_class": head["storage_class"]}
+    )
     return _respond(request, {**ctx, "storage_form": form, "editing": "storage"}, "storage-form")
 
 
@@ -475,9 +497,7 @@ def object_storage(request, endpoint_pk: int, bucket: str):
     if request.method == "GET":
         return _respond(request, ctx, "storage")
     head, form = ctx["head"], StorageClassForm(request.POST)
-    if form.is_valid() and form.cleaned_data["etag"] != head["etag"]:
-        form.add_error(None, CHANGED)
-    if form.is_valid():
+    if _unchanged(form, head):
         data = form.cleaned_data
         if _audited(
             request,
