@@ -298,7 +298,7 @@ def test_lifecycle_rules(clients, endpoint, bucket, s3client):
     assert "No lifecycle rules" in removed.text
 
 
-def test_object_lock_defaults(clients, endpoint, s3client, make_bucket):
+def test_object_lock_defaults(clients, endpoint, readonly_endpoint, s3client, make_bucket):
     admin = clients["admin"]
     plain = make_bucket("nolock")
     record(endpoint, plain)
@@ -319,6 +319,11 @@ def test_object_lock_defaults(clients, endpoint, s3client, make_bucket):
         rule = s3client.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]["Rule"]
         assert rule == {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 1}}
         assert AuditEvent.objects.get(action="bucket.object_lock.put").after["years"] == 1
+        # the read-only identity is refused by S3: shown in the form
+        record(readonly_endpoint, locked)
+        ro = url("bucket_setting_save", readonly_endpoint, locked, "object-lock")
+        refused = admin.post(ro, {"mode": "GOVERNANCE", "days": "1"}, **HTMX)
+        assert refused.status_code == 422 and "(AccessDenied)" in refused.text
         # versioning cannot be suspended on a lock bucket: S3's refusal in place
         refused = admin.post(
             url("bucket_setting_save", endpoint, locked, "versioning"), {"status": "Suspended"}, **HTMX
@@ -336,3 +341,26 @@ def test_without_javascript(clients, endpoint, bucket, s3client):
     done = admin.post(url("bucket_setting_save", endpoint, bucket, "tags"), {"tag_key": ["a"], "tag_value": ["b"]})
     assert done.status_code == 302 and done["Location"].endswith("#setting-tags")
     assert s3client.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "a", "Value": "b"}]
+
+
+ADMIN_POSTS = [
+    *[("bucket_setting_save", (slug,)) for slug in ("object-lock", "website", "public-access-block")],
+    *[("bucket_setting_remove", (slug,)) for slug in ("website", "public-access-block", "cors", "lifecycle")],
+    ("bucket_policy_review", ()),
+    ("bucket_policy_editor", ()),
+    ("bucket_acl_canned", ()),
+    ("lifecycle_rule_save", ()),
+    ("lifecycle_rule_delete", ()),
+]
+
+
+@pytest.mark.parametrize(("name", "extra"), ADMIN_POSTS, ids=[f"{n}{'-' + e[0] if e else ''}" for n, e in ADMIN_POSTS])
+def test_every_change_needs_admin(name, extra, clients, endpoint, bucket):
+    """Refused before any S3 call: 403 (audited) for viewer and operator, 404 without a role on the endpoint."""
+    target = url(name, endpoint, bucket, *extra)
+    with no_s3_calls():
+        for who in ("viewer", "operator"):
+            assert clients[who].post(target, {"policy": "{}"}, **HTMX).status_code == 403
+        assert clients["nobody"].post(target, **HTMX).status_code == 404
+    assert AuditEvent.objects.filter(outcome="denied", bucket=bucket).count() == 2
+    assert clients["admin"].get(target).status_code == 405  # changes are POST only
