@@ -144,7 +144,10 @@ def upload_part_urls(request, endpoint_pk: int, bucket: str):
     return JsonResponse({"urls": upload.part_urls(endpoint=endpoint, grant=grant, numbers=numbers)})
 
 
-def _read_exactly(request, expected: int) -> bytes:
+READ_CHUNK = 1024 * 1024
+
+
+def _read_exactly(request, expected: int) -> bytearray:
     """The raw body, which must be exactly `expected` bytes (checked before reading anything).
 
     Read from the request stream rather than request.body, so DATA_UPLOAD_MAX_MEMORY_SIZE stays
@@ -158,9 +161,16 @@ def _read_exactly(request, expected: int) -> bytes:
         length = -1
     if length != expected:
         raise upload.UploadRefused(f"This part must be exactly {expected} bytes, not {max(length, 0)}.", 413)
-    body = request.read(expected)
-    if len(body) != expected:
-        raise upload.UploadRefused("The part arrived incomplete; it will be sent again.", 400)
+    # Into one buffer of the part's size, 1 MiB at a time: no second copy of the part while it arrives.
+    body, got = bytearray(expected), 0
+    view = memoryview(body)
+    while got < expected:
+        chunk = request.read(min(READ_CHUNK, expected - got))
+        if not chunk:
+            raise upload.UploadRefused("The part arrived incomplete; it will be sent again.", 400)
+        view[got : got + len(chunk)] = chunk
+        got += len(chunk)
+    view.release()
     return body
 
 
