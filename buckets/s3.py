@@ -1001,10 +1001,11 @@ def list_uploads_page(
 ) -> dict:
     """One ListMultipartUploads page: {uploads: [{key, upload_id, initiated, storage_class, initiator}], next}."""
     params: dict[str, Any] = {"Bucket": bucket, "MaxUploads": max_uploads}
+    # AWS pages by key then upload id; SeaweedFS by upload id alone (its NextKeyMarker stays empty).
     if key_marker:
         params["KeyMarker"] = key_marker
-        if upload_id_marker:
-            params["UploadIdMarker"] = upload_id_marker
+    if upload_id_marker:
+        params["UploadIdMarker"] = upload_id_marker
     page = _call(endpoint, "list_multipart_uploads", **params)
     uploads = [
         {
@@ -1016,16 +1017,12 @@ def list_uploads_page(
         }
         for u in page.get("Uploads", [])
     ]
-    following = None
-    if page.get("IsTruncated") and uploads:
-        # SeaweedFS leaves the Next*Marker fields empty: the last upload is the same position.
-        following = {
-            "key_marker": page.get("NextKeyMarker") or uploads[-1]["key"],
-            "upload_id_marker": page.get("NextUploadIdMarker") or uploads[-1]["upload_id"],
-        }
-        if following == {"key_marker": key_marker, "upload_id_marker": upload_id_marker}:
-            following = None
-    return {"uploads": uploads, "next": following}
+    following = {
+        "key_marker": page.get("NextKeyMarker") or "",
+        "upload_id_marker": page.get("NextUploadIdMarker") or "",
+    }
+    stuck = not any(following.values()) or following == {"key_marker": key_marker, "upload_id_marker": upload_id_marker}
+    return {"uploads": uploads, "next": following if page.get("IsTruncated") and uploads and not stuck else None}
 
 
 # --- bucket settings ----------------------------------------------------------
