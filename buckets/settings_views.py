@@ -440,7 +440,7 @@ def policy_editor(request, endpoint_pk: int, bucket: str):
     spec = SETTINGS["policy"]
     endpoint, record, role = _scope(request, endpoint_pk, bucket, Role.ADMIN, spec.action())
     text, preset, note = request.POST.get("policy", ""), request.POST.get("preset", ""), ""
-    if preset:
+    if preset in ("public-read", "remove-public"):
         try:
             current = json.loads(text) if text.strip() else None
         except json.JSONDecodeError:
