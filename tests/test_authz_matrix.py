@@ -6,6 +6,7 @@ Each row is checked by its own test (``test_matrix[<url name>]``), with fresh us
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from buckets.models import Bucket, Job
-from console.models import Endpoint, Role, RoleAssignment
+from console import audit
+from console.models import AuditEvent, Endpoint, Role, RoleAssignment
 from tests.conftest import empty_and_delete
 
 # Columns of every expectation string, in this order (requests are made in this order too,
@@ -41,8 +43,9 @@ ROLES = ("anon", "other_ep", "other_bucket", "viewer", "operator", "admin")
 #     ok     allowed: 200, 201, 204, 302/303 (not to login) or 422 (the form refused
 #            the empty/missing POST data) — i.e. NOT 403/404/405
 #     200 302 400 403 404 405 ...  exactly that status
-#   POSTs send `data(c)` (default: nothing), so allowed POSTs mostly answer with a form
-#   error (422/200) or a redirect; nothing destructive happens with an empty body.
+#   POSTs send `data(c)` (default: nothing; `json=True` sends it as a JSON body), so allowed
+#   POSTs mostly answer with a form error (422/200) or a redirect. After an allowed POST the
+#   test object is put again, in case the POST deleted or changed it.
 #   Presets below cover the common rows.
 # ======================================================================================
 
@@ -53,6 +56,7 @@ BUCKET_VIEWER = "login 404 404 ok ok ok"
 BUCKET_OPERATOR = "login 404 404 403 ok ok"
 BUCKET_ADMIN = "login 404 404 403 403 ok"
 ENDPOINT_VIEWER = "login 404 403 ok ok ok"  # other_bucket sees the endpoint, but holds no role on it
+NO_GRANT = "login 400 400 400 400 400"  # JSON upload steps without a valid signed grant: refused before any S3 call
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Ctx:
     version_id: str
     prefix: str
     job: Job
+    event: AuditEvent
     target: object  # a user to administer
     group: Group
     assignment: RoleAssignment
@@ -105,6 +110,28 @@ def PREFIX(c):
     return {"endpoint_pk": c.ep.pk, "bucket": c.bucket}, {"prefix": c.prefix}
 
 
+def SETTING(c):
+    return {"endpoint_pk": c.ep.pk, "bucket": c.bucket, "setting": "cors"}, {}
+
+
+def EVENT(c):
+    return {"pk": c.event.pk}, {}
+
+
+def KEY(c):
+    """POST body naming the object (object views read the key from the body on POST)."""
+    return {"key": c.key}
+
+
+def KEY_VERSION(c):
+    return {"key": c.key, "version_id": c.version_id}
+
+
+def SELECTION(c):
+    """POST body of the object list's selection buttons: one key."""
+    return {"key": [c.key], "prefix": c.prefix}
+
+
 def JOB(c):
     return {"pk": c.job.pk}, {}
 
@@ -127,6 +154,7 @@ class Row:
     get: str
     post: str
     data: Callable[[Ctx], dict] | None = None
+    json: bool = False  # send data as a JSON body (the upload script's endpoints)
 
 
 PUBLIC = {"login", "set_password_link"}  # the only pages anonymous users may open
@@ -186,6 +214,76 @@ EXPECTED: dict[str, Row] = {
     "bucket_empty": Row(BUCKET, get=BUCKET_ADMIN, post=BUCKET_ADMIN),
     "bucket_delete": Row(BUCKET, get=BUCKET_ADMIN, post=BUCKET_ADMIN),
     "bucket_count": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+    # helper F: audit review (console/audit_views.py) — lists filter by scope, details 404 outside it
+    "audit_detail": Row(EVENT, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "audit_history": Row(
+        lambda c: ({}, {"endpoint": c.ep.pk, "bucket": c.bucket, "key": c.key}), get=BUCKET_VIEWER, post=NOT_ALLOWED
+    ),
+    "audit_export_csv": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
+    "audit_export_jsonl": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
+    # helper A: bucket page, create, settings (buckets/bucket_views.py, buckets/settings_views.py)
+    "bucket_create": Row(
+        NONE,
+        get="login ok 403 403 403 ok",  # an admin of some endpoint may create buckets there
+        post="login 404 403 403 403 ok",
+        data=lambda c: {"endpoint": c.ep.pk},
+    ),
+    "bucket_name_suggest": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),  # without htmx: redirect to the form
+    "bucket_detail": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "bucket_setting": Row(SETTING, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "bucket_setting_edit": Row(SETTING, get=BUCKET_ADMIN, post=NOT_ALLOWED),
+    "bucket_setting_save": Row(SETTING, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "bucket_setting_remove": Row(SETTING, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "bucket_policy_editor": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "bucket_policy_review": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "bucket_acl_canned": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "lifecycle_rule": Row(BUCKET, get=BUCKET_ADMIN, post=NOT_ALLOWED),
+    "lifecycle_rule_save": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "lifecycle_rule_delete": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    # helper C: objects (buckets/object_views.py)
+    "object_list": Row(PREFIX, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "object_detail": Row(OBJECT, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "object_download": Row(OBJECT, get=BUCKET_VIEWER, post=NOT_ALLOWED),  # 302 to a presigned URL
+    "object_share": Row(OBJECT, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=KEY),
+    "object_metadata": Row(OBJECT, get=BUCKET_VIEWER, post=BUCKET_OPERATOR, data=KEY),
+    "object_metadata_edit": Row(OBJECT, get=BUCKET_OPERATOR, post=NOT_ALLOWED),
+    "object_tags": Row(OBJECT, get=BUCKET_VIEWER, post=BUCKET_OPERATOR, data=KEY),
+    "object_tags_edit": Row(OBJECT, get=BUCKET_OPERATOR, post=NOT_ALLOWED),
+    "object_acl": Row(OBJECT, get=BUCKET_VIEWER, post=BUCKET_OPERATOR, data=KEY),
+    "object_acl_edit": Row(OBJECT, get=BUCKET_OPERATOR, post=NOT_ALLOWED),
+    "object_storage": Row(OBJECT, get=BUCKET_VIEWER, post=BUCKET_OPERATOR, data=KEY),
+    "object_storage_edit": Row(OBJECT, get=BUCKET_OPERATOR, post=NOT_ALLOWED),
+    "object_versions": Row(OBJECT, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "object_version_restore": Row(VERSION, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=KEY_VERSION),
+    "object_version_delete": Row(VERSION, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR, data=KEY_VERSION),
+    "object_undelete": Row(OBJECT, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=KEY_VERSION),
+    "multipart_list": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "multipart_abort": Row(OBJECT, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=KEY),
+    "multipart_abort_all": Row(BUCKET, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    # helper D: uploads (buckets/upload_views.py); the JSON steps after the start need a signed grant
+    "upload_panel": Row(PREFIX, get=BUCKET_VIEWER, post=NOT_ALLOWED),  # viewers see it without the upload form
+    "upload_cors_allow": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "upload_start": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=lambda c: {"key": c.key}, json=True),
+    "upload_part_urls": Row(BUCKET, get=NOT_ALLOWED, post=NO_GRANT),
+    "upload_part": Row(BUCKET, get=NOT_ALLOWED, post=NO_GRANT),
+    "upload_put": Row(BUCKET, get=NOT_ALLOWED, post=NO_GRANT),
+    "upload_complete": Row(BUCKET, get=NOT_ALLOWED, post=NO_GRANT),
+    "upload_abort": Row(BUCKET, get=NOT_ALLOWED, post=NO_GRANT),
+    # helper E: copy / move / rename / delete (buckets/transfer_views.py); copying needs viewer on the source
+    "object_copy": Row(OBJECT, get=BUCKET_VIEWER, post=BUCKET_VIEWER),
+    "object_move": Row(OBJECT, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    "object_rename": Row(OBJECT, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    "object_delete": Row(OBJECT, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    "selection_copy": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_VIEWER, data=SELECTION),
+    "selection_move": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=SELECTION),
+    "selection_delete_review": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=SELECTION),
+    "selection_copy_run": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_VIEWER, data=SELECTION),
+    "selection_move_run": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=SELECTION),
+    "selection_delete": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=SELECTION),
+    "prefix_copy": Row(PREFIX, get=BUCKET_VIEWER, post=BUCKET_VIEWER),
+    "prefix_move": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    "prefix_rename": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    "prefix_delete": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
 }
 
 
@@ -248,6 +346,9 @@ def ctx(endpoint, matrix_bucket, s3client, django_user_model) -> Ctx:
     group.user_set.add(target)
     assignment = RoleAssignment.objects.create(user=target, role=Role.VIEWER, endpoint=endpoint, bucket=matrix_bucket)
     job = Job.objects.create(kind="bucket.count", title="count", endpoint=endpoint, bucket=matrix_bucket)
+    event = audit.record(
+        audit.Actor(None, "matrix"), "object.put", outcome="ok", endpoint=endpoint, bucket=matrix_bucket, key="matrix/x"
+    )
     c = Ctx(
         ep=endpoint,
         other_ep=other_ep,
@@ -256,6 +357,7 @@ def ctx(endpoint, matrix_bucket, s3client, django_user_model) -> Ctx:
         version_id="",
         prefix="matrix/",
         job=job,
+        event=event,
         target=target,
         group=group,
         assignment=assignment,
@@ -299,16 +401,21 @@ def test_matrix(name, ctx, client, django_user_model):
     failures = []
     for method, spec in (("get", row.get), ("post", row.post)):
         for role, token in zip(ROLES, spec.split(), strict=True):
-            if method == "post":
-                ctx.put_object()
             kwargs, query = row.args(ctx)
             url = reverse(name, kwargs=kwargs) + (f"?{urlencode(query)}" if query else "")
             client.logout()
             if users[role] is not None:
                 client.force_login(users[role])
             data = row.data(ctx) if row.data else {}
-            response = client.get(url) if method == "get" else client.post(url, data)
+            if method == "get":
+                response = client.get(url)
+            elif row.json:
+                response = client.post(url, json.dumps(data), content_type="application/json")
+            else:
+                response = client.post(url, data)
             if not _matches(token, response):
                 got = f"{response.status_code} {response.get('Location', '')}".strip()
                 failures.append(f"{method.upper()} {role}: expected {token}, got {got}")
+            if method == "post" and response.status_code < 400:
+                ctx.put_object()  # the POST may have deleted or changed it
     assert not failures, f"{name}:\n  " + "\n  ".join(failures)
