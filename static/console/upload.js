@@ -316,8 +316,8 @@
           sent += job.sentBytes();
           if (job.state === "done") done += 1;
         }
-        const counted = this.jobs.filter((j) => j.state !== "cancelled" && j.state !== "failed").length;
-        const percent = total ? Math.floor((sent / total) * 100) : (counted && done === counted ? 100 : 0);
+        const counted = this.jobs.filter((j) => j.state !== "cancelled").length;
+        const percent = total ? Math.floor((sent / total) * 100) : counted && done === counted ? 100 : 0;
         this.find("[data-batch-progress]").value = percent;
         this.find("[data-batch-percent]").textContent = `${percent}%`;
         const seconds = (performance.now() - this.began) / 1000;
@@ -334,12 +334,14 @@
       const cancelled = this.jobs.filter((j) => j.state === "cancelled");
       const bytes = done.reduce((sum, j) => sum + j.file.size, 0);
       const seconds = ((performance.now() - this.began) / 1000).toFixed(1);
-      let text = `Uploaded ${done.length} ${done.length === 1 ? "file" : "files"} (${human(bytes)}) in ${seconds} s.`;
-      if (failed.length) text += ` ${failed.length} failed.`;
-      if (cancelled.length) text += ` ${cancelled.length} cancelled.`;
+      const files = (n) => `${n} ${n === 1 ? "file" : "files"}`;
+      const text = [done.length ? `Uploaded ${files(done.length)} (${human(bytes)}) in ${seconds} s.` : "Nothing was uploaded."];
+      if (failed.length) text.push(`${files(failed.length)} failed.`);
+      if (cancelled.length) text.push(`${files(cancelled.length)} cancelled.`);
       const summary = this.find("[data-batch-done]");
       summary.hidden = false;
-      summary.querySelector("[data-batch-summary]").textContent = text;
+      summary.querySelector("[data-batch-summary]").textContent = text.join(" ");
+      summary.querySelector("[data-reload]").hidden = done.length === 0;
       summary.classList.toggle("has-failures", failed.length > 0);
       this.render();
       if (done.length) {
