@@ -170,6 +170,9 @@ def transfer_object(
     """Copy (or move) one object; audited as ``object.copy`` / ``object.move``. Returns {etag, size, method}."""
     if (source_bucket, source_key) == (bucket, key):
         raise TransferError("The destination is the object itself.")
+    if key.endswith("/") and not source_key.endswith("/"):
+        # A key ending in "/" is a folder marker; some servers (SeaweedFS) keep it empty, losing the data.
+        raise TransferError(f"“{key}” ends with “/”, which names a folder: give the object a name.")
     if not overwrite and s3.object_exists(endpoint=endpoint, bucket=bucket, key=key):
         raise DestinationExists(f"“{key}” already exists in {bucket}. Tick “overwrite” to replace it.")
     params = {

@@ -139,7 +139,7 @@ def test_move_prefix_of_1200_keys_runs_as_job(admin_client, endpoint, s3client, 
     assert done.outcome == "ok" and done.key == "photos/"
     assert done.after == {"op": "move", "done": 1200, "failed": 0, "bytes": 6000}
     job_page = admin_client.get(f"/jobs/{job.pk}/").content.decode()
-    assert "1200 of 1200 done" in job_page
+    assert "1,200 of 1,200 done" in job_page
 
 
 def test_copy_prefix_reports_conflicts_per_key_and_refuses_into_itself(admin_client, endpoint, s3client, make_bucket):
@@ -190,6 +190,9 @@ def test_rename_object_and_prefix(admin_client, endpoint, s3client, make_bucket)
         url("object_rename", endpoint, bucket, key="docs/final.txt"), {"new_key": "docs/final.txt"}
     )
     assert same.status_code == 422 and "is the object itself" in same.content.decode()
+    folder = admin_client.post(url("object_rename", endpoint, bucket, key="docs/final.txt"), {"new_key": "docs/x/"})
+    assert folder.status_code == 422 and "names a folder" in folder.content.decode()
+    assert "docs/final.txt" in list_keys(s3client, bucket)
 
     response = admin_client.post(url("prefix_rename", endpoint, bucket, prefix="old/"), {"new_prefix": "new"})
     assert response.status_code == 302
