@@ -81,6 +81,7 @@ class ObjectTransferForm(_DestinationMixin):
     dest_key = KeyField(
         label="Destination key", help_text="A key ending with “/” puts the object into that folder under its own name."
     )
+    overwrite = forms.BooleanField(label="Overwrite an existing object with that key", required=False)
     field_order = ["dest_bucket", "dest_key", "overwrite"]
 
 
