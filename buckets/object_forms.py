@@ -105,7 +105,7 @@ class MetadataForm(RowsForm):
         label="Expires",
         required=False,
         max_length=64,
-        help_text="An HTTP date (Wed, 21 Oct 2026 07:28:00 GMT) or 2026-10-21 07:28 in UTC.",
+        help_text="An HTTP date, or 2026-10-21 07:28 (UTC).",
     )
 
     def clean(self):
