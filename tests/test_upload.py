@@ -129,7 +129,15 @@ def test_small_file_single_presigned_put(operator_client, endpoint, bucket, s3cl
     data = b"hello, world\n" * 100
     key = "notes/a <b> & c.txt"
     response = start(
-        operator_client, endpoint, bucket, key, len(data), content_type="text/plain", metadata={"origin": "laptop"}
+        operator_client,
+        endpoint,
+        bucket,
+        key,
+        len(data),
+        content_type="text/plain",
+        metadata={"origin": "laptop"},
+        sse="AES256",
+        tags={"kind": "notes"},
     )
     assert response.status_code == 200
     plan = response.json()
@@ -137,6 +145,8 @@ def test_small_file_single_presigned_put(operator_client, endpoint, bucket, s3cl
     put = plan["put"]
     assert put["headers"]["Content-Type"] == "text/plain"
     assert put["headers"]["x-amz-meta-origin"] == "laptop"
+    assert put["headers"]["x-amz-server-side-encryption"] == "AES256"
+    assert put["headers"]["x-amz-tagging"] == "kind=notes"
 
     # The options are signed into the URL: a different content type is refused by S3.
     tampered = {**put["headers"], "Content-Type": "text/html"}
@@ -150,6 +160,8 @@ def test_small_file_single_presigned_put(operator_client, endpoint, bucket, s3cl
     obj = s3client.get_object(Bucket=bucket, Key=key)
     assert obj["Body"].read() == data
     assert obj["ContentType"] == "text/plain" and obj["Metadata"] == {"origin": "laptop"}
+    assert obj["ServerSideEncryption"] == "AES256"
+    assert s3client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"] == [{"Key": "kind", "Value": "notes"}]
     event = AuditEvent.objects.get(action="object.upload", key=key)
     assert event.outcome == "ok" and event.params["method"] == "direct" and event.params["parts"] == 0
 
