@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from buckets import policy as bucket_policy
@@ -51,6 +52,11 @@ def read_overview(endpoint: Endpoint, name: str) -> dict:
     except json.JSONDecodeError:
         document, unknown = None, [*unknown, "bucket policy: not valid JSON"]
     status = bucket_policy.public_status(policy=document, acl=acl, block=block, unknown=unknown[checked:])
+    if status.level != "unknown":
+        # The dashboard lists public buckets from this record, without an S3 call per bucket.
+        Bucket.objects.filter(endpoint=endpoint, name=name).update(
+            is_public=status.level == "public", public_checked_at=timezone.now()
+        )
     return {"versioning": versioning, "region": region, "public": status, "block": block, "unknown": unknown}
 
 

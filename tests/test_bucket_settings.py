@@ -163,6 +163,7 @@ def test_overview_public_indicator_and_counts(clients, endpoint, bucket, s3clien
     show = url("bucket_setting", endpoint, bucket, "overview")
     first = clients["viewer"].get(show, **HTMX)
     assert 'data-public="private"' in first.text and "not counted yet" in first.text
+    assert Bucket.objects.get(name=bucket).is_public is False
     statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
     s3client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
     Bucket.objects.filter(name=bucket).update(
@@ -171,6 +172,8 @@ def test_overview_public_indicator_and_counts(clients, endpoint, bucket, s3clien
     second = clients["viewer"].get(show, **HTMX)
     assert 'data-public="public"' in second.text and "The bucket policy allows everyone." in second.text
     assert "1,234 objects, 5.0" in second.text
+    record = Bucket.objects.get(name=bucket)
+    assert record.is_public is True and record.public_checked_at is not None, "the dashboard reads this"
     # SeaweedFS has no public access block (501): the indicator still works, nothing "unknown"
     assert "Could not read" not in second.text
 
