@@ -147,12 +147,17 @@ def _head_or_404(endpoint: Endpoint, bucket: str, key: str, version_id: str = ""
     return head
 
 
-def _acl_state(endpoint: Endpoint, bucket: str, key: str) -> dict:
+def _optional(call, what: str) -> tuple:
+    """(value, "") or (None, a sentence): one part of the page the endpoint refuses does not break the page."""
     try:
-        return {"acl": s3.get_object_acl(endpoint=endpoint, bucket=bucket, key=key), "acl_error": ""}
+        return call(), ""
     except s3.S3Error as exc:
-        text = "Object ACLs are not supported by this endpoint." if exc.not_supported else exc.user_message
-        return {"acl": None, "acl_error": text}
+        return None, (f"{what} not supported by this endpoint." if exc.not_supported else exc.user_message)
+
+
+def _acl_state(endpoint: Endpoint, bucket: str, key: str) -> dict:
+    acl, error = _optional(lambda: s3.get_object_acl(endpoint=endpoint, bucket=bucket, key=key), "Object ACLs are")
+    return {"acl": acl, "acl_error": error}
 
 
 def _base(endpoint: Endpoint, bucket: str, key: str, role: Role, **extra) -> dict:
@@ -179,9 +184,12 @@ def _detail_context(endpoint: Endpoint, bucket: str, key: str, role: Role, versi
     ctx = _base(endpoint, bucket, key, role, head=head, version_id=version_id)
     if head is None:
         return ctx
-    ctx["tags"] = s3.get_object_tags(endpoint=endpoint, bucket=bucket, key=key, version_id=version_id)
+    ctx["tags"], ctx["tags_error"] = _optional(
+        lambda: s3.get_object_tags(endpoint=endpoint, bucket=bucket, key=key, version_id=version_id), "Object tags are"
+    )
     ctx.update(_acl_state(endpoint, bucket, key))
-    ctx["preview"] = _preview(endpoint, bucket, head)
+    preview, error = _optional(lambda: _preview(endpoint, bucket, head), "Reading the content is")
+    ctx["preview"] = {"kind": "none", "reason": error} if error else preview
     # Edits act on the current version: an older version's page is read-only.
     ctx["old_version"] = bool(version_id) and version_id != _latest_version_id(endpoint, bucket, key)
     ctx["editable"] = role.can_write and not ctx["old_version"]
@@ -268,7 +276,11 @@ def object_list(request, endpoint_pk: int, bucket: str):
     name_filter = request.GET.get("filter", "")
     token = request.GET.get("token", "")
     role = access.require_role(request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket, key=prefix)
-    page = s3.list_objects_page(endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, token=token)
+    page, error = _optional(
+        lambda: s3.list_objects_page(endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, token=token),
+        "Listing is",
+    )
+    page = page or {"prefixes": [], "objects": [], "next_token": ""}
     objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"]]
     ctx = {
         "endpoint": endpoint,
@@ -286,6 +298,7 @@ def object_list(request, endpoint_pk: int, bucket: str):
         and _url("object_list", endpoint, bucket, prefix=prefix, filter=name_filter, token=page["next_token"]),
         "first_url": _url("object_list", endpoint, bucket, prefix=prefix, filter=name_filter),
         "can_write": role.can_write,
+        "error": error,
     }
     partial = request.htmx and not request.htmx.history_restore_request
     return render(request, "buckets/objects/object_list.html" + ("#object-table" if partial else ""), ctx)

@@ -382,3 +382,19 @@ def test_acl_explicit_grants_kept_across_metadata_edit(admin_client, endpoint, s
     stale = admin_client.post(url("object_acl", endpoint, bucket), {"key": "k", "seen": "old", "canned": "private"})
     assert stale.status_code == 422 and CHANGED in stale.content.decode()
     assert held() == sorted([(owner, "FULL_CONTROL"), (all_users, "READ")])
+
+
+def test_refusals_show_in_place(admin_client, readonly_endpoint, s3client, make_bucket, htmx_headers):
+    """Read-only credentials: the page still renders, a refused part says why, a refused save lands in its form."""
+    bucket = make_bucket("ro")
+    s3client.put_object(Bucket=bucket, Key="k.txt", Body=b"hello", ContentType="text/plain")
+    page = admin_client.get(url("object_detail", readonly_endpoint, bucket, key="k.txt"))
+    assert page.status_code == 200 and "hello" in page.content.decode()
+    state = _opened(admin_client, "object_metadata", readonly_endpoint, bucket, "k.txt")
+    saved = admin_client.post(
+        url("object_metadata", readonly_endpoint, bucket), _metadata_post(state, [("a", "1")]), **htmx_headers
+    )
+    assert saved.status_code == 422 and "not allowed to do this" in saved.content.decode()
+    assert AuditEvent.objects.get(action="object.metadata.put").error_code == "AccessDenied"
+    missing = admin_client.get(url("object_list", readonly_endpoint, "no-such-bucket-here"))
+    assert missing.status_code == 200 and "Could not list this folder" in missing.content.decode()
