@@ -55,6 +55,7 @@ TEXT_EXTENSIONS = {
     "cfg", "py", "js", "ts", "css", "html", "htm", "sh", "sql", "rst", "env", "properties",
 }  # fmt: skip
 UNKNOWN_TYPES = {"", "binary/octet-stream", "application/octet-stream"}
+CHANGED = "This object changed since you opened it — reload to see the current version. Nothing was saved."
 
 
 # --- helpers ------------------------------------------------------------------
@@ -250,9 +251,6 @@ def _audited(
     return True
 
 
-CHANGED = "This object changed since you opened it — reload to see the current version. Nothing was saved."
-
-
 def digest(seen) -> str:
     """A short fingerprint of what a form showed (the HeadObject answer, the tags, the ACL).
 
@@ -400,15 +398,16 @@ def object_metadata(request, endpoint_pk: int, bucket: str):
 
 
 # --- tags -------------------------------------------------------------------------
-def _tags_ctx(request, endpoint_pk: int, bucket: str, *, write: bool) -> dict:
-    ctx = _object_ctx(request, endpoint_pk, bucket, "object.tags.put", write=write)
-    ctx["tags"] = s3.get_object_tags(endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"])
-    return ctx
-
-
-def _reread_tags(ctx: dict) -> list[dict]:
+def _load_tags(ctx: dict) -> list[dict]:
+    """Read the tags into the context (before an edit, and again after it for the page and the audit)."""
     ctx["tags"] = s3.get_object_tags(endpoint=ctx["endpoint"], bucket=ctx["bucket"], key=ctx["key"])
     return ctx["tags"]
+
+
+def _tags_ctx(request, endpoint_pk: int, bucket: str, *, write: bool) -> dict:
+    ctx = _object_ctx(request, endpoint_pk, bucket, "object.tags.put", write=write)
+    _load_tags(ctx)
+    return ctx
 
 
 @require_GET
@@ -432,7 +431,7 @@ def object_tags(request, endpoint_pk: int, bucket: str):
         work=lambda: s3.put_object_tags(
             endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"], tags=form.cleaned_data["tags"]
         ),
-        reread=lambda: _reread_tags(ctx),
+        reread=lambda: _load_tags(ctx),
         params={"tags": form.cleaned_data["tags"]},
         before=ctx["tags"],
         version_id=ctx["head"]["version_id"],
@@ -442,16 +441,16 @@ def object_tags(request, endpoint_pk: int, bucket: str):
 
 
 # --- ACL --------------------------------------------------------------------------
-def _acl_ctx(request, endpoint_pk: int, bucket: str, *, write: bool) -> dict:
-    ctx = _object_ctx(request, endpoint_pk, bucket, "object.acl.put", write=write)
-    ctx.update(_acl_state(ctx["endpoint"], bucket, ctx["key"]))
-    ctx.update(grantee_types=GRANTEE_TYPES, permissions=PERMISSIONS, groups=GROUPS)
-    return ctx
-
-
-def _reread_acl(ctx: dict) -> dict | None:
+def _load_acl(ctx: dict) -> dict | None:
     ctx.update(_acl_state(ctx["endpoint"], ctx["bucket"], ctx["key"]))
     return ctx["acl"]
+
+
+def _acl_ctx(request, endpoint_pk: int, bucket: str, *, write: bool) -> dict:
+    ctx = _object_ctx(request, endpoint_pk, bucket, "object.acl.put", write=write)
+    _load_acl(ctx)
+    ctx.update(grantee_types=GRANTEE_TYPES, permissions=PERMISSIONS, groups=GROUPS)
+    return ctx
 
 
 @require_GET
@@ -484,7 +483,7 @@ def object_acl(request, endpoint_pk: int, bucket: str):
             grants=form.cleaned_data["grants"],
             owner_id=owner,
         ),
-        reread=lambda: _reread_acl(ctx),
+        reread=lambda: _load_acl(ctx),
         params={"canned": form.cleaned_data["canned"], "grants": form.cleaned_data["grants"]},
         before=ctx["acl"],
         version_id=ctx["head"]["version_id"],
@@ -494,6 +493,10 @@ def object_acl(request, endpoint_pk: int, bucket: str):
 
 
 # --- storage class ------------------------------------------------------------------
+def _storage_state(head: dict) -> dict:
+    return {"storage_class": head["storage_class"], "etag": head["etag"]}
+
+
 @require_GET
 def object_storage_edit(request, endpoint_pk: int, bucket: str):
     ctx = _object_ctx(request, endpoint_pk, bucket, "object.storage_class.put", write=True)
@@ -518,9 +521,9 @@ def object_storage(request, endpoint_pk: int, bucket: str):
             "object.storage_class.put",
             form,
             work=lambda: _copy_onto_itself(ctx, data["etag"], storage_class=data["storage_class"]),
-            reread=lambda: {"storage_class": _reread_head(ctx)["storage_class"], "etag": ctx["head"]["etag"]},
+            reread=lambda: _storage_state(_reread_head(ctx)),
             params={"storage_class": data["storage_class"], "if_match": data["etag"]},
-            before={"storage_class": head["storage_class"], "etag": head["etag"]},
+            before=_storage_state(head),
             version_id=head["version_id"],
         ):
             return _saved(request, ctx, "storage", "Storage class changed.", also=("properties", "metadata"))
@@ -535,8 +538,9 @@ def _share_seconds(endpoint: Endpoint, wanted: int) -> tuple[int, str]:
         left = int((life["expires_at"] - timezone.now()).total_seconds())
         if left < wanted:
             return max(left, 0), (
-                f"The endpoint signs with temporary credentials that expire at {life['expires_at']:%Y-%m-%d %H:%M} "
-                "UTC; the link cannot outlive them, so it is valid only until then."
+                f"The endpoint signs with temporary credentials that expire at "
+                f"{life['expires_at'].astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC; the link cannot outlive them, "
+                "so it is valid only until then."
             )
     elif life["temporary"]:
         return wanted, "The endpoint signs with temporary credentials: the link stops working when they expire."

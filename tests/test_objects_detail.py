@@ -398,3 +398,15 @@ def test_refusals_show_in_place(admin_client, readonly_endpoint, s3client, make_
     assert AuditEvent.objects.get(action="object.metadata.put").error_code == "AccessDenied"
     missing = admin_client.get(url("object_list", readonly_endpoint, "no-such-bucket-here"))
     assert missing.status_code == 200 and "Could not list this folder" in missing.content.decode()
+
+
+@pytest.mark.django_db
+def test_credentials_lifetime_knows_temporary_credentials(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIATEMPORARY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token")
+    temporary = Endpoint.objects.create(name="sts", url="http://127.0.0.1:9", credential_source="default")
+    assert s3.credentials_lifetime(endpoint=temporary) == {"temporary": True, "expires_at": None}
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    static = Endpoint.objects.create(name="static", url="http://127.0.0.1:9", credential_source="default")
+    assert s3.credentials_lifetime(endpoint=static) == {"temporary": False, "expires_at": None}
