@@ -279,7 +279,10 @@ def object_list(request, endpoint_pk: int, bucket: str):
         "Listing is",
     )
     page = page or {"prefixes": [], "objects": [], "next_token": ""}
-    objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"]]
+    # A user whose role covers only some prefixes sees just the way down to them, not their siblings.
+    allowed = access.allowed_prefixes(request.user, endpoint, bucket)
+    objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"] if access.key_allowed(allowed, o["key"])]
+    page["prefixes"] = [p for p in page["prefixes"] if access.folder_visible(allowed, p)]
     ctx = {
         "endpoint": endpoint,
         "bucket": bucket,
@@ -704,10 +707,11 @@ def multipart_list(request, endpoint_pk: int, bucket: str):
     page = s3.list_uploads_page(
         endpoint=endpoint, bucket=bucket, key_marker=key_marker, upload_id_marker=upload_id_marker
     )
+    allowed = access.allowed_prefixes(request.user, endpoint, bucket)
     ctx = {
         "endpoint": endpoint,
         "bucket": bucket,
-        "uploads": page["uploads"],
+        "uploads": [u for u in page["uploads"] if access.key_allowed(allowed, u["key"])],
         "paged": bool(key_marker),
         "next_url": page["next"] and _url("multipart_list", endpoint, bucket, **page["next"]),
         "can_write": role.can_write,

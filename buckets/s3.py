@@ -324,25 +324,14 @@ def iter_version_pages(
 def iter_upload_pages(
     *, endpoint: Endpoint, bucket: str, page_size: int = 1000
 ) -> collections.abc.Iterator[list[dict]]:
-    """ListMultipartUploads (incomplete uploads), one list of {key, upload_id, initiated} per page."""
-    params: dict[str, Any] = {"Bucket": bucket, "MaxUploads": page_size}
+    """ListMultipartUploads (incomplete uploads), one list of {key, upload_id, initiated, ...} per page."""
+    markers: dict[str, str] = {}
     while True:
-        page = _call(endpoint, "list_multipart_uploads", **params)
-        uploads = [
-            {"key": u["Key"], "upload_id": u["UploadId"], "initiated": u.get("Initiated")}
-            for u in page.get("Uploads", [])
-        ]
-        yield uploads
-        if not page.get("IsTruncated") or not uploads:
+        page = list_uploads_page(endpoint=endpoint, bucket=bucket, max_uploads=page_size, **markers)
+        yield page["uploads"]
+        if not page["next"]:
             return
-        # SeaweedFS leaves NextKeyMarker empty: the last upload's key is the same position.
-        markers = {
-            "KeyMarker": page.get("NextKeyMarker") or uploads[-1]["key"],
-            "UploadIdMarker": page.get("NextUploadIdMarker") or uploads[-1]["upload_id"],
-        }
-        if markers == {k: params.get(k) for k in markers}:
-            return
-        params.update(markers)
+        markers = page["next"]
 
 
 def delete_object_batch(*, endpoint: Endpoint, bucket: str, entries: list[dict]) -> list[dict]:

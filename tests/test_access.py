@@ -246,10 +246,6 @@ def test_bucket_grants_lists_everyone_and_how(make_user, eps, django_user_model)
     assert prefix_row.assignment.prefix == "team/" and "team/" in prefix_row.scope_label
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="object_list (buckets/object_views.py) does not filter its entries with access.allowed_prefixes yet",
-)
 def test_prefix_user_lists_only_the_way_to_their_prefix(client, django_user_model, endpoint, make_bucket, s3client):
     name = make_bucket("prefix")
     for key in ("team-a/report.csv", "team-b/secret.csv", "top-level.txt"):

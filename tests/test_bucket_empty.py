@@ -306,3 +306,18 @@ def test_bucket_page_offers_the_jobs_by_role(admin_user, operator_user, viewer_u
     assert f'action="{count}"' in html and empty not in html and delete not in html
     html = page(viewer_user)
     assert "Whole bucket" not in html and count not in html
+
+
+def test_incomplete_uploads_are_paged_past_the_first_page(endpoint, make_bucket, s3client):
+    """SeaweedFS pages ListMultipartUploads by upload id only; every page must still be reached."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from buckets import s3
+
+    name = make_bucket("uploads")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3client.create_multipart_upload(Bucket=name, Key=f"u/{i:03}"), range(250)))
+    pages = list(s3.iter_upload_pages(endpoint=endpoint, bucket=name, page_size=100))
+    keys = [u["key"] for page in pages for u in page]
+    assert len(pages) >= 3
+    assert sorted(set(keys)) == [f"u/{i:03}" for i in range(250)]
