@@ -1082,9 +1082,7 @@ def put_bucket_encryption(
     rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": default}
     if algorithm.startswith("aws:kms"):
         rule["BucketKeyEnabled"] = bucket_key
-    _call(
-        endpoint, "put_bucket_encryption", Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]}
-    )
+    _call(endpoint, "put_bucket_encryption", Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
 
 
 def delete_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> None:

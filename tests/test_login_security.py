@@ -90,7 +90,9 @@ def code(device: TOTPDevice, steps_ahead: int = 0) -> str:
 def enroll(client: Client) -> TOTPDevice:
     page = client.get(reverse("otp_setup"))
     assert page.status_code == 200
-    assert 'src="data:image/svg+xml;charset=utf-8,%3Csvg%20xmlns' in page.text, "the QR code is an inline image, no script"
+    assert 'src="data:image/svg+xml;charset=utf-8,%3Csvg%20xmlns' in page.text, (
+        "the QR code is an inline image, no script"
+    )
     device = TOTPDevice.objects.get(confirmed=False)
     wrong = client.post(reverse("otp_setup"), {"token": "000000" if code(device) != "000000" else "111111"})
     assert wrong.status_code == 422 and "not right" in wrong.text

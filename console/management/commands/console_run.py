@@ -40,7 +40,9 @@ class Command(BaseCommand):
                 children.append(("SeaweedFS", self._start_s3()))
             call_command("ensure_admin")
             manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-            children.append(("task worker", subprocess.Popen([*manage, "db_worker", "--no-reload"], start_new_session=True)))
+            children.append(
+                ("task worker", subprocess.Popen([*manage, "db_worker", "--no-reload"], start_new_session=True))
+            )
             children.append(
                 ("web server", subprocess.Popen([*manage, "runserver", addr, "--noreload"], start_new_session=True))
             )
