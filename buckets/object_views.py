@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buckets import s3
@@ -75,6 +76,50 @@ def _url(name: str, endpoint: Endpoint, bucket: str, **query) -> str:
     query = {k: v for k, v in query.items() if v}
     base = reverse(name, args=[endpoint.pk, bucket])
     return f"{base}?{urllib.parse.urlencode(query)}" if query else base
+
+
+# One object row of the object list. Rendered with format_html_join (every value escaped) because the
+# template engine spends ~70 µs a row, and a page holds up to 1,000 rows.
+OBJECT_ROW = (
+    '<tr><td class="check"><input type="checkbox" name="key" value="{}" form="object-actions" aria-label="Select {}">'
+    '</td><td><a class="entry break" href="{}"><svg class="icon icon-file" viewBox="0 0 16 16" aria-hidden="true">'
+    '<use href="#icon-file"></use></svg><span>{}</span></a></td><td class="num nowrap" title="{} bytes">{}</td>'
+    '<td class="nowrap">{}</td><td><span class="badge">{}</span></td></tr>'
+)
+
+
+def object_rows(objects: list[dict], detail_url: str) -> str:
+    return format_html_join(
+        "\n",
+        OBJECT_ROW,
+        (
+            (
+                o["key"],
+                o["name"],
+                detail_url + urllib.parse.quote(o["key"], safe=""),
+                o["name"],
+                o["size"],
+                human_size(o["size"]),
+                timezone.localtime(o["last_modified"]).strftime("%Y-%m-%d %H:%M:%S") if o["last_modified"] else "",
+                o["storage_class"],
+            )
+            for o in objects
+        ),
+    )
+
+
+def human_size(size: int | None) -> str:
+    """1,536 → '1.5 KB' (like filesizeformat, which is too slow for a thousand rows)."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} byte{'s' if size != 1 else ''}"
+    value = float(size)
+    for unit in ("KB", "MB", "GB", "TB", "PB"):
+        value /= 1024
+        if value < 1024 or unit == "PB":
+            return f"{value:.1f} {unit}"
+    return ""
 
 
 def crumbs(prefix: str) -> list[dict]:
@@ -294,6 +339,10 @@ def object_list(request, endpoint_pk: int, bucket: str):
         # A "folder marker" (a key equal to the prefix, ending in /) is this folder, not an entry in it.
         "marker": next((o for o in objects if o["key"] == prefix and prefix), None),
         "objects": [o for o in objects if o["key"] != prefix or not prefix],
+        "object_rows": object_rows(
+            [o for o in objects if o["key"] != prefix or not prefix],
+            reverse("object_detail", args=[endpoint.pk, bucket]) + "?key=",
+        ),
         "object_count": len(objects),
         "next_url": page["next_token"]
         and _url("object_list", endpoint, bucket, prefix=prefix, filter=name_filter, token=page["next_token"]),
