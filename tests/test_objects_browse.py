@@ -27,8 +27,11 @@ def test_paging_2500_keys_one_call_a_page(admin_client, endpoint, seaweed, make_
     keys = [f"big/k-{i:04d}.txt" for i in range(2500)] + [f"big/sub-{i}/inner.txt" for i in range(5)]
     put_many(fast_client(seaweed), bucket, keys + ["big/sub-0/deeper/x.txt", "other.txt"])
 
+    default = admin_client.get(url("object_list", endpoint, bucket, prefix="big/")).content.decode()
+    assert _rows(default) == 100 and query_of(link(default, "Next page"))["prefix"] == "big/"
+
     s3.CALL_COUNTS.clear()
-    first = admin_client.get(url("object_list", endpoint, bucket, prefix="big/"))
+    first = admin_client.get(url("object_list", endpoint, bucket, prefix="big/", size=1000))
     assert first.status_code == 200
     assert dict(s3.CALL_COUNTS) == {"ListObjectsV2": 1}  # one call, whatever the folder's size
     page = first.content.decode()
@@ -40,7 +43,7 @@ def test_paging_2500_keys_one_call_a_page(admin_client, endpoint, seaweed, make_
     assert dict(s3.CALL_COUNTS) == {"ListObjectsV2": 1}
     page = second.content.decode()
     assert _rows(page) == 1000 and "k-1000.txt" in page and "k-1999.txt" in page
-    assert query_of(link(page, "First page")) == {"prefix": "big/"}
+    assert query_of(link(page, "First page")) == {"prefix": "big/", "size": "1000"}
 
     # The next page through htmx: only the table partial comes back.
     third = admin_client.get(link(page, "Next page"), **htmx_headers)
