@@ -62,6 +62,11 @@ class Command(BaseCommand):
         var = settings.VAR_DIR
         port = envint("EMBEDDED_S3_PORT", 8333)
         ids = embedded_s3.ensure_identities(var / "s3-identities.json")
+        # A SeaweedFS that is still shutting down (it takes up to ~12 s) frees its ports soon.
+        for _ in range(30):
+            if embedded_s3.ports_free(port):
+                break
+            time.sleep(0.5)
         if not embedded_s3.ports_free(port):
             raise CommandError(
                 f"Ports of the embedded S3 server (from {port}) are in use; set EMBEDDED_S3_PORT to another base port."
