@@ -24,7 +24,7 @@ browser:
 
 test: $(STAMP) browser
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 bench: $(STAMP)
 	$(PY) bench/run.py
