@@ -209,6 +209,16 @@ def _absent(error: S3Error, *codes: str) -> bool:
     return error.code in codes
 
 
+def _call_unless_absent(endpoint: Endpoint, operation: str, absent: tuple[str, ...], /, **params) -> dict | None:
+    """Like _call, but an answer that means "there is none" (a code in ``absent``) gives None."""
+    try:
+        return _call(endpoint, operation, **params)
+    except S3Error as exc:
+        if exc.code in absent:
+            return None
+        raise
+
+
 # --- endpoint-level ---------------------------------------------------------
 def available_profiles() -> list[str]:
     """Profile names found in ~/.aws/credentials and ~/.aws/config."""
@@ -496,12 +506,9 @@ def uploaded_object_info(*, endpoint: Endpoint, bucket: str, key: str) -> dict |
 
 def get_bucket_cors_rules(*, endpoint: Endpoint, bucket: str) -> list[dict]:
     """GetBucketCors: the CORSRules list as S3 has it; [] when the bucket has no CORS configuration."""
-    try:
-        answer = _call(endpoint, "get_bucket_cors", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "NoSuchCORSConfiguration"):
-            return []
-        raise
+    answer = _call_unless_absent(endpoint, "get_bucket_cors", ("NoSuchCORSConfiguration",), Bucket=bucket)
+    if answer is None:
+        return []
     return answer.get("CORSRules", [])
 
 
@@ -713,12 +720,9 @@ def read_object_start(*, endpoint: Endpoint, bucket: str, key: str, version_id: 
     params: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{length - 1}"}
     if version_id:
         params["VersionId"] = version_id
-    try:
-        answer = _call(endpoint, "get_object", **params)
-    except S3Error as exc:
-        if _absent(exc, "InvalidRange"):
-            return b""
-        raise
+    answer = _call_unless_absent(endpoint, "get_object", ("InvalidRange",), **params)
+    if answer is None:
+        return b""
     body = answer["Body"]
     try:
         return body.read(length)
@@ -733,12 +737,9 @@ def get_object_tags(*, endpoint: Endpoint, bucket: str, key: str, version_id: st
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         params["VersionId"] = version_id
-    try:
-        answer = _call(endpoint, "get_object_tagging", **params)
-    except S3Error as exc:
-        if _absent(exc, "NoSuchTagSet", "NoSuchTagSetError"):
-            return []
-        raise
+    answer = _call_unless_absent(endpoint, "get_object_tagging", ("NoSuchTagSet", "NoSuchTagSetError"), **params)
+    if answer is None:
+        return []
     return [{"key": t["Key"], "value": t.get("Value", "")} for t in answer.get("TagSet", [])]
 
 
@@ -1058,12 +1059,11 @@ def put_bucket_versioning(*, endpoint: Endpoint, bucket: str, status: str) -> No
 
 
 def get_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> dict | None:
-    try:
-        answer = _call(endpoint, "get_bucket_encryption", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "ServerSideEncryptionConfigurationNotFoundError"):
-            return None
-        raise
+    answer = _call_unless_absent(
+        endpoint, "get_bucket_encryption", ("ServerSideEncryptionConfigurationNotFoundError",), Bucket=bucket
+    )
+    if answer is None:
+        return None
     rules = (answer.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [{}]
     default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
     return {
@@ -1090,12 +1090,9 @@ def delete_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> None:
 
 
 def get_bucket_tags(*, endpoint: Endpoint, bucket: str) -> dict[str, str]:
-    try:
-        answer = _call(endpoint, "get_bucket_tagging", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "NoSuchTagSet", "NoSuchTagSetError"):
-            return {}
-        raise
+    answer = _call_unless_absent(endpoint, "get_bucket_tagging", ("NoSuchTagSet", "NoSuchTagSetError"), Bucket=bucket)
+    if answer is None:
+        return {}
     return {t["Key"]: t.get("Value", "") for t in sorted(answer.get("TagSet", []), key=lambda t: t["Key"])}
 
 
@@ -1114,12 +1111,11 @@ def delete_bucket_cors(*, endpoint: Endpoint, bucket: str) -> None:
 
 def get_bucket_lifecycle(*, endpoint: Endpoint, bucket: str) -> list[dict]:
     """The lifecycle rules as S3 has them; [] when there is no configuration."""
-    try:
-        answer = _call(endpoint, "get_bucket_lifecycle_configuration", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "NoSuchLifecycleConfiguration"):
-            return []
-        raise
+    answer = _call_unless_absent(
+        endpoint, "get_bucket_lifecycle_configuration", ("NoSuchLifecycleConfiguration",), Bucket=bucket
+    )
+    if answer is None:
+        return []
     return answer.get("Rules", [])
 
 
@@ -1132,12 +1128,8 @@ def put_bucket_lifecycle(*, endpoint: Endpoint, bucket: str, rules: list[dict]) 
 
 
 def get_bucket_policy(*, endpoint: Endpoint, bucket: str) -> str | None:
-    try:
-        return _call(endpoint, "get_bucket_policy", Bucket=bucket).get("Policy")
-    except S3Error as exc:
-        if _absent(exc, "NoSuchBucketPolicy"):
-            return None
-        raise
+    answer = _call_unless_absent(endpoint, "get_bucket_policy", ("NoSuchBucketPolicy",), Bucket=bucket)
+    return answer.get("Policy") if answer else None
 
 
 def put_bucket_policy(*, endpoint: Endpoint, bucket: str, policy: str) -> None:
@@ -1175,12 +1167,11 @@ PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublic
 
 
 def get_public_access_block(*, endpoint: Endpoint, bucket: str) -> dict | None:
-    try:
-        answer = _call(endpoint, "get_public_access_block", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "NoSuchPublicAccessBlockConfiguration"):
-            return None
-        raise
+    answer = _call_unless_absent(
+        endpoint, "get_public_access_block", ("NoSuchPublicAccessBlockConfiguration",), Bucket=bucket
+    )
+    if answer is None:
+        return None
     config = answer.get("PublicAccessBlockConfiguration") or {}
     return {flag: bool(config.get(flag)) for flag in PUBLIC_ACCESS_BLOCK_FLAGS}
 
@@ -1195,12 +1186,11 @@ def delete_public_access_block(*, endpoint: Endpoint, bucket: str) -> None:
 
 
 def get_bucket_ownership(*, endpoint: Endpoint, bucket: str) -> str | None:
-    try:
-        answer = _call(endpoint, "get_bucket_ownership_controls", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "OwnershipControlsNotFoundError"):
-            return None
-        raise
+    answer = _call_unless_absent(
+        endpoint, "get_bucket_ownership_controls", ("OwnershipControlsNotFoundError",), Bucket=bucket
+    )
+    if answer is None:
+        return None
     rules = (answer.get("OwnershipControls") or {}).get("Rules") or [{}]
     return rules[0].get("ObjectOwnership")
 
@@ -1220,12 +1210,9 @@ def delete_bucket_ownership(*, endpoint: Endpoint, bucket: str) -> None:
 
 def get_object_lock_defaults(*, endpoint: Endpoint, bucket: str) -> dict | None:
     """{enabled, mode, days, years}; None when the bucket was created without object lock."""
-    try:
-        answer = _call(endpoint, "get_object_lock_configuration", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, *LOCK_ABSENT_CODES):
-            return None
-        raise
+    answer = _call_unless_absent(endpoint, "get_object_lock_configuration", tuple(LOCK_ABSENT_CODES), Bucket=bucket)
+    if answer is None:
+        return None
     config = answer.get("ObjectLockConfiguration") or {}
     retention = (config.get("Rule") or {}).get("DefaultRetention") or {}
     return {
@@ -1249,12 +1236,9 @@ def put_object_lock_defaults(
 
 
 def get_bucket_website(*, endpoint: Endpoint, bucket: str) -> dict | None:
-    try:
-        answer = _call(endpoint, "get_bucket_website", Bucket=bucket)
-    except S3Error as exc:
-        if _absent(exc, "NoSuchWebsiteConfiguration"):
-            return None
-        raise
+    answer = _call_unless_absent(endpoint, "get_bucket_website", ("NoSuchWebsiteConfiguration",), Bucket=bucket)
+    if answer is None:
+        return None
     return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
 
 
