@@ -20,21 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, seaweed, setup_django  # noqa: E402
+from bench.common import aws_binary, seaweed, setup_django  # noqa: E402
 
 OBJECTS = 10_000
-AWSCLI_VERSION = "1.46.2"
-AWSCLI_VENV = ROOT / "bench" / ".venv-awscli"
-
-
-def aws_binary() -> Path:
-    aws = AWSCLI_VENV / "bin" / "aws"
-    if not aws.exists():
-        print(f"installing awscli {AWSCLI_VERSION} into {AWSCLI_VENV.relative_to(ROOT)} …", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
-        pip = [str(AWSCLI_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, f"awscli=={AWSCLI_VERSION}"], check=True)
-    return aws
 
 
 def fill(client, bucket: str) -> None:

@@ -20,25 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, admin_client, seaweed, setup_django  # noqa: E402
+from bench.common import admin_client, aws_binary, seaweed, setup_django  # noqa: E402
 
 MiB = 1024 * 1024
 SIZE = 1024 * MiB
 PARALLEL = 4  # as the browser
 URL_BATCH = 20  # as the browser
 ROUNDS = 2
-AWSCLI_VERSION = "1.46.2"
-AWSCLI_VENV = ROOT / "bench" / ".venv-awscli"
-
-
-def aws_binary() -> Path:
-    aws = AWSCLI_VENV / "bin" / "aws"
-    if not aws.exists():
-        print(f"installing awscli {AWSCLI_VERSION} into {AWSCLI_VENV.relative_to(ROOT)} …", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
-        pip = [str(AWSCLI_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, f"awscli=={AWSCLI_VERSION}"], check=True)
-    return aws
 
 
 def make_file(path: Path) -> None:

@@ -118,6 +118,23 @@ def seaweed(data_dir: Path | None = None) -> Iterator[Server]:
             shutil.rmtree(base, ignore_errors=True)
 
 
+AWSCLI_VERSION = "1.46.2"
+AWSCLI_VENV = ROOT / "bench" / ".venv-awscli"
+
+
+def aws_binary() -> Path:
+    """The aws CLI, installed into its own venv (awscli pins its own botocore) on first use."""
+    aws = AWSCLI_VENV / "bin" / "aws"
+    if not aws.exists():
+        import subprocess
+
+        print(f"installing awscli {AWSCLI_VERSION} into {AWSCLI_VENV.relative_to(ROOT)} …", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
+        pip = [str(AWSCLI_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, f"awscli=={AWSCLI_VERSION}"], check=True)
+    return aws
+
+
 def admin_client():
     from django.contrib.auth import get_user_model
     from django.test import Client
