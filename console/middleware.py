@@ -10,6 +10,7 @@ A plain request with an uncaught S3Error gets an error page with the reason, nev
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -55,3 +56,23 @@ class HtmxErrorMiddleware:
             html = render_to_string("console/s3_error.html", {"error": exception}, request=request)
             return HttpResponse(html, status=status)
         return None
+
+
+class SessionIdleTimeoutMiddleware:
+    """Slide a logged-in session's expiry forward, at most once every SESSION_TOUCH_INTERVAL seconds.
+
+    SESSION_SAVE_EVERY_REQUEST would do the same with a database write on every request; an idle
+    timeout of hours does not need that precision.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session, user = getattr(request, "session", None), getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - session.get("_touched", 0) >= settings.SESSION_TOUCH_INTERVAL:
+                session["_touched"] = now  # marks the session modified: saved with a new expiry date
+        return response

@@ -290,3 +290,31 @@ def test_default_chain_without_credentials_says_so(admin_client, monkeypatch, tm
 def test_bad_environment_values_are_refused():
     result = _settings_check(DEBUG="maybe")
     assert result.returncode != 0 and "DEBUG must be a boolean" in result.stderr
+
+
+def test_session_expiry_slides_with_activity_without_a_write_per_request(admin_client, settings):
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin_client.get(reverse("dashboard"))
+    key = admin_client.session.session_key
+    first = Session.objects.get(session_key=key).expire_date
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get(reverse("dashboard"))
+    assert not [q for q in queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]]
+    settings.SESSION_TOUCH_INTERVAL = 0
+    admin_client.get(reverse("dashboard"))
+    assert Session.objects.get(session_key=key).expire_date > first
+
+
+def test_an_idle_session_expires(admin_client):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    admin_client.get(reverse("dashboard"))
+    Session.objects.filter(session_key=admin_client.session.session_key).update(
+        expire_date=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    response = admin_client.get(reverse("dashboard"))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
