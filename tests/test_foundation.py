@@ -247,6 +247,7 @@ def test_bucket_list_queries_do_not_grow_with_buckets(admin_client, endpoint, dj
     from django.test.utils import CaptureQueriesContext
 
     Bucket.objects.create(endpoint=endpoint, name="b-0")
+    admin_client.get(reverse("bucket_list"))  # the first request of a session also slides its expiry
     with CaptureQueriesContext(connection) as one:
         assert admin_client.get(reverse("bucket_list")).status_code == 200
     Bucket.objects.bulk_create([Bucket(endpoint=endpoint, name=f"b-{i}") for i in range(1, 200)])
