@@ -48,6 +48,9 @@ GROUPS = {
     "LogDelivery": "http://acs.amazonaws.com/groups/s3/LogDelivery",
 }
 PERMISSIONS = ["FULL_CONTROL", "READ", "READ_ACP", "WRITE_ACP", "WRITE"]
+# What opens an object to the public (needs admin, see object_views._require_admin_to_publish).
+PUBLIC_CANNED_ACLS = {"public-read", "public-read-write", "authenticated-read"}
+PUBLIC_GROUPS = {GROUPS["AllUsers"], GROUPS["AuthenticatedUsers"]}
 
 # The system headers the metadata form edits: form field → the name S3/boto3 uses.
 HEADER_FIELDS = {

@@ -28,6 +28,8 @@ from buckets.object_forms import (
     GROUPS,
     HEADER_FIELDS,
     PERMISSIONS,
+    PUBLIC_CANNED_ACLS,
+    PUBLIC_GROUPS,
     AclForm,
     MetadataForm,
     ShareForm,
@@ -524,12 +526,32 @@ def object_acl_edit(request, endpoint_pk: int, bucket: str):
     return _respond(request, {**ctx, "acl_form": form, "editing": "acl"}, "acl-form")
 
 
+def _public_grants(grants) -> set[tuple[str, str]]:
+    return {(g["grantee"], g["permission"]) for g in grants if g["type"] == "Group" and g["grantee"] in PUBLIC_GROUPS}
+
+
+def _require_admin_to_publish(request, ctx: dict, form) -> None:
+    """Opening an object to everyone is a permission change: admin on the key's scope, not operator.
+
+    A public canned ACL, or a grant to AllUsers/AuthenticatedUsers the object does not hold yet, needs admin;
+    an operator may keep (or drop) what an admin granted, and set private and bucket-owner ACLs.
+    """
+    if ctx["role"].can_admin or not form.is_valid():
+        return
+    held = _public_grants(ctx["acl"]["grants"]) if ctx["acl"] else set()
+    if form.cleaned_data["canned"] in PUBLIC_CANNED_ACLS or _public_grants(form.cleaned_data["grants"]) - held:
+        access.require_role(
+            request, Role.ADMIN, action="object.acl.put", endpoint=ctx["endpoint"], bucket=ctx["bucket"], key=ctx["key"]
+        )
+
+
 @require_http_methods(["GET", "POST"])
 def object_acl(request, endpoint_pk: int, bucket: str):
     ctx = _acl_ctx(request, endpoint_pk, bucket, write=request.method == "POST")
     if request.method == "GET":
         return _respond(request, ctx, "acl")
     form = AclForm(request.POST)
+    _require_admin_to_publish(request, ctx, form)
     owner = ctx["acl"]["owner"]["id"] if ctx["acl"] else ""
     if _unchanged(form, ctx["acl"]) and _audited(
         request,
