@@ -325,7 +325,9 @@ def object_list(request, endpoint_pk: int, bucket: str):
     token = request.GET.get("token", "")
     size = int(request.GET["size"]) if request.GET.get("size") in {str(n) for n in PAGE_SIZES} else PAGE_SIZES[0]
     sized = {"size": size} if size != PAGE_SIZES[0] else {}
-    role = access.require_role(request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket, key=prefix)
+    role = access.require_role(
+        request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket, key=prefix, listing=True
+    )
     page, error = _optional(
         lambda: s3.list_objects_page(
             endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, token=token, max_keys=size

@@ -12,10 +12,12 @@ inside it; the effective role is the highest role that covers what is asked.
 - ``require_role`` is what views call first: 404 when the user may not see the
   endpoint/bucket at all, 403 (and a "denied" audit row) when the role is too low.
   A user whose only role in a bucket is on a prefix may still *see* the bucket (viewer
-  level, to browse down to the prefix): ``require_role(VIEWER, bucket=b)`` and
-  ``require_role(VIEWER, bucket=b, key=<folder above the prefix>)`` pass. Views that
-  list keys must then show only what ``allowed_prefixes`` allows (``key_allowed`` /
-  ``folder_visible``); any action on a key outside the prefixes is refused (403).
+  level, to browse down to the prefix): ``require_role(VIEWER, bucket=b)`` and, for the
+  listing only, ``require_role(VIEWER, bucket=b, key=<folder above the prefix>, listing=True)``
+  pass. Views that list keys must then show only what ``allowed_prefixes`` allows
+  (``key_allowed`` / ``folder_visible``); any action on a key outside the prefixes is
+  refused (403) — including reading, downloading or copying a folder above the prefix,
+  which would reach keys outside it.
 """
 
 from __future__ import annotations
@@ -168,15 +170,28 @@ def bucket_filter(user) -> Q | None:
 
 
 def require_role(
-    request, need: Role, *, action: str, endpoint: Endpoint | None = None, bucket: str = "", key: str | None = None
+    request,
+    need: Role,
+    *,
+    action: str,
+    endpoint: Endpoint | None = None,
+    bucket: str = "",
+    key: str | None = None,
+    listing: bool = False,
 ) -> Role:
-    """Return the user's role on the scope or stop: 404 if not visible, 403 + audit row if too low."""
+    """Return the user's role on the scope or stop: 404 if not visible, 403 + audit row if too low.
+
+    ``listing=True`` only for the view that lists a folder: there (and on the bucket itself,
+    ``key=None``) a prefix-scoped user gets viewer on the folders above their prefix. Anywhere
+    else a key is the object or folder acted on, and only a role covering it counts.
+    """
     user = request.user
     role = effective_role(user, endpoint=endpoint, bucket=bucket, key=key)
     if role is None and endpoint is not None:
         if not can_see(user, endpoint=endpoint, bucket=bucket):
             raise Http404("No such bucket or endpoint.")
-        role = browse_role(user, endpoint=endpoint, bucket=bucket, key=key)
+        if key is None or listing:
+            role = browse_role(user, endpoint=endpoint, bucket=bucket, key=key)
     if role is None or role.rank < need.rank:
         audit.denied(
             audit.Actor.from_request(request, role=role or ""),

@@ -191,7 +191,8 @@ def test_require_role_404_403_and_denied_rows(make_user, eps):
     # Visible, within the role.
     assert access.require_role(request, O, action="object.put", endpoint=ep, bucket="data", key="team-a/f") == O
     assert access.require_role(request, V, action="object.list", endpoint=ep, bucket="data") == V
-    assert access.require_role(request, V, action="object.list", endpoint=ep, bucket="data", key="") == V
+    listing = access.require_role(request, V, action="object.list", endpoint=ep, bucket="data", key="", listing=True)
+    assert listing == V
     assert access.require_role(request, V, action="bucket.view", endpoint=ep, bucket="open") == V
     # Visible but beyond the role: 403 and an audit row each.
     refused = [
@@ -199,6 +200,7 @@ def test_require_role_404_403_and_denied_rows(make_user, eps):
         dict(need=O, bucket="data", key="team-b/f"),
         dict(need=V, bucket="data", key="team-b/f"),  # reading a key outside the prefix
         dict(need=V, bucket="data", key="team-b/"),  # listing a sibling folder
+        dict(need=V, bucket="data", key=""),  # acting on the folder above the prefix (not listing it)
         dict(need=O, bucket="open", key="x"),
         dict(need=V, bucket="", key=None),  # the endpoint itself
     ]
