@@ -50,6 +50,14 @@ def _json_body(request) -> dict:
     return data
 
 
+def _visible_endpoint(request, endpoint_pk: int, bucket: str) -> Endpoint:
+    """Scope first: someone who cannot see the endpoint/bucket gets 404, whatever the body or token says."""
+    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    if not access.can_see(request.user, endpoint=endpoint, bucket=bucket):
+        raise Http404("No such bucket or endpoint.")
+    return endpoint
+
+
 def _granted(request, endpoint: Endpoint, bucket: str, token: str) -> tuple[upload.Grant, Role]:
     """The grant of an upload this user started here, and the user's (still) operator role on its key."""
     grant = upload.Grant.loads(token)
@@ -135,7 +143,7 @@ def upload_start(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_part_urls(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     data = _json_body(request)
     grant, _ = _granted(request, endpoint, bucket, data.get("token", ""))
     numbers = data.get("parts")
@@ -177,7 +185,7 @@ def _read_exactly(request, expected: int) -> bytearray:
 @require_POST
 @json_errors
 def upload_part(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     grant, _ = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
     try:
         number = int(request.GET.get("part", ""))
@@ -191,7 +199,7 @@ def upload_part(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_put(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     grant, role = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
     body = _read_exactly(request, grant.part_length(1))
     actor = audit.Actor.from_request(request, role)
@@ -201,7 +209,7 @@ def upload_put(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_complete(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     data = _json_body(request)
     grant, role = _granted(request, endpoint, bucket, data.get("token", ""))
     method = data.get("method") if data.get("method") in {"direct", "fallback", "mixed"} else "direct"
@@ -213,7 +221,7 @@ def upload_complete(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_abort(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     grant, role = _granted(request, endpoint, bucket, _json_body(request).get("token", ""))
     upload.abort(actor=audit.Actor.from_request(request, role), endpoint=endpoint, grant=grant)
     return HttpResponse(status=204)

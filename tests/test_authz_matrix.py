@@ -56,7 +56,9 @@ BUCKET_VIEWER = "login 404 404 ok ok ok"
 BUCKET_OPERATOR = "login 404 404 403 ok ok"
 BUCKET_ADMIN = "login 404 404 403 403 ok"
 ENDPOINT_VIEWER = "login 404 403 ok ok ok"  # other_bucket sees the endpoint, but holds no role on it
-NO_GRANT = "login 400 400 400 400 400"  # JSON upload steps without a valid signed grant: refused before any S3 call
+# JSON upload steps without a valid signed grant: outsiders 404 (scope first), then 400 for the missing grant,
+# refused before any S3 call.
+NO_GRANT = "login 404 404 400 400 400"
 
 
 @dataclass
