@@ -204,8 +204,7 @@ def user_otp_reset(request, pk: int):
 # --- role assignments ----------------------------------------------------------------------
 
 
-def _assign(request, principal, page: str, render_page):
-    actor = _admin(request, "role.assign")
+def _assign(request, actor: audit.Actor, principal, page: str, render_page):
     form = RoleAssignmentForm(request.POST, principal=principal)
     if not form.is_valid():
         return render_page(form)
@@ -224,12 +223,13 @@ def _assign(request, principal, page: str, render_page):
 
 @require_POST
 def user_role_assign(request, pk: int):
+    actor = _admin(request, "role.assign")  # before the lookup: non-admins cannot probe which ids exist
     user = get_object_or_404(User, pk=pk)
 
     def render_page(form):
         return render(request, "console/user_detail.html", _user_context(user, role_form=form), status=422)
 
-    return _assign(request, user, "user_detail", render_page)
+    return _assign(request, actor, user, "user_detail", render_page)
 
 
 @require_POST
@@ -323,13 +323,14 @@ def group_member_remove(request, pk: int, user_pk: int):
 
 @require_POST
 def group_role_assign(request, pk: int):
+    actor = _admin(request, "role.assign")
     group = get_object_or_404(Group, pk=pk)
 
     def render_page(form):
         context = _group_context(group, role_form=form)
         return render(request, "console/user_group_detail.html", context, status=422)
 
-    return _assign(request, group, "group_detail", render_page)
+    return _assign(request, actor, group, "group_detail", render_page)
 
 
 # --- who has access to a bucket -------------------------------------------------------------
