@@ -11,10 +11,10 @@ from django import forms
 from django.utils import timezone
 
 # RFC 9110 token characters: what an HTTP header name may contain.
-HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
+HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # \Z: "$" also matches before a final "\n"
+PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*\Z")
 # S3 tag keys and values: letters (any script), digits, spaces and + - = . _ : / @
-TAG_TEXT = re.compile(r"^[\w\s+\-=.:/@]*$")
+TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*\Z")  # a plain space: no tabs or line breaks
 MAX_METADATA_BYTES = 2048
 MAX_OBJECT_TAGS = 10
 MAX_SHARE_SECONDS = 7 * 24 * 3600

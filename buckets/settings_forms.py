@@ -19,7 +19,7 @@ from buckets.naming import bucket_name_errors
 from buckets.policy import ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY
 
 MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
-_TAG_TEXT = re.compile(r"[\w\s+\-=.:/@]*")
+_TAG_TEXT = re.compile(r"[\w +\-=.:/@]*")  # a plain space: no tabs or line breaks
 STORAGE_CLASSES = ["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
 CANNED_ACLS = [
     ("private", "private — only the owner"),

@@ -48,10 +48,14 @@ STORAGE_CLASSES = [
 ENCRYPTIONS = [("", "None (bucket default)"), ("AES256", "SSE-S3 (AES256)"), ("aws:kms", "SSE-KMS (aws:kms)")]
 METHODS = [("direct", "Browser to S3"), ("fallback", "Through the console")]
 
-_HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
-_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*$")
-_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=(\"[\x20-\x21\x23-\x7e]*\"|[\w.+-]+))*$", re.ASCII)
-_TAG_TEXT = re.compile(r"^[\w\s+\-=.:/@]*$")
+# Values that end up in HTTP headers: "\Z", not "$" (which also matches before a final line break),
+# and only spaces or tabs around ";" in a content type, so CR/LF never reaches S3.
+_HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+\Z")
+_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*\Z")
+_CONTENT_TYPE = re.compile(
+    r"^[\w.+-]+/[\w.+-]+([ \t]*;[ \t]*[\w.+-]+=(\"[\x20-\x21\x23-\x7e]*\"|[\w.+-]+))*\Z", re.ASCII
+)
+_TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*\Z")  # a plain space: no tabs or line breaks
 
 
 class UploadRefused(Exception):

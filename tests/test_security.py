@@ -259,6 +259,8 @@ def test_upload_options_with_line_breaks_are_refused(operator_client, endpoint, 
         ({"metadata": {"note": "a\r\nx-amz-acl: public-read"}}, "ascii"),
         ({"tags": {"env": "prod\r\nx"}}, "tags"),
         ({"tags": {"a\tb": "c"}}, "tags"),
+        ({"metadata": {"note": "trailing\n"}}, "ascii"),  # "$" in a regex matches before a final line break
+        ({"tags": {"env": "prod\n"}}, "tags"),
     ]
     s3.CALL_COUNTS.clear()
     for change, expected in cases:
