@@ -319,3 +319,14 @@ def test_an_idle_session_expires(admin_client):
     )
     response = admin_client.get(reverse("dashboard"))
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_ensure_endpoint_takes_the_secret_from_the_environment(db, monkeypatch):
+    from django.core.management.base import CommandError
+
+    monkeypatch.delenv("S3_SECRET_ACCESS_KEY", raising=False)
+    with pytest.raises(CommandError):
+        call_command("ensure_endpoint", name="env", url="http://127.0.0.1:8333", access_key="AK")
+    monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "from-env")
+    call_command("ensure_endpoint", name="env", url="http://127.0.0.1:8333", access_key="AK")
+    assert Endpoint.objects.get(name="env").get_secret_access_key() == "from-env"

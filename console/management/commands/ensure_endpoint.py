@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import os
+
+from django.core.management.base import BaseCommand, CommandError
 
 from console.models import Endpoint
 
@@ -12,10 +14,16 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="local")
         parser.add_argument("--url", required=True)
         parser.add_argument("--access-key", required=True)
-        parser.add_argument("--secret-key", required=True)
+        parser.add_argument(
+            "--secret-key",
+            default=os.environ.get("S3_SECRET_ACCESS_KEY", ""),
+            help="default: $S3_SECRET_ACCESS_KEY (an argument shows in the shell history and in ps)",
+        )
         parser.add_argument("--region", default="us-east-1")
 
     def handle(self, *args, name, url, access_key, secret_key, region, **options):
+        if not secret_key:
+            raise CommandError("Give the secret key in $S3_SECRET_ACCESS_KEY (or --secret-key).")
         endpoint = Endpoint.objects.filter(name=name).first()
         if endpoint is not None:
             self.stdout.write(f"Endpoint '{name}' exists already.")
