@@ -267,7 +267,7 @@ def _respond(request, ctx: dict, section: str, *, status: int = 200, also: tuple
 def _saved(request, ctx: dict, section: str, text: str, also: tuple[str, ...] = ()):
     """After a change: the fresh section for htmx, a redirect to the page (with a message) otherwise."""
     if request.htmx:
-        return _respond(request, ctx, section, also=also)
+        return _respond(request, {**ctx, "saved": text}, section, also=also)
     messages.success(request, text)
     return redirect(_url("object_detail", ctx["endpoint"], ctx["bucket"], key=ctx["key"]))
 

@@ -191,7 +191,8 @@ SETTINGS: dict[str, Setting] = {
                 if d["rules"]
                 else s3.delete_bucket_cors(endpoint=e, bucket=n)
             ),
-            initial=lambda v: {"rules": json.dumps(v or sf.CORS_EXAMPLE, indent=2)},
+            # Empty when there are no rules (the example is the placeholder): an unchanged Save must not add a rule.
+            initial=lambda v: {"rules": json.dumps(v, indent=2) if v else ""},
             remove=lambda e, n: s3.delete_bucket_cors(endpoint=e, bucket=n),
             remove_label="Remove CORS",
             remove_confirm="Remove every CORS rule of this bucket?",
