@@ -90,7 +90,10 @@ def _create(request, form, endpoint: Endpoint, role: Role):
             s3.create_bucket(endpoint=endpoint, bucket=name, region=region, object_lock=data["object_lock"])
             ev.after = {"name": name, "region": region or "us-east-1", "object_lock": data["object_lock"]}
     except s3.S3Error as exc:
-        form.add_error("name" if "Bucket" in exc.code else None, CREATE_REFUSALS.get(exc.code, exc.user_message))
+        code = exc.code
+        if code == "BucketAlreadyExists" and Bucket.objects.filter(endpoint=endpoint, name=name).exists():
+            code = "BucketAlreadyOwnedByYou"  # SeaweedFS and others answer so for a bucket of your own
+        form.add_error("name" if "Bucket" in code else None, CREATE_REFUSALS.get(code, exc.user_message))
         return None
     try:
         record = Bucket.objects.create(

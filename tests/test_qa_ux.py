@@ -8,11 +8,13 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from botocore.stub import Stubber
 from django.conf import settings
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
+from buckets import s3
 from buckets.models import Bucket
 from console.audit import Actor, change
 from console.models import AuditEvent
@@ -121,3 +123,17 @@ def test_audit_event_links_to_its_bucket_and_object(admin_client, admin_user, en
     page = admin_client.get(reverse("audit_detail", args=[event.pk])).content.decode()
     assert f'href="{reverse("bucket_detail", args=[endpoint.pk, "qa-b"])}"' in page
     assert f'href="{url("object_detail", endpoint, "qa-b")}?key=a%20b%2Fc%26d.txt"' in page
+
+
+def test_creating_a_bucket_this_endpoint_already_has_says_so(admin_client, endpoint):
+    """SeaweedFS answers BucketAlreadyExists (not ...OwnedByYou) for its own bucket: not "taken by another account"."""
+    Bucket.objects.create(endpoint=endpoint, name="qa-mine")
+    for name, message in [
+        ("qa-mine", "This endpoint already has a bucket with that name."),
+        ("qa-theirs", "That name is taken: bucket names are shared by every account"),
+    ]:
+        with Stubber(s3.client_for(endpoint)) as stub:
+            stub.add_client_error("create_bucket", service_error_code="BucketAlreadyExists", http_status_code=409)
+            answer = admin_client.post(reverse("bucket_create"), {"endpoint": endpoint.pk, "name": name})
+        assert answer.status_code == 422 and message in answer.content.decode()
+    assert AuditEvent.objects.filter(action="bucket.create", outcome="failed").count() == 2
