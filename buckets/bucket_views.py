@@ -36,6 +36,9 @@ def bucket_detail(request, endpoint_pk: int, bucket: str):
     endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
     role = access.require_role(request, Role.VIEWER, action="bucket.view", endpoint=endpoint, bucket=bucket)
     record = get_object_or_404(Bucket, endpoint=endpoint, name=bucket)
+    if access.effective_role(request.user, endpoint=endpoint, bucket=bucket) is None:
+        # A role on prefixes only: the bucket's settings are not theirs to see; their folders are.
+        return redirect(reverse("object_list", args=[endpoint.pk, bucket]))
     sections = [
         {"slug": s.slug, "title": s.title, "url": reverse("bucket_setting", args=[endpoint.pk, bucket, s.slug])}
         for s in SETTINGS.values()

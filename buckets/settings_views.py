@@ -286,7 +286,8 @@ def _setting(slug: str, *, needs: str = "") -> Setting:
 def _scope(request, endpoint_pk: int, bucket: str, need: Role, action: str) -> tuple[Endpoint, Bucket, Role]:
     """Access first (404 when invisible, 403 + audit when the role is too low), then the bucket record."""
     endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
-    role = access.require_role(request, need, action=action, endpoint=endpoint, bucket=bucket)
+    # key="" is the whole bucket: a role on a prefix only does not open the bucket's settings.
+    role = access.require_role(request, need, action=action, endpoint=endpoint, bucket=bucket, key="")
     record = get_object_or_404(Bucket, endpoint=endpoint, name=bucket)
     return endpoint, record, role
 

@@ -263,3 +263,16 @@ def test_prefix_user_lists_only_the_way_to_their_prefix(client, django_user_mode
     assert client.get(reverse("object_list", args=[endpoint.pk, name]) + "?prefix=team-b/").status_code == 403
     inside = client.get(reverse("object_list", args=[endpoint.pk, name]) + "?prefix=team-a/")
     assert "report.csv" in inside.content.decode()
+
+
+def test_prefix_user_is_sent_to_their_folders_not_the_bucket_settings(client, django_user_model, endpoint, make_bucket):
+    name = make_bucket("prefix-settings")
+    Bucket.objects.create(endpoint=endpoint, name=name)
+    user = django_user_model.objects.create_user("pia", password="pw-access-123456")
+    RoleAssignment.objects.create(user=user, role=O, endpoint=endpoint, bucket=name, prefix="team-a/")
+    client.force_login(user)
+    page = client.get(reverse("bucket_detail", args=[endpoint.pk, name]))
+    assert page.status_code == 302 and page["Location"] == reverse("object_list", args=[endpoint.pk, name])
+    policy = client.get(reverse("bucket_setting", args=[endpoint.pk, name, "policy"]))
+    assert policy.status_code == 403
+    assert AuditEvent.objects.filter(actor=user, outcome="denied", action__startswith="bucket.").exists()
