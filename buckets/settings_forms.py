@@ -246,8 +246,13 @@ class CorsForm(SettingForm):
     rules = forms.CharField(
         label="CORS rules (JSON)",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "placeholder": json.dumps(CORS_EXAMPLE, indent=2)}),
-        help_text="A JSON list of rules, like the example shown while it is empty. Empty (or []) removes the CORS configuration.",
+        widget=forms.Textarea(
+            attrs={"rows": 12, "spellcheck": "false", "placeholder": json.dumps(CORS_EXAMPLE, indent=2)}
+        ),
+        help_text=(
+            "A JSON list of rules, like the example shown while it is empty. "
+            "Empty (or []) removes the CORS configuration."
+        ),
     )
 
     def clean_rules(self):
