@@ -163,7 +163,8 @@ SETTINGS: dict[str, Setting] = {
             _get(s3.get_bucket_versioning),
             form=sf.VersioningForm,
             write=lambda e, n, d, b: s3.put_bucket_versioning(endpoint=e, bucket=n, status=d["status"]),
-            initial=lambda v: {"status": v["status"] or "Enabled"},
+            # Never enabled: nothing pre-selected, so an unchanged Save cannot switch it on for good.
+            initial=lambda v: {"status": v["status"]},
         ),
         Setting(
             "encryption",

@@ -367,3 +367,14 @@ def test_every_change_needs_admin(name, extra, clients, endpoint, bucket):
         assert clients["nobody"].post(target, **HTMX).status_code == 404
     assert AuditEvent.objects.filter(outcome="denied", bucket=bucket).count() == 2
     assert clients["admin"].get(target).status_code == 405  # changes are POST only
+
+
+def test_versioning_is_never_switched_on_by_an_unchanged_save(clients, endpoint, bucket, s3client):
+    """Versioning cannot be turned off again: the edit form of a never-versioned bucket picks nothing."""
+    admin = clients["admin"]
+    form = admin.get(url("bucket_setting_edit", endpoint, bucket, "versioning"), **HTMX)
+    assert form.status_code == 200 and "checked" not in form.text
+    with no_s3_calls():
+        saved = admin.post(url("bucket_setting_save", endpoint, bucket, "versioning"), {}, **HTMX)
+    assert saved.status_code == 422 and "This field is required." in saved.text
+    assert "Status" not in s3client.get_bucket_versioning(Bucket=bucket)
