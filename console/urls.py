@@ -10,7 +10,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.logout, name="logout"),
     path("endpoints/", views.endpoint_list, name="endpoint_list"),
     path("endpoints/new/", views.endpoint_create, name="endpoint_create"),
     path("endpoints/<int:pk>/edit/", views.endpoint_edit, name="endpoint_edit"),

@@ -330,3 +330,11 @@ def test_ensure_endpoint_takes_the_secret_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "from-env")
     call_command("ensure_endpoint", name="env", url="http://127.0.0.1:8333", access_key="AK")
     assert Endpoint.objects.get(name="env").get_secret_access_key() == "from-env"
+
+
+def test_logout_says_so_and_ends_the_session(admin_client):
+    response = admin_client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "You have been logged out." in response.content.decode()
+    assert admin_client.get(reverse("dashboard")).status_code == 302
+    assert admin_client.get(reverse("logout")).status_code in (302, 405)
