@@ -85,6 +85,8 @@ def main() -> None:
             small_view = median_time(view("small/", size), repeat=REPEAT)
             report(f"{rows} of a 100,000-key folder: view vs raw ListObjectsV2", big_view, big_raw, goal="≤ 1.3x")
             report(f"{rows}: 100,000-key folder vs 100-key folder", big_view, small_view, goal="≤ 1.2x")
+            small_raw = median_time(list_raw("small/", size), repeat=REPEAT)
+            report(f"  the server alone, {rows}: 100,000-key folder vs 100-key folder", big_raw, small_raw)
         mid_view = median_time(view("mid/", 1000), repeat=REPEAT)
         report("1,000-row page: 100,000-key folder vs 1,000-key folder (same rows)", big_view, mid_view)
 
