@@ -190,7 +190,7 @@ SETTINGS: dict[str, Setting] = {
             write=lambda e, n, d, b: (
                 s3.put_bucket_cors_rules(endpoint=e, bucket=n, rules=d["rules"])
                 if d["rules"]
-                else s3.delete_bucket_cors(endpoint=e, bucket=n)
+                else b and s3.delete_bucket_cors(endpoint=e, bucket=n)  # nothing to delete: no call
             ),
             # Empty when there are no rules (the example is the placeholder): an unchanged Save must not add a rule.
             initial=lambda v: {"rules": json.dumps(v, indent=2) if v else ""},

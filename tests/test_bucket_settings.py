@@ -378,3 +378,12 @@ def test_versioning_is_never_switched_on_by_an_unchanged_save(clients, endpoint,
         saved = admin.post(url("bucket_setting_save", endpoint, bucket, "versioning"), {}, **HTMX)
     assert saved.status_code == 422 and "This field is required." in saved.text
     assert "Status" not in s3client.get_bucket_versioning(Bucket=bucket)
+
+
+def test_saving_no_cors_rules_on_a_bucket_without_any_sends_no_delete(clients, endpoint, bucket):
+    from buckets import s3
+
+    before = s3.CALL_COUNTS["DeleteBucketCors"]
+    saved = clients["admin"].post(url("bucket_setting_save", endpoint, bucket, "cors"), {"rules": ""}, **HTMX)
+    assert saved.status_code == 200
+    assert s3.CALL_COUNTS["DeleteBucketCors"] == before
