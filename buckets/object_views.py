@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -328,6 +329,8 @@ def object_list(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket, key=prefix, listing=True
     )
+    if request.GET.get("versions") == "1":
+        return _version_list(request, endpoint, bucket, role, prefix=prefix, name_filter=name_filter, size=size)
     page, error = _optional(
         lambda: s3.list_objects_page(
             endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, token=token, max_keys=size
@@ -358,6 +361,59 @@ def object_list(request, endpoint_pk: int, bucket: str):
         "next_url": page["next_token"]
         and _url("object_list", endpoint, bucket, prefix=prefix, filter=name_filter, token=page["next_token"], **sized),
         "first_url": _url("object_list", endpoint, bucket, prefix=prefix, filter=name_filter, **sized),
+        "size": size,
+        "page_sizes": PAGE_SIZES,
+        "can_write": role.can_write,
+        "error": error,
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    return render(request, "buckets/objects/object_list.html" + ("#object-table" if partial else ""), ctx)
+
+
+def _short_version(version_id: str) -> str:
+    return version_id if len(version_id) <= 12 else version_id[:8] + "…"
+
+
+def _version_list(request, endpoint: Endpoint, bucket: str, role: Role, *, prefix: str, name_filter: str, size: int):
+    """The folder with every version and delete marker of its keys ("Show versions"): one ListObjectVersions call."""
+    key_marker, version_id_marker = request.GET.get("key_marker", ""), request.GET.get("version_id_marker", "")
+    page, error = _optional(
+        lambda: s3.list_versions_page(
+            endpoint=endpoint,
+            bucket=bucket,
+            prefix=prefix + name_filter,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+            max_keys=size,
+        ),
+        "Listing is",
+    )
+    page = page or {"prefixes": [], "versions": [], "next": None}
+    allowed = access.allowed_prefixes(request.user, endpoint, bucket)
+    versions = [
+        dict(v, name=v["key"][len(prefix) :], short_id=_short_version(v["version_id"]))
+        for v in page["versions"]
+        if access.key_allowed(allowed, v["key"])
+    ]
+    for i, v in enumerate(versions):
+        v["first"] = i == 0 or versions[i - 1]["key"] != v["key"]  # the key's name shows once, on its first row
+    sized = {"size": size} if size != PAGE_SIZES[0] else {}
+    query = {"prefix": prefix, "filter": name_filter, "versions": "1", **sized}
+    ctx = {
+        "endpoint": endpoint,
+        "bucket": bucket,
+        "prefix": prefix,
+        "filter": name_filter,
+        "show_versions": True,
+        "token": key_marker,
+        "crumbs": crumbs(prefix),
+        "folders": [
+            {"prefix": p, "name": p[len(prefix) :]} for p in page["prefixes"] if access.folder_visible(allowed, p)
+        ],
+        "versions": versions,
+        "next_url": page["next"] and _url("object_list", endpoint, bucket, **query, **page["next"]),
+        "first_url": _url("object_list", endpoint, bucket, **query),
+        "here_url": request.get_full_path(),
         "size": size,
         "page_sizes": PAGE_SIZES,
         "can_write": role.can_write,
@@ -706,7 +762,13 @@ def _version_done(request, ctx: dict, action: str, work, *, before, text: str):
         messages.success(request, text)
     except s3.S3Error as exc:
         messages.error(request, _s3_text(exc))
-    return redirect(_url("object_versions", ctx["endpoint"], ctx["bucket"], key=ctx["key"]))
+    return redirect(_back(request, _url("object_versions", ctx["endpoint"], ctx["bucket"], key=ctx["key"])))
+
+
+def _back(request, default: str) -> str:
+    """The page the form came from when it says so (``next``, a path of this site only), else ``default``."""
+    wanted = request.POST.get("next", "")
+    return wanted if wanted.startswith("/") and url_has_allowed_host_and_scheme(wanted, allowed_hosts=None) else default
 
 
 def _summary(head: dict | None) -> dict | None:
@@ -767,7 +829,7 @@ def object_undelete(request, endpoint_pk: int, bucket: str):
     latest = s3.latest_key_version(endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"])
     if not latest or not latest["delete_marker"] or latest["version_id"] != ctx["version_id"]:
         messages.error(request, "The key is not deleted (any more): its latest version is not that delete marker.")
-        return redirect(_url("object_versions", ctx["endpoint"], bucket, key=ctx["key"]))
+        return redirect(_back(request, _url("object_versions", ctx["endpoint"], bucket, key=ctx["key"])))
     return _version_done(
         request,
         ctx,

@@ -974,6 +974,53 @@ def list_key_versions_page(
     return {"versions": versions, "next": following}
 
 
+def list_versions_page(
+    *,
+    endpoint: Endpoint,
+    bucket: str,
+    prefix: str = "",
+    key_marker: str = "",
+    version_id_marker: str = "",
+    max_keys: int = OBJECT_PAGE_SIZE,
+) -> dict:
+    """One ListObjectVersions call with Delimiter "/" (a folder with every version and delete marker):
+    {prefixes, versions: [{key, version_id, is_latest, is_delete_marker, size, last_modified, storage_class}],
+    next: {key_marker, version_id_marker} | None}. Never more than one page.
+
+    S3 answers versions and delete markers in two lists: they are merged in key order, each key's latest
+    entry first, the rest in the server's order (SeaweedFS stamps versions to the second, so dates cannot order them).
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/", "MaxKeys": min(max_keys, 1000)}
+    if key_marker:
+        params["KeyMarker"] = key_marker
+        if version_id_marker:
+            params["VersionIdMarker"] = version_id_marker
+    page = _call(endpoint, "list_object_versions", **params)
+    entries = [(v, False) for v in page.get("Versions", [])] + [(m, True) for m in page.get("DeleteMarkers", [])]
+    versions = [
+        {
+            "key": e["Key"],
+            "version_id": e.get("VersionId") or "null",
+            "is_latest": bool(e.get("IsLatest")),
+            "is_delete_marker": marker,
+            "size": None if marker else e.get("Size") or 0,
+            "last_modified": e.get("LastModified"),
+            "storage_class": "" if marker else e.get("StorageClass") or "STANDARD",
+        }
+        for e, marker in entries
+    ]
+    versions.sort(key=lambda v: (v["key"], not v["is_latest"]))  # stable: the server's order within a key
+    following = {
+        "key_marker": page.get("NextKeyMarker") or "",
+        "version_id_marker": page.get("NextVersionIdMarker") or "",
+    }
+    # A server that pages without moving its markers would send the user round in circles.
+    moved = following != {"key_marker": key_marker, "version_id_marker": version_id_marker}
+    if not (page.get("IsTruncated") and following["key_marker"] and moved):
+        following = None
+    return {"prefixes": [p["Prefix"] for p in page.get("CommonPrefixes", [])], "versions": versions, "next": following}
+
+
 def latest_key_version(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
     """The latest entry (version or delete marker) of ``key``, from the first versions page; None if none."""
     page = list_key_versions_page(endpoint=endpoint, bucket=bucket, key=key)
