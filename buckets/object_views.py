@@ -371,7 +371,8 @@ def object_list(request, endpoint_pk: int, bucket: str):
 
 
 def _short_version(version_id: str) -> str:
-    return version_id if len(version_id) <= 12 else version_id[:8] + "…"
+    # Head and tail: SeaweedFS's ids begin with a timestamp, so versions written together share their start.
+    return version_id if len(version_id) <= 12 else f"{version_id[:4]}…{version_id[-6:]}"
 
 
 def _version_list(request, endpoint: Endpoint, bucket: str, role: Role, *, prefix: str, name_filter: str, size: int):
