@@ -6,32 +6,14 @@ import datetime as dt
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
-from botocore.config import Config
 from django.test import Client
 from django.urls import reverse
 
 from buckets import emptying, s3
 from buckets.models import Bucket, Job
 from console.models import AuditEvent
-
-
-def _fast_client(seaweed):
-    """A raw client with enough connections for a pool of 16 threads (for seeding only)."""
-    return boto3.client(
-        "s3",
-        endpoint_url=seaweed.url,
-        aws_access_key_id=seaweed.ids.access_key,
-        aws_secret_access_key=seaweed.ids.secret_key,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, max_pool_connections=32, retries={"max_attempts": 4}),
-    )
-
-
-def _put_many(client, bucket: str, keys: list[str], body: bytes = b"x") -> None:
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda k: client.put_object(Bucket=bucket, Key=k, Body=body), keys))
+from tests.objects_fixtures import fast_client, put_many
 
 
 def _remaining(client, bucket: str) -> tuple[int, int, int]:
@@ -56,12 +38,12 @@ def _job(response) -> Job:
 # --- the one big test: 5,000 keys with several versions each ---------------------------------
 def test_empty_versioned_bucket_of_5000_keys(admin_client, endpoint, seaweed, s3client, make_bucket):
     bucket = make_bucket("big", versioned=True)
-    fast = _fast_client(seaweed)
+    fast = fast_client(seaweed)
     keys = [f"data/{i // 100:03d}/file-{i:05d}.txt" for i in range(5000)]
-    _put_many(fast, bucket, keys, b"v1")  # 5,000 × 2 bytes
-    _put_many(fast, bucket, keys, b"v2-")  # 5,000 × 3 bytes, v1 becomes noncurrent
+    put_many(fast, bucket, keys, b"v1")  # 5,000 × 2 bytes
+    put_many(fast, bucket, keys, b"v2-")  # 5,000 × 3 bytes, v1 becomes noncurrent
     third = keys[::10]  # 500 keys get a third version
-    _put_many(fast, bucket, third, b"v3-x")
+    put_many(fast, bucket, third, b"v3-x")
     deleted = keys[1::20]  # 250 keys end with a delete marker
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda k: fast.delete_object(Bucket=bucket, Key=k), deleted))
@@ -207,7 +189,7 @@ def test_object_lock_reports_the_protected_key(admin_client, endpoint, s3client,
 
 def test_failure_half_way_says_what_is_left(admin_client, endpoint, s3client, make_bucket, monkeypatch):
     bucket = make_bucket("half")
-    _put_many(s3client, bucket, [f"k{i:02d}" for i in range(30)])
+    put_many(s3client, bucket, [f"k{i:02d}" for i in range(30)])
     monkeypatch.setattr(emptying, "PAGE_SIZE", 10)
     real = s3.delete_object_batch
     calls = []
@@ -233,7 +215,7 @@ def test_failure_half_way_says_what_is_left(admin_client, endpoint, s3client, ma
 
 def test_count_objects_stores_the_count(operator_client, endpoint, s3client, make_bucket, monkeypatch):
     bucket = make_bucket("count", versioned=True)
-    _put_many(s3client, bucket, [f"p/{i}" for i in range(25)], b"abcd")
+    put_many(s3client, bucket, [f"p/{i}" for i in range(25)], b"abcd")
     s3client.put_object(Bucket=bucket, Key="p/0", Body=b"newer")  # an older version is not counted
     monkeypatch.setattr(emptying, "PAGE_SIZE", 10)
     before = s3.CALL_COUNTS["ListObjectsV2"]
