@@ -769,9 +769,9 @@ def _grant_to_s3(grant: dict) -> dict:
     return {"Grantee": {"Type": grant["type"], field: grant["grantee"]}, "Permission": grant["permission"]}
 
 
-def get_object_acl(*, endpoint: Endpoint, bucket: str, key: str) -> dict:
-    """{owner: {id, display_name}, grants: [{type, grantee, display_name, permission}]}."""
-    answer = _call(endpoint, "get_object_acl", Bucket=bucket, Key=key)
+def _get_acl(endpoint: Endpoint, operation: str, /, **params) -> dict:
+    """{owner: {id, display_name}, grants: [{type, grantee, display_name, permission}]} of a bucket or object."""
+    answer = _call(endpoint, operation, **params)
     owner = answer.get("Owner") or {}
     return {
         "owner": {"id": owner.get("ID", ""), "display_name": owner.get("DisplayName", "")},
@@ -779,17 +779,25 @@ def get_object_acl(*, endpoint: Endpoint, bucket: str, key: str) -> dict:
     }
 
 
+def _put_acl(endpoint: Endpoint, operation: str, canned: str, grants: list[dict] | None, owner_id: str, /, **params):
+    """A canned ACL, or explicit grants with the current owner (S3 requires the owner in the document)."""
+    if canned:
+        _call(endpoint, operation, ACL=canned, **params)
+        return
+    document: dict[str, Any] = {"Grants": [_grant_to_s3(g) for g in grants or []]}
+    if owner_id:
+        document["Owner"] = {"ID": owner_id}
+    _call(endpoint, operation, AccessControlPolicy=document, **params)
+
+
+def get_object_acl(*, endpoint: Endpoint, bucket: str, key: str) -> dict:
+    return _get_acl(endpoint, "get_object_acl", Bucket=bucket, Key=key)
+
+
 def put_object_acl(
     *, endpoint: Endpoint, bucket: str, key: str, canned: str = "", grants: list[dict] | None = None, owner_id: str = ""
 ) -> None:
-    """A canned ACL, or explicit grants (with the current owner, which S3 requires in the policy)."""
-    if canned:
-        _call(endpoint, "put_object_acl", Bucket=bucket, Key=key, ACL=canned)
-        return
-    policy: dict[str, Any] = {"Grants": [_grant_to_s3(g) for g in grants or []]}
-    if owner_id:
-        policy["Owner"] = {"ID": owner_id}
-    _call(endpoint, "put_object_acl", Bucket=bucket, Key=key, AccessControlPolicy=policy)
+    _put_acl(endpoint, "put_object_acl", canned, grants, owner_id, Bucket=bucket, Key=key)
 
 
 def _acl_is_default(acl: dict) -> bool:
@@ -1188,26 +1196,13 @@ def delete_bucket_policy(*, endpoint: Endpoint, bucket: str) -> None:
 
 
 def get_bucket_acl(*, endpoint: Endpoint, bucket: str) -> dict:
-    """{owner: {id, display_name}, grants: [{type, grantee, display_name, permission}]}, like get_object_acl."""
-    answer = _call(endpoint, "get_bucket_acl", Bucket=bucket)
-    owner = answer.get("Owner") or {}
-    return {
-        "owner": {"id": owner.get("ID", ""), "display_name": owner.get("DisplayName", "")},
-        "grants": [_grant_from_s3(g) for g in answer.get("Grants", [])],
-    }
+    return _get_acl(endpoint, "get_bucket_acl", Bucket=bucket)
 
 
 def put_bucket_acl(
     *, endpoint: Endpoint, bucket: str, canned: str = "", grants: list[dict] | None = None, owner_id: str = ""
 ) -> None:
-    """A canned ACL, or explicit grants with the current owner (S3 requires the owner in the document)."""
-    if canned:
-        _call(endpoint, "put_bucket_acl", Bucket=bucket, ACL=canned)
-        return
-    document: dict[str, Any] = {"Grants": [_grant_to_s3(g) for g in grants or []]}
-    if owner_id:
-        document["Owner"] = {"ID": owner_id}
-    _call(endpoint, "put_bucket_acl", Bucket=bucket, AccessControlPolicy=document)
+    _put_acl(endpoint, "put_bucket_acl", canned, grants, owner_id, Bucket=bucket)
 
 
 PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
