@@ -102,7 +102,9 @@ def canned_acls(*, objects: bool) -> list[tuple[str, str]]:
 
 def public_grants(grants: list[dict]) -> set[tuple[str, str]]:
     """(group URI, permission) of the grants that open something to AllUsers/AuthenticatedUsers."""
-    return {(g["grantee"], g["permission"]) for g in grants if g.get("type") == "Group" and g["grantee"] in PUBLIC_GROUPS}
+    return {
+        (g["grantee"], g["permission"]) for g in grants if g.get("type") == "Group" and g["grantee"] in PUBLIC_GROUPS
+    }
 
 
 def grant_errors(rows: list[dict]) -> tuple[list[dict], list[str]]:
@@ -145,7 +147,9 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 HEADER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # RFC 9110 token: a header name
 PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*\Z")
 # Only spaces or tabs around ";" in a content type, so CR/LF never reaches S3.
-CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+([ \t]*;[ \t]*[\w.+-]+=(\"[\x20-\x21\x23-\x7e]*\"|[\w.+-]+))*\Z", re.ASCII)
+CONTENT_TYPE = re.compile(
+    r"^[\w.+-]+/[\w.+-]+([ \t]*;[ \t]*[\w.+-]+=(\"[\x20-\x21\x23-\x7e]*\"|[\w.+-]+))*\Z", re.ASCII
+)
 # S3 tag keys and values: letters (any script), digits, spaces and + - = . _ : / @ (a plain space only).
 TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*\Z")
 TAG_CHARACTERS = "letters, digits, spaces and + - = . _ : / @"
@@ -199,7 +203,9 @@ def metadata_errors(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], list[
             metadata[name] = value
     size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
     if size > MAX_METADATA_BYTES:
-        errors.append(f"User metadata is {size} bytes; S3 allows at most {MAX_METADATA_BYTES} bytes (names and values).")
+        errors.append(
+            f"User metadata is {size} bytes; S3 allows at most {MAX_METADATA_BYTES} bytes (names and values)."
+        )
     return metadata, errors
 
 
