@@ -15,6 +15,7 @@ from django.utils import timezone
 from buckets import s3
 from buckets.jobs import Progress
 from buckets.models import Bucket, Job
+from buckets.services import reads
 from console import audit
 from console.models import Endpoint
 
@@ -56,9 +57,9 @@ class DryRun:
 
 def dry_run(endpoint: Endpoint, bucket: str, *, limit: int | None = None) -> DryRun:
     """Count what emptying the bucket would delete, listing page by page; stop after ``limit`` entries."""
-    counts = DryRun(versioning=s3.get_versioning_status(endpoint=endpoint, bucket=bucket))
+    counts = DryRun(versioning=reads.versioning_status(endpoint=endpoint, bucket=bucket))
     if counts.versioned:  # object lock needs versioning: no need to ask an unversioned bucket
-        counts.object_lock = s3.get_object_lock_enabled(endpoint=endpoint, bucket=bucket)
+        counts.object_lock = reads.object_lock_enabled(endpoint=endpoint, bucket=bucket)
         for page in s3.iter_version_pages(endpoint=endpoint, bucket=bucket, page_size=PAGE_SIZE):
             for entry in page:
                 if entry["delete_marker"]:
@@ -171,7 +172,7 @@ class _Emptier:
             return
         # Every version is named on a versioned bucket (a plain key would only add a delete marker).
         batch = [{"key": e["key"], "version_id": e["version_id"] if self.versioning else ""} for e in page]
-        refused = s3.delete_object_batch(endpoint=self.endpoint, bucket=self.bucket, entries=batch)
+        refused = s3.delete_objects(endpoint=self.endpoint, bucket=self.bucket, entries=batch)
         refused_ids = {(r["key"], r["version_id"] if self.versioning else "") for r in refused}
         nbytes = sum(
             e["size"] for e, b in zip(page, batch, strict=True) if (b["key"], b["version_id"]) not in refused_ids
@@ -186,7 +187,7 @@ class _Emptier:
     def _abort_uploads(self, uploads: list[dict]) -> None:
         for upload in uploads:
             try:
-                s3.abort_incomplete_upload(
+                s3.abort_multipart_upload(
                     endpoint=self.endpoint, bucket=self.bucket, key=upload["key"], upload_id=upload["upload_id"]
                 )
             except s3.S3Error as exc:
@@ -208,7 +209,7 @@ class _Emptier:
     def _object_lock_enabled(self) -> bool:
         if self._lock_enabled is None:
             try:
-                self._lock_enabled = s3.get_object_lock_enabled(endpoint=self.endpoint, bucket=self.bucket)
+                self._lock_enabled = reads.object_lock_enabled(endpoint=self.endpoint, bucket=self.bucket)
             except s3.S3Error:
                 self._lock_enabled = False
         return self._lock_enabled

@@ -76,3 +76,19 @@ class Job(models.Model):
         if not self.total:
             return 100 if self.status == self.Status.DONE else None
         return min(100, int(100 * (self.done + self.failed) / self.total))
+
+
+class ResourceLock(models.Model):
+    """A short lease on one S3 resource (an object's metadata, a bucket's policy…) while one save runs.
+
+    Held in the database so that every console process on every host sees it; taken and released
+    with single statements (no transaction is held open during the S3 call), and it expires by
+    itself if the process holding it dies.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True, help_text="sha256 of endpoint/bucket/key/what")
+    owner = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

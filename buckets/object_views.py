@@ -37,6 +37,7 @@ from buckets.object_forms import (
     StorageClassForm,
     TagsForm,
 )
+from buckets.services import copying, reads
 from console import access, audit
 from console.models import Endpoint, Role
 
@@ -333,7 +334,7 @@ def object_list(request, endpoint_pk: int, bucket: str):
         return _version_list(request, endpoint, bucket, role, prefix=prefix, name_filter=name_filter, size=size)
     page, error = _optional(
         lambda: s3.list_objects_page(
-            endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, token=token, max_keys=size
+            endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, delimiter="/", token=token, max_keys=size
         ),
         "Listing is",
     )
@@ -383,6 +384,7 @@ def _version_list(request, endpoint: Endpoint, bucket: str, role: Role, *, prefi
             endpoint=endpoint,
             bucket=bucket,
             prefix=prefix + name_filter,
+            delimiter="/",
             key_marker=key_marker,
             version_id_marker=version_id_marker,
             max_keys=size,
@@ -462,18 +464,15 @@ def _reread_head(ctx: dict):
 
 def _copy_onto_itself(ctx: dict, etag: str, **changes) -> dict:
     """CopyObject onto the same key, replacing metadata/headers/storage class; the rest stays as it was."""
-    head = ctx["head"]
-    return s3.copy_object_replacing_metadata(
+    head = {**ctx["head"], "etag": etag}
+    return copying.copy_onto_itself(
         endpoint=ctx["endpoint"],
         bucket=ctx["bucket"],
         key=ctx["key"],
-        if_match=etag,
-        size=head["size"],
-        metadata=changes.get("metadata", head["metadata"]),
-        headers=changes.get("headers", head["headers"]),
-        storage_class=changes.get("storage_class", head["storage_class"]),
-        encryption=head["encryption"],
-        kms_key_id=head["kms_key_id"],
+        head=head,
+        metadata=changes.get("metadata"),
+        headers=changes.get("headers"),
+        storage_class=changes.get("storage_class", ""),
     )
 
 
@@ -727,7 +726,7 @@ def object_versions(request, endpoint_pk: int, bucket: str):
         request, Role.VIEWER, action="object.versions", endpoint=endpoint, bucket=bucket, key=key
     )
     key_marker, version_id_marker = request.GET.get("key_marker", ""), request.GET.get("version_id_marker", "")
-    page = s3.list_key_versions_page(
+    page = reads.key_versions_page(
         endpoint=endpoint, bucket=bucket, key=key, key_marker=key_marker, version_id_marker=version_id_marker
     )
     ctx = _base(endpoint, bucket, key, role, versions=page["versions"], paged=bool(key_marker))
@@ -788,18 +787,8 @@ def object_version_restore(request, endpoint_pk: int, bucket: str):
         request,
         ctx,
         "object.version.restore",
-        lambda: s3.copy_object_replacing_metadata(
-            endpoint=ctx["endpoint"],
-            bucket=bucket,
-            key=ctx["key"],
-            if_match=source["etag"],
-            size=source["size"],
-            metadata=source["metadata"],
-            headers=source["headers"],
-            storage_class=source["storage_class"],
-            encryption=source["encryption"],
-            kms_key_id=source["kms_key_id"],
-            source_version_id=ctx["version_id"],
+        lambda: copying.copy_onto_itself(
+            endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"], head=source, source_version_id=ctx["version_id"]
         ),
         before={"current": _summary(current)},
         text="The version was restored: it is now the current version (a copy; the history is kept).",
@@ -816,9 +805,7 @@ def object_version_delete(request, endpoint_pk: int, bucket: str):
         request,
         ctx,
         "object.version.delete",
-        lambda: s3.delete_object_version(
-            endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"], version_id=ctx["version_id"]
-        ),
+        lambda: s3.delete_object(endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"], version_id=ctx["version_id"]),
         before={"current": _summary(current)},
         text="The version was deleted permanently.",
     )
@@ -827,7 +814,7 @@ def object_version_delete(request, endpoint_pk: int, bucket: str):
 @require_POST
 def object_undelete(request, endpoint_pk: int, bucket: str):
     ctx = _version_ctx(request, endpoint_pk, bucket, "object.undelete")
-    latest = s3.latest_key_version(endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"])
+    latest = reads.latest_version(endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"])
     if not latest or not latest["delete_marker"] or latest["version_id"] != ctx["version_id"]:
         messages.error(request, "The key is not deleted (any more): its latest version is not that delete marker.")
         return redirect(_back(request, _url("object_versions", ctx["endpoint"], bucket, key=ctx["key"])))
@@ -835,9 +822,7 @@ def object_undelete(request, endpoint_pk: int, bucket: str):
         request,
         ctx,
         "object.undelete",
-        lambda: s3.delete_object_version(
-            endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"], version_id=ctx["version_id"]
-        ),
+        lambda: s3.delete_object(endpoint=ctx["endpoint"], bucket=bucket, key=ctx["key"], version_id=ctx["version_id"]),
         before={"current": None, "delete_marker": ctx["version_id"]},
         text="The object is back: its delete marker was removed.",
     )
@@ -879,7 +864,7 @@ def multipart_abort(request, endpoint_pk: int, bucket: str):
             key=key,
             params={"upload_id": upload_id},
         ):
-            s3.abort_incomplete_upload(endpoint=endpoint, bucket=bucket, key=key, upload_id=upload_id)
+            s3.abort_multipart_upload(endpoint=endpoint, bucket=bucket, key=key, upload_id=upload_id)
         messages.success(request, "The upload was aborted and its parts deleted.")
     except s3.S3Error as exc:
         messages.error(request, _s3_text(exc))
@@ -904,7 +889,7 @@ def multipart_abort_all(request, endpoint_pk: int, bucket: str):
             while True:
                 page = s3.list_uploads_page(endpoint=endpoint, bucket=bucket, **markers)
                 for upload in page["uploads"]:
-                    s3.abort_incomplete_upload(
+                    s3.abort_multipart_upload(
                         endpoint=endpoint, bucket=bucket, key=upload["key"], upload_id=upload["upload_id"]
                     )
                     ev.params["count"] += 1

@@ -185,10 +185,10 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "cors",
             "CORS",
-            _get(s3.get_bucket_cors_rules),
+            _get(s3.get_bucket_cors),
             form=sf.CorsForm,
             write=lambda e, n, d, b: (
-                s3.put_bucket_cors_rules(endpoint=e, bucket=n, rules=d["rules"])
+                s3.put_bucket_cors(endpoint=e, bucket=n, rules=d["rules"])
                 if d["rules"]
                 else b and s3.delete_bucket_cors(endpoint=e, bucket=n)  # nothing to delete: no call
             ),
@@ -253,9 +253,9 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "object-lock",
             "Object lock",
-            _get(s3.get_object_lock_defaults),
+            _get(s3.get_object_lock),
             form=sf.ObjectLockForm,
-            write=lambda e, n, d, b: s3.put_object_lock_defaults(
+            write=lambda e, n, d, b: s3.put_object_lock(
                 endpoint=e, bucket=n, mode=d["mode"], days=d["days"], years=d["years"]
             ),
             initial=_lock_initial,

@@ -9,6 +9,7 @@ prefix in memory).
 
 from __future__ import annotations
 
+import contextvars
 import os.path
 from collections import deque
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from buckets import s3
 from buckets.models import Job
+from buckets.services import copying, reads
 from console import audit
 from console.models import Endpoint
 
@@ -67,11 +69,27 @@ def common_prefix(keys: list[str]) -> str:
 
 
 # --- listing --------------------------------------------------------------------------
+def _list_after(*, endpoint: Endpoint, bucket: str, prefix: str = "", start_after: str = "", max_keys: int = 1000):
+    page = s3.list_objects_page(
+        endpoint=endpoint, bucket=bucket, prefix=prefix, start_after=start_after, max_keys=max_keys
+    )
+    return {"objects": page["objects"], "truncated": page["truncated"] and bool(page["objects"])}
+
+
+def delete_keys(*, endpoint: Endpoint, bucket: str, keys: list[str]) -> list[dict]:
+    """DeleteObjects in batches of 1,000 (Quiet): the keys S3 refused, as [{key, code, message}]."""
+    errors: list[dict] = []
+    for start in range(0, len(keys), 1000):
+        batch = [{"key": k} for k in keys[start : start + 1000]]
+        errors += s3.delete_objects(endpoint=endpoint, bucket=bucket, entries=batch)
+    return errors
+
+
 def iter_pages(endpoint: Endpoint, bucket: str, prefix: str) -> Iterator[list[dict]]:
     """Pages of {key, size} under ``prefix``; only keys that really start with it."""
     start_after = ""
     while True:
-        page = s3.list_objects_after(endpoint=endpoint, bucket=bucket, prefix=prefix, start_after=start_after)
+        page = _list_after(endpoint=endpoint, bucket=bucket, prefix=prefix, start_after=start_after)
         objects = [o for o in page["objects"] if o["key"].startswith(prefix)]
         if objects:
             yield objects
@@ -95,7 +113,7 @@ def count_prefix(endpoint: Endpoint, bucket: str, prefix: str, max_pages: int = 
         result.count += len(page)
         result.bytes += sum(o["size"] for o in page)
         if number >= max_pages:
-            result.complete = not s3.list_objects_after(
+            result.complete = not _list_after(
                 endpoint=endpoint, bucket=bucket, prefix=prefix, start_after=page[-1]["key"], max_keys=1
             )["objects"]
             break
@@ -105,7 +123,7 @@ def count_prefix(endpoint: Endpoint, bucket: str, prefix: str, max_pages: int = 
 def measure_selection(endpoint: Endpoint, bucket: str, keys: list[str]) -> Count:
     """Count a selection; its bytes too when listing its common prefix takes a few pages at most."""
     if len(keys) == 1:  # the key itself is the first entry of a listing with it as the prefix
-        page = s3.list_objects_after(endpoint=endpoint, bucket=bucket, prefix=keys[0], max_keys=1)
+        page = _list_after(endpoint=endpoint, bucket=bucket, prefix=keys[0], max_keys=1)
         hit = [o for o in page["objects"] if o["key"] == keys[0]]
         return Count(count=len(hit), bytes=sum(o["size"] for o in hit), missing=[] if hit else list(keys))
     wanted = set(keys)
@@ -144,9 +162,7 @@ class ExistingKeys:
                 return False
             # Everything before key[:-1] is of no interest: start there (or after what was seen).
             start_after = max(self.last, key[:-1])
-            page = s3.list_objects_after(
-                endpoint=self.endpoint, bucket=self.bucket, prefix=self.prefix, start_after=start_after
-            )
+            page = _list_after(endpoint=self.endpoint, bucket=self.bucket, prefix=self.prefix, start_after=start_after)
             keys = [o["key"] for o in page["objects"]]
             self.buffer.extend(keys)
             if keys:
@@ -173,7 +189,7 @@ def transfer_object(
     if key.endswith("/") and not source_key.endswith("/"):
         # A key ending in "/" is a folder marker; some servers (SeaweedFS) keep it empty, losing the data.
         raise TransferError(f"“{key}” ends with “/”, which names a folder: give the object a name.")
-    if not overwrite and s3.object_exists(endpoint=endpoint, bucket=bucket, key=key):
+    if not overwrite and reads.object_exists(endpoint=endpoint, bucket=bucket, key=key):
         raise DestinationExists(f"“{key}” already exists in {bucket}. Tick “overwrite” to replace it.")
     params = {
         "source": {"bucket": source_bucket, "key": source_key},
@@ -184,11 +200,11 @@ def transfer_object(
         params["rename"] = True
     action = "object.move" if move else "object.copy"
     with audit.change(actor, action, endpoint=endpoint, bucket=source_bucket, key=source_key, params=params) as ev:
-        result = s3.copy_object_any_size(
+        result = copying.copy_any_size(
             endpoint=endpoint, source_bucket=source_bucket, source_key=source_key, bucket=bucket, key=key
         )
         if move:
-            errors = s3.delete_keys(endpoint=endpoint, bucket=source_bucket, keys=[source_key])
+            errors = delete_keys(endpoint=endpoint, bucket=source_bucket, keys=[source_key])
             if errors:
                 raise s3.S3Error(
                     errors[0]["code"] or "DeleteFailed",
@@ -247,7 +263,7 @@ def delete_selection(actor: audit.Actor, endpoint: Endpoint, *, bucket: str, key
     params = {"count": len(keys), "keys": keys[:AUDIT_KEYS_KEPT]}
     key = keys[0] if len(keys) == 1 else ""
     with audit.change(actor, "object.delete", endpoint=endpoint, bucket=bucket, key=key, params=params) as ev:
-        errors = s3.delete_keys(endpoint=endpoint, bucket=bucket, keys=keys)
+        errors = delete_keys(endpoint=endpoint, bucket=bucket, keys=keys)
         if errors and len(errors) == len(keys):
             first = errors[0]
             raise s3.S3Error(first["code"] or "DeleteFailed", first["message"])
@@ -293,7 +309,8 @@ def _audited_job(job: Job, progress, action: str, work) -> str:
         base["count"] = len(job.params["keys"])
         base["keys"] = job.params["keys"][:AUDIT_KEYS_KEPT]
     try:
-        counts = work()
+        with s3.audited_scope(action):  # the outcome event below audits what the work changes
+            counts = work()
     except Exception as exc:  # the outcome event is written whatever stopped the job
         job.refresh_from_db(fields=["done", "failed"])
         is_s3 = isinstance(exc, s3.S3Error)
@@ -361,7 +378,7 @@ class _TransferPlan:
     def copy(self, item: tuple[dict, str]) -> tuple[dict, dict | None]:
         obj, target = item
         try:
-            result = s3.copy_object_any_size(
+            result = copying.copy_any_size(
                 endpoint=self.endpoint,
                 source_bucket=self.source_bucket,
                 source_key=obj["key"],
@@ -378,7 +395,7 @@ class _TransferPlan:
         if not self.move or not copied:
             return copied, []
         keys = [o["key"] for o in copied]
-        errors = s3.delete_keys(endpoint=self.endpoint, bucket=self.source_bucket, keys=keys)
+        errors = delete_keys(endpoint=self.endpoint, bucket=self.source_bucket, keys=keys)
         refused = {e["key"] for e in errors}
         errors = [{**e, "message": f"Copied, but the source was not deleted: {e['message']}"} for e in errors]
         return [o for o in copied if o["key"] not in refused], errors
@@ -416,7 +433,9 @@ def run_transfer_job(job: Job, progress) -> str:
                     else:
                         todo.append((obj, target))
                 copied = []
-                for obj, error in pool.map(plan.copy, todo):
+                # Each copy in a copy of this context: the audited scope covers the threads' calls too.
+                futures = [pool.submit(contextvars.copy_context().run, plan.copy, item) for item in todo]
+                for obj, error in (f.result() for f in futures):
                     errors += [error] if error else []
                     copied += [] if error else [obj]
                 finished, not_deleted = plan.delete_sources(copied)
@@ -448,7 +467,7 @@ def run_delete_job(job: Job, progress) -> str:
             pages = _selection_pages(keys)
         done = failed = nbytes = 0
         for page in pages:
-            errors = s3.delete_keys(endpoint=endpoint, bucket=bucket, keys=[o["key"] for o in page])
+            errors = delete_keys(endpoint=endpoint, bucket=bucket, keys=[o["key"] for o in page])
             refused = {e["key"] for e in errors}
             gone = [o for o in page if o["key"] not in refused]
             page_bytes = sum(o["size"] or 0 for o in gone)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from buckets import jobs, object_tasks, s3, transfer
 from buckets.models import Bucket
+from buckets.services import reads
 from buckets.transfer_forms import (
     ConfirmPrefixForm,
     ObjectTransferForm,
@@ -113,7 +114,7 @@ def _page(endpoint: Endpoint, bucket: str, op: str, **extra) -> dict:
 
 def _versioning(endpoint: Endpoint, bucket: str) -> str:
     try:
-        return s3.get_versioning_status(endpoint=endpoint, bucket=bucket)
+        return reads.versioning_status(endpoint=endpoint, bucket=bucket)
     except s3.S3Error:
         return ""  # the page still works; it just cannot say whether delete markers are added
 

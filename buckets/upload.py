@@ -245,8 +245,9 @@ class Grant:
 
 
 # --- the flow -----------------------------------------------------------------
-def start(*, user, endpoint: Endpoint, bucket: str, form: UploadStartForm) -> dict:
-    """Begin one file: a multipart upload, or (smaller than a part) a presigned PUT. Returns the browser's plan."""
+def start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: UploadStartForm) -> dict:
+    """Begin one file: a multipart upload, or (smaller than a part) a presigned PUT; audited as
+    ``object.upload.start`` (with the upload id), like a share link. Returns the browser's plan."""
     data = form.cleaned_data
     size, key, options = data["size"], data["key"], form.write_options()
     part_size = part_size_for(size)
@@ -258,17 +259,26 @@ def start(*, user, endpoint: Endpoint, bucket: str, form: UploadStartForm) -> di
             413,
         )
     single = size < part_size
-    upload_id = "" if single else s3.create_multipart_upload(endpoint=endpoint, bucket=bucket, key=key, **options)
-    grant = Grant(user.pk, endpoint.pk, bucket, key, upload_id, size, size if single else part_size, options)
-    plan = {
-        "token": grant.dumps(),
-        "key": key,
-        "multipart": grant.multipart,
-        "part_size": grant.part_size,
-        "part_count": grant.part_count,
-    }
-    if single and not fallback:
-        plan["put"] = s3.presign_put_object(endpoint=endpoint, bucket=bucket, key=key, **options)
+    attributes = s3.write_options(**options)
+    params = {"size": size, "method": data["method"], "multipart": not single}
+    with audit.change(actor, "object.upload.start", endpoint=endpoint, bucket=bucket, key=key, params=params) as ev:
+        upload_id = (
+            ""
+            if single
+            else s3.create_multipart_upload(endpoint=endpoint, bucket=bucket, key=key, attributes=attributes)
+        )
+        ev.params["upload_id"] = upload_id
+        grant = Grant(actor.user_id, endpoint.pk, bucket, key, upload_id, size, size if single else part_size, options)
+        plan = {
+            "token": grant.dumps(),
+            "key": key,
+            "multipart": grant.multipart,
+            "part_size": grant.part_size,
+            "part_count": grant.part_count,
+        }
+        if single and not fallback:
+            plan["put"] = s3.presign_put_object(endpoint=endpoint, bucket=bucket, key=key, attributes=attributes)
+            ev.params["presigned_put_seconds"] = s3.UPLOAD_URL_SECONDS
     return plan
 
 
@@ -305,8 +315,14 @@ def put_single(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, body: by
     with audit.change(
         actor, "object.upload", endpoint=endpoint, bucket=grant.bucket, key=grant.key, params=params
     ) as ev:
-        s3.put_object_bytes(endpoint=endpoint, bucket=grant.bucket, key=grant.key, body=body, **grant.options)
-        ev.after = s3.uploaded_object_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
+        s3.put_object(
+            endpoint=endpoint,
+            bucket=grant.bucket,
+            key=grant.key,
+            body=body,
+            attributes=s3.write_options(**grant.options),
+        )
+        ev.after = _uploaded_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
     return ev.after or {}
 
 
@@ -321,7 +337,7 @@ def complete(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, parts: Any
             s3.complete_multipart_upload(
                 endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id, parts=ordered
             )
-        ev.after = s3.uploaded_object_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
+        ev.after = _uploaded_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
         if ev.after is None or ev.after["size"] != grant.size:
             raise UploadRefused("The file did not arrive in S3 complete; upload it again.", 409)
     return ev.after
@@ -347,7 +363,7 @@ def abort(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant) -> None:
         actor, "object.upload.abort", endpoint=endpoint, bucket=grant.bucket, key=grant.key, params=params
     ):
         if grant.multipart:
-            s3.abort_incomplete_upload(endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id)
+            s3.abort_multipart_upload(endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id)
 
 
 # --- CORS: may the browser talk to the bucket from the console's origin? -------
@@ -403,7 +419,7 @@ def rule_allows_uploads(rule: dict, origin: str) -> bool:
 
 def cors_state(*, endpoint: Endpoint, bucket: str, origin: str) -> CorsState:
     try:
-        rules = s3.get_bucket_cors_rules(endpoint=endpoint, bucket=bucket)
+        rules = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
     except s3.S3Error as exc:
         text = "this endpoint does not support CORS settings" if exc.not_supported else exc.user_message
         return CorsState("unknown", origin, text)
@@ -412,7 +428,7 @@ def cors_state(*, endpoint: Endpoint, bucket: str, origin: str) -> CorsState:
 
 def allow_console_origin(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, origin: str) -> list[dict]:
     """Add the upload rule for the origin to the bucket's CORS rules (kept), audited as bucket.cors.put."""
-    before = s3.get_bucket_cors_rules(endpoint=endpoint, bucket=bucket)
+    before = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
     if any(rule_allows_uploads(r, origin) for r in before):
         return before
     if len(before) >= 100:
@@ -420,6 +436,20 @@ def allow_console_origin(*, actor: audit.Actor, endpoint: Endpoint, bucket: str,
     rules = [*before, upload_rule(origin)]
     params = {"origin": origin, "added_rule": upload_rule(origin)}
     with audit.change(actor, "bucket.cors.put", endpoint=endpoint, bucket=bucket, params=params, before=before) as ev:
-        s3.put_bucket_cors_rules(endpoint=endpoint, bucket=bucket, rules=rules)
-        ev.after = s3.get_bucket_cors_rules(endpoint=endpoint, bucket=bucket)
+        s3.put_bucket_cors(endpoint=endpoint, bucket=bucket, rules=rules)
+        ev.after = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
     return ev.after
+
+
+def _uploaded_info(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
+    """HeadObject after an upload: {size, etag, storage_class, content_type, version_id}, None if absent."""
+    head = s3.head_object(endpoint=endpoint, bucket=bucket, key=key)
+    if head is None:
+        return None
+    return {
+        "size": head["size"],
+        "etag": head["etag"],
+        "storage_class": head["storage_class"],
+        "content_type": head["headers"]["ContentType"],
+        "version_id": head["version_id"],
+    }

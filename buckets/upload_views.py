@@ -134,10 +134,13 @@ def upload_start(request, endpoint_pk: int, bucket: str):
     endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
     form = upload.UploadStartForm(_json_body(request))
     key = form.data.get("key") if isinstance(form.data.get("key"), str) else ""
-    access.require_role(request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=key)
+    role = access.require_role(
+        request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=key
+    )
     if not form.is_valid():
         return JsonResponse({"error": form.first_error(), "errors": form.errors}, status=422)
-    return JsonResponse(upload.start(user=request.user, endpoint=endpoint, bucket=bucket, form=form))
+    actor = audit.Actor.from_request(request, role)
+    return JsonResponse(upload.start(actor=actor, endpoint=endpoint, bucket=bucket, form=form))
 
 
 @require_POST

@@ -5,8 +5,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from buckets import s3, services
+from buckets import s3
 from buckets.models import Bucket, Job
+from buckets.services import buckets as bucket_services
 from console import access, audit
 from console.models import Endpoint, Role
 
@@ -50,7 +51,7 @@ def bucket_sync(request, endpoint_pk: int):
     endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
     role = access.require_role(request, Role.VIEWER, action="buckets.sync", endpoint=endpoint)
     try:
-        result = services.sync_buckets(endpoint, audit.Actor.from_request(request, role))
+        result = bucket_services.buckets_sync(actor=audit.Actor.from_request(request, role), endpoint=endpoint)
     except s3.S3Error as exc:
         messages.error(request, f"Could not list the buckets of “{endpoint.name}”: {exc.user_message}")
         return redirect("bucket_list")

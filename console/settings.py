@@ -260,3 +260,14 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # not one line per login
     },
 }
+
+# --- Time budgets and locks (see README "Configuration") -----------------------------------
+# A page or partial waits at most this long for S3 in all, then says the endpoint did not answer;
+# keep it below gunicorn's timeout (gunicorn.conf.py).
+S3_PAGE_BUDGET = envfloat("S3_PAGE_BUDGET", 20.0)
+# A background job waits at most this long for each S3 call.
+S3_JOB_CALL_BUDGET = envfloat("S3_JOB_CALL_BUDGET", 120.0)
+# Two saves of one S3 resource (an object's metadata, a bucket's policy) run one after the other:
+# the second waits at most LOCK_WAIT_SECONDS; a lease whose holder died expires after LOCK_LEASE_SECONDS.
+LOCK_WAIT_SECONDS = envfloat("LOCK_WAIT_SECONDS", 10.0)
+LOCK_LEASE_SECONDS = envfloat("LOCK_LEASE_SECONDS", 120.0)

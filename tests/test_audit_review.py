@@ -323,4 +323,4 @@ def test_dashboard_lists_public_buckets_and_problems_in_scope(client, admin_clie
     assert events["meta"].pk not in {e.pk for e in response.context["recent"]}
     html = response.content.decode()
     # Whole words: "b2" also turns up inside the random CSRF token.
-    assert not re.search(r"\bprivate-one\b|\bb2\b", re.sub(r'csrf[^>]*>', "", html, flags=re.I))
+    assert not re.search(r"\bprivate-one\b|\bb2\b", re.sub(r"csrf[^>]*>", "", html, flags=re.I))

@@ -115,4 +115,5 @@ def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoi
     edit_row = table.locator("tr", has_text="object.metadata.put")
     expect(edit_row).to_contain_text("docs/readme.txt")
     expect(edit_row).to_contain_text(operator_user.username)
-    expect(table.locator("tr", has_text="object.upload")).to_have_count(2)
+    expect(table.locator("tr", has_text="object.upload.start")).to_have_count(2)  # each start is audited
+    expect(table.locator("tr", has_text="object.upload")).to_have_count(4)  # …and each finished upload

@@ -191,7 +191,7 @@ def test_failure_half_way_says_what_is_left(admin_client, endpoint, s3client, ma
     bucket = make_bucket("half")
     put_many(s3client, bucket, [f"k{i:02d}" for i in range(30)])
     monkeypatch.setattr(emptying, "PAGE_SIZE", 10)
-    real = s3.delete_object_batch
+    real = s3.delete_objects
     calls = []
 
     def flaky(**kwargs):
@@ -200,7 +200,7 @@ def test_failure_half_way_says_what_is_left(admin_client, endpoint, s3client, ma
             raise s3.S3Error("InternalError", "We encountered an internal error.", "REQ123", 500)
         return real(**kwargs)
 
-    monkeypatch.setattr(s3, "delete_object_batch", flaky)
+    monkeypatch.setattr(s3, "delete_objects", flaky)
     job = _job(_confirm(admin_client, "bucket_delete", endpoint, bucket))
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED

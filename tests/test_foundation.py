@@ -12,8 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from buckets import s3, services
+from buckets import s3
 from buckets.models import Bucket
+from buckets.s3 import client as s3_client
+from buckets.services import buckets as bucket_services
 from console import audit, embedded_s3
 from console.models import AuditEvent, Endpoint
 
@@ -156,7 +158,7 @@ def test_viewer_reaching_an_admin_page_gets_403_and_a_denied_row(viewer_client, 
 
 def test_user_without_a_role_sees_no_buckets_and_gets_404(client, nobody_user, endpoint, make_bucket):
     name = make_bucket("hidden")
-    services.sync_buckets(endpoint, audit.Actor(None, "test"))
+    bucket_services.buckets_sync(actor=audit.Actor(None, "test"), endpoint=endpoint)
     client.force_login(nobody_user)
     assert name not in client.get(reverse("bucket_list")).content.decode()
     assert client.post(reverse("bucket_sync", args=[endpoint.pk])).status_code == 404
@@ -192,7 +194,7 @@ def test_audit_row_for_a_failed_s3_call(admin_user, readonly_endpoint):
     actor = audit.Actor(admin_user.pk, admin_user.username, None, "admin")
     with pytest.raises(s3.S3Error) as raised:
         with audit.change(actor, "bucket.create", endpoint=readonly_endpoint, bucket="ro-denied", params={"x": 1}):
-            s3._call(readonly_endpoint, "create_bucket", Bucket="ro-denied")
+            s3_client.call(readonly_endpoint, "create_bucket", Bucket="ro-denied")
     event = AuditEvent.objects.get(action="bucket.create")
     assert event.outcome == "failed"
     assert event.error_code == raised.value.code == "AccessDenied"

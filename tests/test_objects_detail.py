@@ -13,6 +13,7 @@ from django.utils import timezone
 from moto import mock_aws
 
 from buckets import s3
+from buckets.services import copying
 from console.models import AuditEvent, Endpoint
 from tests.objects_fixtures import AWKWARD_KEYS, fetch, url
 
@@ -118,13 +119,13 @@ def test_conflict_between_read_and_copy_is_caught_by_s3(operator_client, endpoin
     bucket = make_bucket("race")
     s3client.put_object(Bucket=bucket, Key="k", Body=b"one", Metadata={"v": "1"})
     state = _opened(operator_client, "object_metadata", endpoint, bucket, "k")
-    real_copy = s3.copy_object_replacing_metadata
+    real_copy = copying.copy_onto_itself
 
     def someone_writes_first(**kwargs):
         s3client.put_object(Bucket=bucket, Key="k", Body=b"two", Metadata={"v": "2"})
         return real_copy(**kwargs)
 
-    monkeypatch.setattr(s3, "copy_object_replacing_metadata", someone_writes_first)
+    monkeypatch.setattr(copying, "copy_onto_itself", someone_writes_first)
     answer = operator_client.post(url("object_metadata", endpoint, bucket), _metadata_post(state, [("v", "mine")]))
     assert answer.status_code == 422 and CHANGED in answer.content.decode()
     assert s3client.head_object(Bucket=bucket, Key="k")["Metadata"] == {"v": "2"}
@@ -157,8 +158,8 @@ def test_metadata_validation_before_any_s3_write(operator_client, endpoint, s3cl
 
 
 def test_multipart_copy_above_the_threshold(operator_client, endpoint, s3client, make_bucket, monkeypatch):
-    monkeypatch.setattr(s3, "MULTIPART_COPY_THRESHOLD", 5 * 1024 * 1024)
-    monkeypatch.setattr(s3, "MULTIPART_COPY_PART_SIZE", 5 * 1024 * 1024)
+    monkeypatch.setattr(copying, "MULTIPART_COPY_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(copying, "MULTIPART_COPY_PART_SIZE", 5 * 1024 * 1024)
     bucket = make_bucket("mpcopy")
     data = bytes(range(256)) * (12 * 1024 * 1024 // 256)  # 12 MiB: parts of 5, 5 and 2 MiB
     s3client.put_object(Bucket=bucket, Key="big.bin", Body=data, ContentType="application/x-big", Metadata={"a": "1"})
@@ -179,11 +180,9 @@ def test_multipart_copy_above_the_threshold(operator_client, endpoint, s3client,
     assert s3client.get_object_tagging(Bucket=bucket, Key="big.bin")["TagSet"] == [{"Key": "t", "Value": "v"}]
 
     # Each part is conditioned on the ETag: a stale one fails, and the upload is aborted (no parts left behind).
-    with pytest.raises(s3.S3Error) as failed:
-        s3.copy_object_replacing_metadata(
-            endpoint=endpoint, bucket=bucket, key="big.bin", if_match=state["etag"], size=len(data),
-            metadata={"a": "3"}, headers={}, storage_class="STANDARD",
-        )  # fmt: skip
+    stale = {**s3.head_object(endpoint=endpoint, bucket=bucket, key="big.bin"), "etag": state["etag"]}
+    with pytest.raises(s3.S3Error) as failed, s3.audited_scope("test"):
+        copying.copy_onto_itself(endpoint=endpoint, bucket=bucket, key="big.bin", head=stale, metadata={"a": "3"})
     assert failed.value.code == "PreconditionFailed"
     assert s3client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert s3client.head_object(Bucket=bucket, Key="big.bin")["Metadata"] == {"a": "2"}

@@ -6,6 +6,7 @@ import html
 import re
 
 from buckets import s3
+from buckets.services import reads
 from console.models import AuditEvent
 from tests.objects_fixtures import AWKWARD_KEYS, fetch, link, url
 
@@ -78,7 +79,7 @@ def test_versions_restore_delete_and_undelete(operator_client, endpoint, s3clien
 
 
 def test_versions_paging_and_viewer(viewer_client, endpoint, s3client, make_bucket, monkeypatch):
-    monkeypatch.setattr(s3, "OBJECT_PAGE_SIZE", 2)
+    monkeypatch.setattr(reads, "KEY_VERSIONS_PAGE", 2)
     bucket = make_bucket("verpage", versioned=True)
     ids = [s3client.put_object(Bucket=bucket, Key="k", Body=str(i).encode())["VersionId"] for i in range(3)]
     s3client.put_object(Bucket=bucket, Key="k2", Body=b"x")

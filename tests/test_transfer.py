@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from buckets import s3, transfer
+from buckets import transfer
 from buckets.models import Job
+from buckets.services import copying
 from console.models import AuditEvent, Role, RoleAssignment
 from tests.transfer_fixtures import AWKWARD, calls_fixture, events, list_keys, put_many, records_fixture, url  # noqa: F401 - fixtures
 
@@ -83,8 +84,8 @@ def test_copy_object_to_other_bucket_keeps_metadata_and_tags(admin_client, endpo
 def test_multipart_copy_above_threshold_keeps_metadata_and_tags(
     admin_client, endpoint, s3client, make_bucket, monkeypatch, calls
 ):
-    monkeypatch.setattr(s3, "MULTIPART_COPY_THRESHOLD", 5 * 1024 * 1024)
-    monkeypatch.setattr(s3, "MULTIPART_COPY_PART_SIZE", 5 * 1024 * 1024)
+    monkeypatch.setattr(copying, "MULTIPART_COPY_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(copying, "MULTIPART_COPY_PART_SIZE", 5 * 1024 * 1024)
     bucket = make_bucket("mp")
     body = bytes(range(256)) * (12 * 1024 * 4)  # 12 MiB, not one repeated byte
     assert len(body) == 12 * 1024 * 1024

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from buckets import s3, services
+from buckets import s3
+from buckets.services import buckets as bucket_services
 from console.audit import Actor
 from console.models import Endpoint
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         failed = False
         for endpoint in queryset:
             try:
-                result = services.sync_buckets(endpoint, actor)
+                result = bucket_services.buckets_sync(actor=actor, endpoint=endpoint)
             except s3.S3Error as exc:
                 failed = True
                 self.stderr.write(f"{endpoint.name}: {exc.user_message}")

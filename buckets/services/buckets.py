@@ -21,7 +21,7 @@ class SyncResult:
     total: int
 
 
-def sync_buckets(endpoint: Endpoint, actor: audit.Actor) -> SyncResult:
+def buckets_sync(*, actor: audit.Actor, endpoint: Endpoint) -> SyncResult:
     """Make the bucket records of an endpoint match ListBuckets: add new, update, remove vanished."""
     with audit.change(actor, "buckets.sync", endpoint=endpoint) as ev:
         listed = s3.list_buckets(endpoint=endpoint)

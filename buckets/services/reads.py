@@ -1,0 +1,60 @@
+"""Reads that several services and views share: small answers composed from one or two S3 calls."""
+
+from __future__ import annotations
+
+from buckets import s3
+from console.models import Endpoint
+
+
+def versioning_status(*, endpoint: Endpoint, bucket: str) -> str:
+    """'Enabled', 'Suspended', or '' for a bucket that never had versioning (or an endpoint without it)."""
+    try:
+        return s3.get_bucket_versioning(endpoint=endpoint, bucket=bucket)["status"]
+    except s3.S3Error as exc:
+        if exc.not_supported:
+            return ""
+        raise
+
+
+def object_lock_enabled(*, endpoint: Endpoint, bucket: str) -> bool:
+    try:
+        config = s3.get_object_lock(endpoint=endpoint, bucket=bucket)
+    except s3.S3Error as exc:
+        if exc.not_supported:
+            return False
+        raise
+    return bool(config and config["enabled"])
+
+
+def object_exists(*, endpoint: Endpoint, bucket: str, key: str) -> bool:
+    """HeadObject: True when the key exists (its latest version is not a delete marker)."""
+    return s3.head_object(endpoint=endpoint, bucket=bucket, key=key) is not None
+
+
+KEY_VERSIONS_PAGE = 1000
+
+
+def key_versions_page(
+    *, endpoint: Endpoint, bucket: str, key: str, key_marker: str = "", version_id_marker: str = ""
+) -> dict:
+    """The versions of exactly ``key`` (newest first), one ListObjectVersions page: {versions, next}.
+
+    Keys that merely start with ``key`` sort after it, so the first foreign key ends the listing.
+    """
+    page = s3.list_versions_page(
+        endpoint=endpoint, bucket=bucket, prefix=key, delimiter="/", key_marker=key_marker,
+        version_id_marker=version_id_marker, max_keys=KEY_VERSIONS_PAGE,
+    )  # fmt: skip
+    versions = [v for v in page["versions"] if v["key"] == key]
+    foreign = len(versions) < len(page["versions"]) or bool(page["prefixes"])
+    versions.sort(key=lambda v: (not v["is_latest"], -(v["last_modified"].timestamp() if v["last_modified"] else 0)))
+    following = page["next"]
+    if foreign or not following or following["key_marker"] != key:
+        following = None
+    return {"versions": versions, "next": following}
+
+
+def latest_version(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
+    """The latest entry (version or delete marker) of ``key``, from the first versions page; None if none."""
+    page = key_versions_page(endpoint=endpoint, bucket=bucket, key=key)
+    return next((v for v in page["versions"] if v["is_latest"]), None)
