@@ -215,8 +215,22 @@ def metadata_errors(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], list[
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def key_errors(key: str, *, what: str = "The object key") -> list[str]:
-    """Why a key the console would write is refused; [] when it is fine."""
+# Servers that store some keys under another name than the one sent (measured: see shared/S3-SERVERS.md).
+# SeaweedFS keeps keys as file paths: "a\\b" becomes "a/b", "a//b" becomes "a/b", a body sent to "a/"
+# is kept as an empty folder, and "." / ".." segments are refused.
+KEY_REWRITING_SERVERS = ("SeaweedFS",)
+
+
+def rewrites_keys(server: str) -> bool:
+    return any(name.lower() in server.lower() for name in KEY_REWRITING_SERVERS)
+
+
+def key_errors(key: str, *, what: str = "The object key", rewrites: bool = False, folder: bool = False) -> list[str]:
+    """Why a key the console would write is refused; [] when it is fine.
+
+    ``rewrites``: the endpoint stores some keys under another name (see ``rewrites_keys``): those keys
+    are refused with the reason instead of being reported as written. ``folder``: the key names a folder
+    marker (it ends with "/" on purpose)."""
     if not key:
         return [f"{what} is empty."]
     try:
@@ -228,6 +242,22 @@ def key_errors(key: str, *, what: str = "The object key") -> list[str]:
         errors.append(f"{what} is longer than {MAX_KEY_BYTES:,} bytes of UTF-8.")
     if _CONTROL.search(key):
         errors.append(f"{what} contains control characters (such as line breaks or tabs).")
+    if rewrites:
+        errors += _rewritten(key, what, folder)
+    return errors
+
+
+def _rewritten(key: str, what: str, folder: bool) -> list[str]:
+    errors = []
+    if "\\" in key:
+        errors.append(f"{what} contains “\\”, which this endpoint stores as “/”: use “/” or another character.")
+    if "//" in key or key.startswith("/"):
+        errors.append(f"{what} has an empty folder name (“//” or a leading “/”), which this endpoint drops.")
+    segments = key.rstrip("/").split("/") if folder else key.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        errors.append(f"{what} has a “.” or “..” folder name, which this endpoint refuses.")
+    if key.endswith("/") and not folder:
+        errors.append(f"{what} ends with “/”, which this endpoint keeps as an empty folder, not as a file.")
     return errors
 
 

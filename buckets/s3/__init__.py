@@ -32,6 +32,7 @@ from buckets.s3.buckets import (
     get_bucket_website,
     get_object_lock,
     get_public_access_block,
+    head_bucket,
     put_bucket_acl,
     put_bucket_cors,
     put_bucket_encryption,
@@ -57,6 +58,7 @@ from buckets.s3.client import (
     is_write,
     last_request_id,
     observe,
+    server_software,
     time_budget,
 )
 from buckets.s3.listing import (

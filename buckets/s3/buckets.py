@@ -34,6 +34,13 @@ def create_bucket(*, endpoint: Endpoint, bucket: str, region: str = "", object_l
     call(endpoint, "create_bucket", client=client, **params)
 
 
+def head_bucket(*, endpoint: Endpoint, bucket: str) -> dict:
+    """HeadBucket: {region} (raises NoSuchBucket/404 when it is not there)."""
+    answer = call(endpoint, "head_bucket", Bucket=bucket)
+    headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    return {"region": answer.get("BucketRegion") or headers.get("x-amz-bucket-region", "")}
+
+
 def delete_bucket(*, endpoint: Endpoint, bucket: str) -> None:
     """DeleteBucket: the bucket must be empty (BucketNotEmpty otherwise)."""
     call(endpoint, "delete_bucket", Bucket=bucket)

@@ -108,6 +108,14 @@ def last_request_id() -> str:
     return _last_request_id.get()
 
 
+_servers: dict[int, str] = {}
+
+
+def server_software(endpoint: Endpoint) -> str:
+    """The ``Server`` header the endpoint last answered with in this process ("" before its first answer)."""
+    return _servers.get(endpoint.pk, "")
+
+
 def observe(callback) -> None:
     """Register ``callback(operation, outcome, seconds)`` for every call (metrics)."""
     _observers.append(callback)
@@ -346,6 +354,9 @@ def call(endpoint: Endpoint, operation: str, /, *, client=None, **params) -> dic
         for observer in _observers:
             observer(operation, outcome, time.monotonic() - started)
     _last_request_id.set(_request_id(answer))
+    server = ((answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}).get("server")
+    if server and endpoint.pk:
+        _servers[endpoint.pk] = server
     return answer
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buckets import s3
+from buckets import s3, vocabulary
 from console.models import Endpoint
 
 
@@ -58,3 +58,15 @@ def latest_version(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
     """The latest entry (version or delete marker) of ``key``, from the first versions page; None if none."""
     page = key_versions_page(endpoint=endpoint, bucket=bucket, key=key)
     return next((v for v in page["versions"] if v["is_latest"]), None)
+
+
+def rewrites_keys(*, endpoint: Endpoint, bucket: str) -> bool:
+    """Whether the endpoint stores some keys under another name (SeaweedFS): learnt from its Server header."""
+    server = s3.server_software(endpoint)
+    if not server:
+        try:
+            s3.head_bucket(endpoint=endpoint, bucket=bucket)
+        except s3.S3Error:
+            return False
+        server = s3.server_software(endpoint)
+    return vocabulary.rewrites_keys(server)
