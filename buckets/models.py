@@ -92,3 +92,18 @@ class ResourceLock(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UnsupportedFeature(models.Model):
+    """A setting an endpoint answered "not implemented" for: shown as such until someone checks again."""
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="unsupported_features")
+    feature = models.CharField(max_length=64, help_text="the section's slug, e.g. 'website'")
+    code = models.CharField(max_length=128, blank=True, help_text="the S3 error code that said so")
+    detected_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["endpoint", "feature"], name="unsupported_feature_once")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint.name}: {self.feature}"

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from console import safejson
+
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
@@ -147,9 +149,9 @@ def policy_errors(text: str, bucket: str) -> tuple[dict | None, list[str]]:
     if len(text.encode()) > MAX_POLICY_BYTES:
         return None, [f"A bucket policy may be at most 20 KB; this one has {len(text.encode()) // 1024} KB."]
     try:
-        policy = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]
+        policy = safejson.loads(text, max_bytes=MAX_POLICY_BYTES, what="The policy")
+    except safejson.JSONRefused as exc:
+        return None, [exc.message]
     if not isinstance(policy, dict):
         return None, ["A policy must be a JSON object with “Version” and “Statement”."]
     errors: list[str] = []
@@ -217,8 +219,8 @@ def pretty(policy: dict | str | None) -> str:
         return ""
     if isinstance(policy, str):
         try:
-            policy = json.loads(policy)
-        except json.JSONDecodeError:
+            policy = safejson.loads(policy, max_bytes=4 * MAX_POLICY_BYTES)
+        except safejson.JSONRefused:
             return policy
     return json.dumps(policy, indent=2, ensure_ascii=False)
 

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from console import access, audit_chain
+from console import access, audit_chain, safejson
 from console.models import AuditEvent, Endpoint, Role
 
 PAGE_SIZE = 50
@@ -252,8 +252,8 @@ def pretty_json(value: Any) -> str:
     """Readable JSON; a string that holds JSON (a policy document, say) is shown parsed."""
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
-        except ValueError:
+            parsed = safejson.loads(value, max_bytes=1024 * 1024)
+        except safejson.JSONRefused:
             return value
         if isinstance(parsed, (dict, list)):
             value = parsed

@@ -42,3 +42,21 @@ def decrypt(token: str) -> str:
             "The stored secret key cannot be decrypted: CONSOLE_ENCRYPTION_KEY or SECRET_KEY changed. "
             "Enter the key pair again."
         ) from None
+
+
+def _purpose_fernet(purpose: str) -> Fernet:
+    digest = hashlib.sha256(f"s3-console/{purpose}/".encode() + settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(purpose: str, plaintext: str) -> str:
+    """Encrypt a short value handed to the browser (a listing position) so that it reads nothing in it."""
+    return _purpose_fernet(purpose).encrypt(plaintext.encode()).decode()
+
+
+def unseal(purpose: str, token: str, max_age: int | None = None) -> str | None:
+    """The value of a sealed token, or None when it was not made by this console for this purpose."""
+    try:
+        return _purpose_fernet(purpose).decrypt(token.encode(), ttl=max_age).decode()
+    except (InvalidToken, ValueError):
+        return None

@@ -5,7 +5,7 @@ import io
 
 from django import forms
 
-from buckets import s3
+from buckets import s3, vocabulary
 from console.models import Endpoint
 
 
@@ -56,6 +56,7 @@ class EndpointForm(forms.ModelForm):
             "credential_source",
             "profile",
             "access_key_id",
+            "storage_classes",
         ]
         widgets = {"profile": forms.TextInput(attrs={"list": "aws-profiles"})}
 
@@ -68,6 +69,14 @@ class EndpointForm(forms.ModelForm):
             if self.profiles
             else "No profiles found in ~/.aws on this server."
         )
+
+    def clean_storage_classes(self):
+        names = [n.strip().upper() for n in self.cleaned_data["storage_classes"].split(",") if n.strip()]
+        known = {name for name, _ in vocabulary.STORAGE_CLASSES}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise forms.ValidationError(f"Not an S3 storage class: {', '.join(unknown)}.")
+        return ",".join(dict.fromkeys(names))
 
     def clean_profile(self):
         profile = self.cleaned_data["profile"].strip()

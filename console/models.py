@@ -58,6 +58,11 @@ class Endpoint(models.Model):
     profile = models.CharField(max_length=128, blank=True)
     access_key_id = models.CharField(max_length=128, blank=True)
     secret_access_key_encrypted = models.TextField(blank=True, editable=False)
+    storage_classes = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Storage classes this endpoint accepts, comma-separated (e.g. STANDARD,GLACIER); empty: all of S3's.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,6 +75,10 @@ class Endpoint(models.Model):
     @property
     def display_url(self) -> str:
         return self.url or "Amazon S3"
+
+    @property
+    def accepted_storage_classes(self) -> list[str]:
+        return [name.strip() for name in self.storage_classes.split(",") if name.strip()]
 
     @property
     def has_secret(self) -> bool:

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
-
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
 
+from buckets import vocabulary
 from console.models import Endpoint, Role, RoleAssignment
-
-BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-BAD_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-BAD_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
-
-
-def bucket_name_error(name: str) -> str | None:
-    """Why a bucket name is invalid under the S3 naming rules, or None."""
-    if not BUCKET_NAME_RE.match(name):
-        return (
-            "A bucket name has 3 to 63 lowercase letters, digits, dots and hyphens, and starts and ends alphanumeric."
-        )
-    if ".." in name:
-        return "A bucket name cannot contain two dots in a row."
-    try:
-        ipaddress.ip_address(name)
-        return "A bucket name cannot look like an IP address."
-    except ValueError:
-        pass
-    if name.startswith(BAD_BUCKET_PREFIXES) or name.endswith(BAD_BUCKET_SUFFIXES):
-        return "This bucket name uses a reserved prefix or suffix."
-    return None
 
 
 class OTPTokenForm(forms.Form):
@@ -158,8 +134,7 @@ class RoleAssignmentForm(forms.Form):
         if bucket and endpoint is None:
             self.add_error("endpoint", "Choose the endpoint of the bucket.")
         elif bucket and not endpoint.buckets.filter(name=bucket).exists():
-            error = bucket_name_error(bucket)
-            if error:
+            for error in vocabulary.bucket_name_errors(bucket):
                 self.add_error("bucket", error)
         if prefix and not bucket:
             self.add_error("prefix", "A prefix needs a bucket.")

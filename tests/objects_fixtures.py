@@ -55,6 +55,13 @@ def url(name: str, endpoint, bucket: str, **query) -> str:
     return f"{base}?{urllib.parse.urlencode(query)}" if query else base
 
 
+def section_url(verb: str, slug: str, endpoint, bucket: str, **query) -> str:
+    """A URL of one object-page section: verb "show", "edit", "save" or "remove"; slug "metadata", "tags"…"""
+    name = "object_section" + ("" if verb == "show" else f"_{verb}")
+    base = reverse(name, args=[endpoint.pk, bucket, slug])
+    return f"{base}?{urllib.parse.urlencode(query)}" if query else base
+
+
 def links(page: str) -> list[str]:
     """Every href of a page, unescaped as the browser would."""
     return [html.unescape(h) for h in re.findall(r'href="([^"]*)"', page)]
@@ -83,3 +90,10 @@ def fetch(presigned: str) -> tuple[int, dict, bytes]:
 
 def s3_calls(counts) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
+
+
+def allow_acls(client, bucket: str) -> None:
+    """Object ownership "object writer": ACLs can be edited (SeaweedFS buckets start as "bucket owner enforced")."""
+    client.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )

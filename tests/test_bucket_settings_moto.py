@@ -17,37 +17,40 @@ def raw(endpoint):
 
 def test_acl_canned_and_grants(clients, moto_endpoint):
     admin, ep = clients["admin"], moto_endpoint
-    canned = url("bucket_acl_canned", ep, B)
-    assert "Apply canned ACL" in admin.get(url("bucket_setting_edit", ep, B, "acl"), **HTMX).text
+    canned = url("bucket_setting_save", ep, B, "acl")
+    assert "Explicit grants (below)" in admin.get(url("bucket_setting_edit", ep, B, "acl"), **HTMX).text
     with no_s3_calls():
-        bad = admin.post(canned, {"acl": "everyone-writes"}, **HTMX)
+        bad = admin.post(canned, {"canned": "everyone-writes"}, **HTMX)
     assert bad.status_code == 422 and "Select a valid choice" in bad.text
 
-    done = admin.post(canned, {"acl": "public-read"}, **HTMX)
+    done = admin.post(canned, {"canned": "public-read"}, **HTMX)
     assert done.status_code == 200 and "badge public" in done.text and "AllUsers" in done.text
     assert {"Type": "Group", "URI": ALL_USERS} in [g["Grantee"] for g in raw(ep).get_bucket_acl(Bucket=B)["Grants"]]
     event = AuditEvent.objects.get(action="bucket.acl.put")
-    assert event.params == {"canned": "public-read"} and len(event.after["grants"]) == len(event.before["grants"]) + 1
+    assert (
+        event.params == {"canned": "public-read", "grants": []}
+        and len(event.after["grants"]) == len(event.before["grants"]) + 1
+    )
     overview = admin.get(url("bucket_setting", ep, B, "overview"), **HTMX)
     assert 'data-public="public"' in overview.text and "The ACL grants READ to everyone (AllUsers)." in overview.text
 
     owner = raw(ep).get_bucket_acl(Bucket=B)["Owner"]["ID"]
     grants = {
         "grant_type": ["CanonicalUser", "AmazonCustomerByEmail", "Group"],
-        "grant_value": [owner, "not-an-email", "LogDelivery"],
+        "grant_grantee": [owner, "not-an-email", "LogDelivery"],
         "grant_permission": ["FULL_CONTROL", "READ", "WRITE"],
     }
     with no_s3_calls():
         bad = admin.post(url("bucket_setting_save", ep, B, "acl"), grants, **HTMX)
-    assert bad.status_code == 422 and "Grant 2: “not-an-email” is not an email address." in bad.text
-    del grants["grant_type"][1], grants["grant_value"][1], grants["grant_permission"][1]
+    assert bad.status_code == 422 and "Grant 2: “not-an-email” is not an e-mail address." in bad.text
+    del grants["grant_type"][1], grants["grant_grantee"][1], grants["grant_permission"][1]
     saved = admin.post(url("bucket_setting_save", ep, B, "acl"), grants, **HTMX)
     assert saved.status_code == 200 and "LogDelivery" in saved.text and "badge public" not in saved.text
     stored = raw(ep).get_bucket_acl(Bucket=B)["Grants"]
     assert [g["Permission"] for g in stored] == ["FULL_CONTROL", "WRITE"]
     for who in ("viewer", "operator"):
-        assert clients[who].post(canned, {"acl": "private"}, **HTMX).status_code == 403
-    assert clients["nobody"].post(canned, {"acl": "private"}, **HTMX).status_code == 404
+        assert clients[who].post(canned, {"canned": "private"}, **HTMX).status_code == 403
+    assert clients["nobody"].post(canned, {"canned": "private"}, **HTMX).status_code == 404
 
 
 def test_public_access_block(clients, moto_endpoint):

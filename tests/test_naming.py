@@ -1,6 +1,6 @@
 import pytest
 
-from buckets.naming import bucket_name_errors, unique_bucket_name
+from buckets.vocabulary import bucket_name_errors, unique_bucket_name
 
 
 @pytest.mark.parametrize("name", ["abc", "my-bucket.2024", "a" * 63, "1bucket", "logs.example.com"])

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from buckets import s3
-from buckets.object_views import attachment_disposition
+from buckets.views.objects import attachment_disposition
 from console.models import AuditEvent, Endpoint
 from tests.objects_fixtures import AWKWARD_KEYS, fast_client, fetch, folder_of, link, links, put_many, query_of, url
 

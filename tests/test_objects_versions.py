@@ -62,7 +62,7 @@ def test_versions_restore_delete_and_undelete(operator_client, endpoint, s3clien
     undeleted = operator_client.post(url("object_undelete", endpoint, bucket), {"key": key, "version_id": marker})
     assert undeleted.status_code == 302
     assert s3client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"one"
-    event = AuditEvent.objects.get(action="object.undelete")
+    event = AuditEvent.objects.get(action="object.undelete", outcome="ok")
     assert event.version_id == marker and event.after["current"]["version_id"] == v3
 
     # Delete v2 permanently: a confirmation page first, then the POST.

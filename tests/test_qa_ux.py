@@ -20,7 +20,7 @@ from console.audit import Actor, change
 from console.models import AuditEvent
 from tests.bucket_helpers import HTMX, record
 from tests.bucket_helpers import url as bucket_url
-from tests.objects_fixtures import url
+from tests.objects_fixtures import section_url, url
 
 
 def test_ago_filter_says_just_now_under_a_minute():
@@ -33,21 +33,32 @@ def test_ago_filter_says_just_now_under_a_minute():
 def test_inline_object_saves_say_so_in_the_section(operator_client, endpoint, s3client, make_bucket, htmx_headers):
     bucket = make_bucket("qa-saved")
     s3client.put_object(Bucket=bucket, Key="notes.txt", Body=b"x", ContentType="text/plain")
-    form = operator_client.get(url("object_tags_edit", endpoint, bucket, key="notes.txt"), **htmx_headers)
-    hidden = {"key": "notes.txt", "seen": form.context["tags_form"]["seen"].value()}
+    form = operator_client.get(section_url("edit", "tags", endpoint, bucket, key="notes.txt"), **htmx_headers)
+    hidden = {"key": "notes.txt", "seen": form.context["s"]["form"]["seen"].value()}
     saved = operator_client.post(
-        url("object_tags", endpoint, bucket), {**hidden, "tag_key": ["env"], "tag_value": ["prod"]}, **htmx_headers
+        section_url("save", "tags", endpoint, bucket),
+        {**hidden, "tag_key": ["env"], "tag_value": ["prod"]},
+        **htmx_headers,
     )
     page = saved.content.decode()
-    assert saved.status_code == 200 and 'class="setting-note ok" role="status">Tags saved.</p>' in page
+    assert (
+        saved.status_code == 200
+        and 'class="setting-note ok" role="status">Tags saved. Showing what S3 now holds.</p>' in page
+    )
     assert s3client.get_object_tagging(Bucket=bucket, Key="notes.txt")["TagSet"] == [{"Key": "env", "Value": "prod"}]
 
     # Metadata re-renders other sections out of band: the note shows once, in the section that was saved.
-    form = operator_client.get(url("object_metadata_edit", endpoint, bucket, key="notes.txt"), **htmx_headers)
-    meta = form.context["metadata_form"]
-    data = {"key": "notes.txt", "etag": meta["etag"].value(), "seen": meta["seen"].value(), "content_type": "text/csv"}
-    saved = operator_client.post(url("object_metadata", endpoint, bucket), data, **htmx_headers).content.decode()
-    assert saved.count("setting-note ok") == 1 and "Metadata saved." in saved and 'hx-swap-oob="true"' in saved
+    form = operator_client.get(section_url("edit", "metadata", endpoint, bucket, key="notes.txt"), **htmx_headers)
+    meta = form.context["s"]["form"]
+    data = {"key": "notes.txt", "seen": meta["seen"].value(), "content_type": "text/csv"}
+    saved = operator_client.post(
+        section_url("save", "metadata", endpoint, bucket), data, **htmx_headers
+    ).content.decode()
+    assert (
+        saved.count("setting-note ok") == 1
+        and "Metadata and content headers saved." in saved
+        and 'hx-swap-oob="true"' in saved
+    )
     # A plain (no-JavaScript) post still gets a redirect and a flash message, not the note.
     assert s3client.head_object(Bucket=bucket, Key="notes.txt")["ContentType"] == "text/csv"
 

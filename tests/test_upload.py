@@ -11,7 +11,8 @@ from django.conf import settings
 from django.test.client import FakePayload
 from django.urls import reverse
 
-from buckets import s3, upload
+from buckets import s3
+from buckets.services import uploads as upload
 from console.models import AuditEvent, Role, RoleAssignment
 
 MiB = 1024 * 1024

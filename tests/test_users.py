@@ -129,7 +129,7 @@ def test_role_assignment_form_and_effect(admin_client, django_user_model, endpoi
     url = reverse("user_role_assign", args=[frank.pk])
     cases = [
         ({"role": "viewer", "bucket": "known-bucket"}, "Choose the endpoint of the bucket"),
-        ({"role": "viewer", "endpoint": endpoint.pk, "bucket": "Bad_Name"}, "3 to 63 lowercase"),
+        ({"role": "viewer", "endpoint": endpoint.pk, "bucket": "Bad_Name"}, "lowercase letters, digits, dots"),
         ({"role": "viewer", "endpoint": endpoint.pk, "bucket": "192.168.1.1"}, "IP address"),
         ({"role": "viewer", "endpoint": endpoint.pk, "prefix": "logs/"}, "A prefix needs a bucket"),
         ({"role": "boss"}, "Select a valid choice"),

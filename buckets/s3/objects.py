@@ -219,14 +219,19 @@ def copy_object(
     return {"etag": (result.get("ETag") or "").strip('"'), "version_id": answer.get("VersionId") or ""}
 
 
-def delete_object(*, endpoint: Endpoint, bucket: str, key: str, version_id: str = "") -> dict:
+def delete_object(
+    *, endpoint: Endpoint, bucket: str, key: str, version_id: str = "", bypass_governance: bool = False
+) -> dict:
     """DeleteObject of a key (a delete marker in a versioned bucket) or of one version, permanently.
 
-    Returns {delete_marker, version_id}.
+    ``bypass_governance`` deletes a version under governance-mode retention (the credentials need
+    s3:BypassGovernanceRetention). Returns {delete_marker, version_id}.
     """
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         params["VersionId"] = version_id
+    if bypass_governance:
+        params["BypassGovernanceRetention"] = True
     answer = call(endpoint, "delete_object", **params)
     return {"delete_marker": bool(answer.get("DeleteMarker")), "version_id": answer.get("VersionId") or version_id}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from buckets import s3, vocabulary
 from console.models import Endpoint
 
@@ -70,3 +72,25 @@ def rewrites_keys(*, endpoint: Endpoint, bucket: str) -> bool:
             return False
         server = s3.server_software(endpoint)
     return vocabulary.rewrites_keys(server)
+
+
+_OWNERSHIP_TTL = 60.0
+_ownership: dict[tuple[int, str], tuple[float, bool]] = {}
+
+
+def ownership_enforced(*, endpoint: Endpoint, bucket: str) -> bool:
+    """Whether the bucket's object ownership is "bucket owner enforced" (ACLs disabled); kept a minute."""
+    now = time.monotonic()
+    cached = _ownership.get((endpoint.pk, bucket))
+    if cached and now - cached[0] < _OWNERSHIP_TTL:
+        return cached[1]
+    try:
+        enforced = s3.get_bucket_ownership(endpoint=endpoint, bucket=bucket) == "BucketOwnerEnforced"
+    except s3.S3Error:
+        enforced = False  # not supported, or not readable: the ACL section says what S3 answers
+    _ownership[(endpoint.pk, bucket)] = (now, enforced)
+    return enforced
+
+
+def forget_ownership(*, endpoint: Endpoint, bucket: str) -> None:
+    _ownership.pop((endpoint.pk, bucket), None)

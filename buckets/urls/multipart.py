@@ -1,9 +1,9 @@
 from django.urls import path
 
-from buckets import object_views
+from buckets.views import multipart
 
 urlpatterns = [
-    path("", object_views.multipart_list, name="multipart_list"),
-    path("abort/", object_views.multipart_abort, name="multipart_abort"),
-    path("abort-all/", object_views.multipart_abort_all, name="multipart_abort_all"),
+    path("", multipart.multipart_list, name="multipart_list"),
+    path("abort/", multipart.multipart_abort, name="multipart_abort"),
+    path("abort-all/", multipart.multipart_abort_all, name="multipart_abort_all"),
 ]

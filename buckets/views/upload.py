@@ -1,24 +1,32 @@
-"""The upload panel and the JSON endpoints its script (static/console/upload.js) calls.
+"""The upload panel and the JSON endpoints its script (static/console/upload*) calls.
 
-Every endpoint checks the operator role for the exact key, and every request after the start
-carries the signed grant of an upload this user started on this endpoint and bucket.
+Every endpoint checks the operator role for the exact key, and every request after the start carries
+the signed grant of an upload this user started on this endpoint and bucket. Every answer of the JSON
+endpoints is JSON, errors included: {"error": text} with a fitting status (400, 403, 404, 413, 422, 502…).
 """
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from buckets import s3, upload
-from console import access, audit
+from buckets import s3, vocabulary
+from buckets.forms.upload import ENCRYPTIONS, UploadStartForm
+from buckets.services import reads
+from buckets.services import uploads as upload
+from buckets.views.common import actor, endpoint_or_404
+from console import access, audit, safejson
 from console.models import Endpoint, Role
+
+MAX_JSON_BYTES = 256 * 1024  # a request of the upload flow: 10,000 part ETags fit well below this
+READ_CHUNK = 1024 * 1024
+PANEL = "buckets/objects/_upload_panel.html#upload-panel"
 
 
 def json_errors(view):
@@ -30,21 +38,22 @@ def json_errors(view):
             return view(request, *args, **kwargs)
         except upload.UploadRefused as exc:
             return JsonResponse({"error": exc.message}, status=exc.status)
+        except safejson.JSONRefused as exc:
+            return JsonResponse({"error": exc.message}, status=exc.status)
+        except RequestDataTooBig:
+            return JsonResponse({"error": "The request is too large."}, status=413)
         except PermissionDenied as exc:
             return JsonResponse({"error": str(exc) or "You are not allowed to do this."}, status=403)
         except Http404:
             return JsonResponse({"error": "Not found, or not visible to you."}, status=404)
         except s3.S3Error as exc:
-            return JsonResponse({"error": exc.user_message, "code": exc.code}, status=502)
+            return JsonResponse({"error": exc.user_message, "code": exc.code}, status=504 if exc.timed_out else 502)
 
     return wrapper
 
 
 def _json_body(request) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise upload.UploadRefused("The request is not valid JSON.")
+    data = safejson.loads(request.body or b"{}", max_bytes=MAX_JSON_BYTES, what="The request")
     if not isinstance(data, dict):
         raise upload.UploadRefused("The request must be a JSON object.")
     return data
@@ -52,25 +61,21 @@ def _json_body(request) -> dict:
 
 def _visible_endpoint(request, endpoint_pk: int, bucket: str) -> Endpoint:
     """Scope first: someone who cannot see the endpoint/bucket gets 404, whatever the body or token says."""
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = endpoint_or_404(endpoint_pk)
     if not access.can_see(request.user, endpoint=endpoint, bucket=bucket):
         raise Http404("No such bucket or endpoint.")
     return endpoint
 
 
-def _granted(request, endpoint: Endpoint, bucket: str, token: str) -> tuple[upload.Grant, Role]:
+def _granted(request, endpoint: Endpoint, bucket: str, token) -> tuple[upload.Grant, Role]:
     """The grant of an upload this user started here, and the user's (still) operator role on its key."""
-    grant = upload.Grant.loads(token)
+    grant = upload.Grant.loads(token if isinstance(token, str) else "")
     if (grant.user_id, grant.endpoint_id, grant.bucket) != (request.user.pk, endpoint.pk, bucket):
         role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket, key=grant.key)
         audit.denied(
-            audit.Actor.from_request(request, role or ""),
-            "object.upload",
-            endpoint=endpoint,
-            bucket=bucket,
-            key=grant.key,
-            params={"reason": "upload started by another user or for another bucket"},
-        )
+            audit.Actor.from_request(request, role or ""), "object.upload", endpoint=endpoint, bucket=bucket,
+            key=grant.key, params={"reason": "upload started by another user or for another bucket"},
+        )  # fmt: skip
         raise PermissionDenied("This upload was not started by you in this bucket.")
     role = access.require_role(
         request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=grant.key
@@ -85,62 +90,56 @@ def _panel_context(request, endpoint: Endpoint, bucket: str, prefix: str) -> dic
     can_upload = bool(role and role.can_write)
     bucket_role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket)
     origin = upload.console_origin(request)
-    cors = upload.cors_state(endpoint=endpoint, bucket=bucket, origin=origin) if can_upload else None
     return {
         "endpoint": endpoint,
         "bucket_name": bucket,
         "prefix": prefix,
         "can_upload": can_upload,
         "can_allow_cors": bool(bucket_role and bucket_role.can_admin),
-        "cors": cors,
-        "storage_classes": upload.STORAGE_CLASSES,
-        "encryptions": upload.ENCRYPTIONS,
+        "cors": upload.cors_state(endpoint=endpoint, bucket=bucket, origin=origin) if can_upload else None,
+        "storage_classes": [("", "Bucket default"), *vocabulary.storage_classes(endpoint.accepted_storage_classes)],
+        "encryptions": ENCRYPTIONS,
         "part_size": upload.MIN_PART_SIZE,
+        "upload_vocabulary": vocabulary.browser_vocabulary(),
     }
 
 
 @require_GET
 def upload_panel(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
-    context = _panel_context(request, endpoint, bucket, request.GET.get("prefix", ""))
-    return render(request, "buckets/objects/_upload_panel.html#upload-panel", context)
+    endpoint = endpoint_or_404(endpoint_pk)
+    return render(request, PANEL, _panel_context(request, endpoint, bucket, request.GET.get("prefix", "")))
 
 
 @require_POST
 def upload_cors_allow(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
+    endpoint = endpoint_or_404(endpoint_pk)
     role = access.require_role(request, Role.ADMIN, action="bucket.cors.put", endpoint=endpoint, bucket=bucket)
-    prefix = request.POST.get("prefix", "")
-    context = {}
+    prefix, context = request.POST.get("prefix", ""), {}
     try:
-        upload.allow_console_origin(
-            actor=audit.Actor.from_request(request, role),
-            endpoint=endpoint,
-            bucket=bucket,
-            origin=upload.console_origin(request),
+        upload.upload_cors_allow(
+            actor=actor(request, role), endpoint=endpoint, bucket=bucket, origin=upload.console_origin(request)
         )
     except (s3.S3Error, upload.UploadRefused) as exc:
         context["cors_error"] = getattr(exc, "user_message", None) or exc.message
     if not request.htmx:
-        url = reverse("object_list", args=[endpoint.pk, bucket])
-        return redirect(f"{url}?{urlencode({'prefix': prefix})}")
-    context |= _panel_context(request, endpoint, bucket, prefix)
-    return render(request, "buckets/objects/_upload_panel.html#upload-panel", context)
+        return redirect(f"{reverse('object_list', args=[endpoint.pk, bucket])}?{urlencode({'prefix': prefix})}")
+    return render(request, PANEL, context | _panel_context(request, endpoint, bucket, prefix))
 
 
 @require_POST
 @json_errors
 def upload_start(request, endpoint_pk: int, bucket: str):
-    endpoint = get_object_or_404(Endpoint, pk=endpoint_pk)
-    form = upload.UploadStartForm(_json_body(request))
-    key = form.data.get("key") if isinstance(form.data.get("key"), str) else ""
+    endpoint = endpoint_or_404(endpoint_pk)
+    data = _json_body(request)
+    key = data.get("key") if isinstance(data.get("key"), str) else ""
     role = access.require_role(
         request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=key
     )
+    rewrites = reads.rewrites_keys(endpoint=endpoint, bucket=bucket)
+    form = UploadStartForm(data, accepted_classes=endpoint.accepted_storage_classes, rewrites=rewrites)
     if not form.is_valid():
         return JsonResponse({"error": form.first_error(), "errors": form.errors}, status=422)
-    actor = audit.Actor.from_request(request, role)
-    return JsonResponse(upload.start(actor=actor, endpoint=endpoint, bucket=bucket, form=form))
+    return JsonResponse(upload.upload_start(actor=actor(request, role), endpoint=endpoint, bucket=bucket, form=form))
 
 
 @require_POST
@@ -150,12 +149,9 @@ def upload_part_urls(request, endpoint_pk: int, bucket: str):
     data = _json_body(request)
     grant, _ = _granted(request, endpoint, bucket, data.get("token", ""))
     numbers = data.get("parts")
-    if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
+    if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
         raise upload.UploadRefused("Give the part numbers as a list of integers.")
-    return JsonResponse({"urls": upload.part_urls(endpoint=endpoint, grant=grant, numbers=numbers)})
-
-
-READ_CHUNK = 1024 * 1024
+    return JsonResponse({"urls": upload.upload_part_urls(endpoint=endpoint, grant=grant, numbers=numbers)})
 
 
 def _read_exactly(request, expected: int) -> bytearray:
@@ -185,17 +181,21 @@ def _read_exactly(request, expected: int) -> bytearray:
     return body
 
 
+def _part_number(request) -> int:
+    try:
+        return int(request.GET.get("part", ""))
+    except ValueError:
+        raise upload.UploadRefused("Which part? Give ?part=<number>.")
+
+
 @require_POST
 @json_errors
 def upload_part(request, endpoint_pk: int, bucket: str):
     endpoint = _visible_endpoint(request, endpoint_pk, bucket)
-    grant, _ = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
-    try:
-        number = int(request.GET.get("part", ""))
-    except ValueError:
-        raise upload.UploadRefused("Which part? Give ?part=<number>.")
+    grant, role = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
+    number = _part_number(request)
     body = _read_exactly(request, grant.part_length(number))
-    etag = upload.send_part(endpoint=endpoint, grant=grant, number=number, body=body)
+    etag = upload.upload_part_send(endpoint=endpoint, grant=grant, number=number, body=body)
     return JsonResponse({"part": number, "etag": etag})
 
 
@@ -205,8 +205,9 @@ def upload_put(request, endpoint_pk: int, bucket: str):
     endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     grant, role = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
     body = _read_exactly(request, grant.part_length(1))
-    actor = audit.Actor.from_request(request, role)
-    return JsonResponse({"object": upload.put_single(actor=actor, endpoint=endpoint, grant=grant, body=body)})
+    return JsonResponse(
+        {"object": upload.upload_put(actor=actor(request, role), endpoint=endpoint, grant=grant, body=body)}
+    )
 
 
 @require_POST
@@ -216,8 +217,9 @@ def upload_complete(request, endpoint_pk: int, bucket: str):
     data = _json_body(request)
     grant, role = _granted(request, endpoint, bucket, data.get("token", ""))
     method = data.get("method") if data.get("method") in {"direct", "fallback", "mixed"} else "direct"
-    actor = audit.Actor.from_request(request, role)
-    info = upload.complete(actor=actor, endpoint=endpoint, grant=grant, parts=data.get("parts"), method=method)
+    info = upload.upload_complete(
+        actor=actor(request, role), endpoint=endpoint, grant=grant, parts=data.get("parts"), method=method
+    )
     return JsonResponse({"object": info})
 
 
@@ -226,5 +228,5 @@ def upload_complete(request, endpoint_pk: int, bucket: str):
 def upload_abort(request, endpoint_pk: int, bucket: str):
     endpoint = _visible_endpoint(request, endpoint_pk, bucket)
     grant, role = _granted(request, endpoint, bucket, _json_body(request).get("token", ""))
-    upload.abort(actor=audit.Actor.from_request(request, role), endpoint=endpoint, grant=grant)
+    upload.upload_abort(actor=actor(request, role), endpoint=endpoint, grant=grant)
     return HttpResponse(status=204)

@@ -1,11 +1,12 @@
-"""Uploads from the browser: options, the signed grant that ties an upload to its user, CORS, audit.
+"""Uploads from the browser: the signed grant that ties an upload to its user, the flow, CORS.
 
 The browser sends the bytes straight to S3 with presigned URLs (the "direct" method). When the
 bucket has no CORS rule for the console's origin, it sends them to the console one part at a
 time instead (the "fallback"), and the console passes each part on with UploadPart: it never
-holds more than the part in hand. Either way the console starts, completes and aborts the upload,
-and each of those requests carries a signed :class:`Grant` naming the user, endpoint, bucket, key
-and upload id, so nobody can continue, complete or abort an upload they did not start.
+holds more than the part in hand. Either way the console starts, completes and aborts the upload
+(each an audited change), and each of those requests carries a signed :class:`Grant` naming the
+user, endpoint, bucket, key and upload id, so nobody can continue, complete or abort an upload
+they did not start.
 """
 
 from __future__ import annotations
@@ -13,49 +14,21 @@ from __future__ import annotations
 import dataclasses
 import re
 from typing import Any
-from urllib.parse import urlencode
 
-from django import forms
 from django.core import signing
 
-from buckets import s3
+from buckets import s3, vocabulary
+from buckets.forms.upload import UploadStartForm
 from console import audit
 from console.models import Endpoint
 
-MiB = 1024 * 1024
-MIN_PART_SIZE = 8 * MiB
-MAX_PARTS = 10_000
-MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB  # 5 TiB, the S3 limit
+MiB = vocabulary.MiB
+MIN_PART_SIZE = 8 * MiB  # above S3's 5 MiB: fewer requests for typical files
 # The fallback holds one part in memory per request: refuse files that would need bigger parts.
 FALLBACK_MAX_PART_SIZE = 64 * MiB
 URL_BATCH_MAX = 100
 GRANT_MAX_AGE = 7 * 24 * 3600
 GRANT_SALT = "buckets.upload.grant"
-MAX_KEY_BYTES = 1024
-MAX_METADATA_BYTES = 2048
-
-STORAGE_CLASSES = [
-    ("", "Bucket default"),
-    ("STANDARD", "Standard"),
-    ("STANDARD_IA", "Standard-IA"),
-    ("ONEZONE_IA", "One Zone-IA"),
-    ("INTELLIGENT_TIERING", "Intelligent-Tiering"),
-    ("GLACIER_IR", "Glacier Instant Retrieval"),
-    ("GLACIER", "Glacier Flexible Retrieval"),
-    ("DEEP_ARCHIVE", "Glacier Deep Archive"),
-    ("REDUCED_REDUNDANCY", "Reduced redundancy"),
-]
-ENCRYPTIONS = [("", "None (bucket default)"), ("AES256", "SSE-S3 (AES256)"), ("aws:kms", "SSE-KMS (aws:kms)")]
-METHODS = [("direct", "Browser to S3"), ("fallback", "Through the console")]
-
-# Values that end up in HTTP headers: "\Z", not "$" (which also matches before a final line break),
-# and only spaces or tabs around ";" in a content type, so CR/LF never reaches S3.
-_HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+\Z")
-_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*\Z")
-_CONTENT_TYPE = re.compile(
-    r"^[\w.+-]+/[\w.+-]+([ \t]*;[ \t]*[\w.+-]+=(\"[\x20-\x21\x23-\x7e]*\"|[\w.+-]+))*\Z", re.ASCII
-)
-_TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*\Z")  # a plain space: no tabs or line breaks
 
 
 class UploadRefused(Exception):
@@ -68,124 +41,8 @@ class UploadRefused(Exception):
 
 def part_size_for(size: int) -> int:
     """At least 8 MiB, and big enough (in whole MiB) that the file needs at most 10,000 parts."""
-    per_part = -(-size // MAX_PARTS)
+    per_part = -(-size // vocabulary.MAX_PARTS)
     return max(MIN_PART_SIZE, -(-per_part // MiB) * MiB)
-
-
-def validate_key(key: str) -> str:
-    if not key:
-        raise forms.ValidationError("The object key is empty.")
-    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise forms.ValidationError("The object key is longer than 1,024 bytes (UTF-8).")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise forms.ValidationError("The object key is not valid text.")
-    return key
-
-
-class UploadStartForm(forms.Form):
-    """What the browser asks for when it starts one file (from JSON)."""
-
-    key = forms.CharField(strip=False, required=False)
-    size = forms.IntegerField(min_value=0, max_value=MAX_OBJECT_SIZE)
-    content_type = forms.CharField(required=False, max_length=255)
-    storage_class = forms.ChoiceField(choices=STORAGE_CLASSES, required=False)
-    sse = forms.ChoiceField(choices=ENCRYPTIONS, required=False)
-    kms_key_id = forms.CharField(required=False, max_length=2048)
-    metadata = forms.JSONField(required=False)
-    tags = forms.JSONField(required=False)
-    method = forms.ChoiceField(choices=METHODS)
-
-    def clean_key(self) -> str:
-        return validate_key(self.cleaned_data["key"])
-
-    def clean_content_type(self) -> str:
-        value = self.cleaned_data["content_type"]
-        if value and not _CONTENT_TYPE.match(value):
-            raise forms.ValidationError("The content type must look like “type/subtype”, e.g. text/plain.")
-        return value
-
-    def clean_kms_key_id(self) -> str:
-        value = self.cleaned_data["kms_key_id"]
-        if value and not _HEADER_VALUE.match(value):
-            raise forms.ValidationError("The KMS key id must be plain ASCII.")
-        return value
-
-    def clean_metadata(self) -> dict[str, str]:
-        rows = _pairs(self.cleaned_data["metadata"], "Metadata")
-        metadata: dict[str, str] = {}
-        for name, value in rows:
-            name = name.strip().lower()
-            if not name:
-                continue
-            if not _HEADER_TOKEN.match(name):
-                raise forms.ValidationError(f"The metadata name “{name}” may use only letters, digits and - _ .")
-            if not _HEADER_VALUE.match(value):
-                raise forms.ValidationError(f"The value of “{name}” must be printable ASCII (S3 sends it as a header).")
-            if name in metadata:
-                raise forms.ValidationError(f"The metadata name “{name}” appears twice.")
-            metadata[name] = value
-        if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
-            raise forms.ValidationError("User metadata may be at most 2 KB in all.")
-        return metadata
-
-    def clean_tags(self) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        for name, value in _pairs(self.cleaned_data["tags"], "Tags"):
-            name = name.strip()
-            if not name:
-                continue
-            if len(name) > 128 or len(value) > 256:
-                raise forms.ValidationError("A tag key may have 128 characters and a value 256.")
-            if not _TAG_TEXT.match(name) or not _TAG_TEXT.match(value):
-                raise forms.ValidationError("Tags may use letters, digits, spaces and + - = . _ : / @.")
-            if name in tags:
-                raise forms.ValidationError(f"The tag “{name}” appears twice.")
-            tags[name] = value
-        if len(tags) > 10:
-            raise forms.ValidationError("An object may have at most 10 tags.")
-        return tags
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("sse") != "aws:kms" and data.get("kms_key_id"):
-            self.add_error("kms_key_id", "A KMS key id goes with SSE-KMS (aws:kms) only.")
-        return data
-
-    def write_options(self) -> dict[str, Any]:
-        """The S3 options (see s3._write_options) from the cleaned data."""
-        data = self.cleaned_data
-        return {
-            "content_type": data["content_type"] or "application/octet-stream",
-            "storage_class": data["storage_class"],
-            "sse": data["sse"],
-            "kms_key_id": data["kms_key_id"],
-            "metadata": data["metadata"],
-            "tagging": urlencode(data["tags"]),
-        }
-
-    def first_error(self) -> str:
-        for field, errors in self.errors.items():
-            label = "" if field == "__all__" else f"{field.replace('_', ' ')}: "
-            return label + str(errors[0])
-        return ""
-
-
-def _pairs(value: Any, label: str) -> list[tuple[str, str]]:
-    """Rows from {name: value} or [[name, value], ...]; both come from the panel's JSON."""
-    if value in (None, "", [], {}):
-        return []
-    items = value.items() if isinstance(value, dict) else value
-    rows = []
-    try:
-        for name, item in items:
-            if not isinstance(name, str) or not isinstance(item, str):
-                raise TypeError
-            rows.append((name, item))
-    except (TypeError, ValueError):
-        raise forms.ValidationError(f"{label} must be rows of a name and a value.")
-    return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,7 +102,7 @@ class Grant:
 
 
 # --- the flow -----------------------------------------------------------------
-def start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: UploadStartForm) -> dict:
+def upload_start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: UploadStartForm) -> dict:
     """Begin one file: a multipart upload, or (smaller than a part) a presigned PUT; audited as
     ``object.upload.start`` (with the upload id), like a share link. Returns the browser's plan."""
     data = form.cleaned_data
@@ -282,7 +139,7 @@ def start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: UploadSt
     return plan
 
 
-def part_urls(*, endpoint: Endpoint, grant: Grant, numbers: list[int]) -> dict[str, str]:
+def upload_part_urls(*, endpoint: Endpoint, grant: Grant, numbers: list[int]) -> dict[str, str]:
     """Presigned UploadPart URLs for the asked part numbers (signed locally: no S3 call)."""
     if not grant.multipart:
         raise UploadRefused("This upload is a single PUT; it has no parts.")
@@ -298,7 +155,7 @@ def part_urls(*, endpoint: Endpoint, grant: Grant, numbers: list[int]) -> dict[s
     }
 
 
-def send_part(*, endpoint: Endpoint, grant: Grant, number: int, body: bytes) -> str:
+def upload_part_send(*, endpoint: Endpoint, grant: Grant, number: int, body: bytes) -> str:
     """The fallback: pass one part on to S3; returns its ETag."""
     if not grant.multipart:
         raise UploadRefused("This upload is a single PUT; send the whole file instead.")
@@ -307,7 +164,7 @@ def send_part(*, endpoint: Endpoint, grant: Grant, number: int, body: bytes) -> 
     )
 
 
-def put_single(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, body: bytes) -> dict:
+def upload_put(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, body: bytes) -> dict:
     """The fallback for a file smaller than one part: PutObject with the body, audited as the upload."""
     if grant.multipart:
         raise UploadRefused("This upload is multipart; send it part by part.")
@@ -322,11 +179,11 @@ def put_single(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, body: by
             body=body,
             attributes=s3.write_options(**grant.options),
         )
-        ev.after = _uploaded_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
-    return ev.after or {}
+        ev.after = _arrived(endpoint, grant)
+    return ev.after
 
 
-def complete(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, parts: Any, method: str) -> dict:
+def upload_complete(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, parts: Any, method: str) -> dict:
     """CompleteMultipartUpload with the browser's ETags (or check a single PUT arrived); audited."""
     ordered = _check_parts(grant, parts) if grant.multipart else []
     params = {**grant.audit_params(), "method": method}
@@ -337,9 +194,7 @@ def complete(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, parts: Any
             s3.complete_multipart_upload(
                 endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id, parts=ordered
             )
-        ev.after = _uploaded_info(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
-        if ev.after is None or ev.after["size"] != grant.size:
-            raise UploadRefused("The file did not arrive in S3 complete; upload it again.", 409)
+        ev.after = _arrived(endpoint, grant)
     return ev.after
 
 
@@ -356,7 +211,7 @@ def _check_parts(grant: Grant, parts: Any) -> list[tuple[int, str]]:
     return pairs
 
 
-def abort(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant) -> None:
+def upload_abort(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant) -> None:
     """Cancel: AbortMultipartUpload (a single PUT has nothing to abort), audited as object.upload.abort."""
     params = {"upload_id": grant.upload_id, "size": grant.size}
     with audit.change(
@@ -426,7 +281,7 @@ def cors_state(*, endpoint: Endpoint, bucket: str, origin: str) -> CorsState:
     return CorsState("ok" if any(rule_allows_uploads(r, origin) for r in rules) else "missing", origin)
 
 
-def allow_console_origin(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, origin: str) -> list[dict]:
+def upload_cors_allow(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, origin: str) -> list[dict]:
     """Add the upload rule for the origin to the bucket's CORS rules (kept), audited as bucket.cors.put."""
     before = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
     if any(rule_allows_uploads(r, origin) for r in before):
@@ -441,11 +296,21 @@ def allow_console_origin(*, actor: audit.Actor, endpoint: Endpoint, bucket: str,
     return ev.after
 
 
-def _uploaded_info(*, endpoint: Endpoint, bucket: str, key: str) -> dict | None:
-    """HeadObject after an upload: {size, etag, storage_class, content_type, version_id}, None if absent."""
-    head = s3.head_object(endpoint=endpoint, bucket=bucket, key=key)
-    if head is None:
-        return None
+def _arrived(endpoint: Endpoint, grant: Grant) -> dict:
+    """What S3 holds under the key, as typed, after an upload: {size, etag, storage_class, content_type, version_id}.
+
+    Raises UploadRefused (inside the audited change: the row says "failed") unless an object of the
+    uploaded size is listed under exactly that key: a server that stored it under another name, or
+    kept fewer bytes, has not done what the upload asked.
+    """
+    head = s3.head_object(endpoint=endpoint, bucket=grant.bucket, key=grant.key)
+    listed = s3.list_objects_page(endpoint=endpoint, bucket=grant.bucket, prefix=grant.key, max_keys=1)["objects"]
+    if head is None or not listed or listed[0]["key"] != grant.key:
+        raise UploadRefused(f"S3 does not list an object named exactly “{grant.key}” after the upload.", 409)
+    if head["size"] != grant.size:
+        raise UploadRefused(
+            f"S3 holds {head['size']:,} bytes under this key, not the {grant.size:,} sent; upload it again.", 409
+        )
     return {
         "size": head["size"],
         "etag": head["etag"],

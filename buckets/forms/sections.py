@@ -1,113 +1,170 @@
-"""Forms for creating a bucket and editing its settings: they validate and normalise, views apply.
+"""The forms of the inline sections of the bucket page and the object page.
 
-Every form takes ``bucket`` (the bucket's name) so checks that depend on it (the policy's
-Resource) need no S3 call. ``cleaned_data`` holds the values the S3 module's setters take.
+Each validates and normalises; ``cleaned_data`` holds what the section's service writes. Every form
+carries ``seen`` (the state it was opened on, see ``forms.base``) and gets ``target`` (what it edits).
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
 import re
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.utils import timezone
 
 from buckets import policy as bucket_policy
-from buckets.naming import bucket_name_errors
-from buckets.policy import ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY
+from buckets import vocabulary
+from buckets.forms.base import RowsForm, SectionForm
+from console import safejson
 
-MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
-_TAG_TEXT = re.compile(r"[\w +\-=.:/@]*")  # a plain space: no tabs or line breaks
-STORAGE_CLASSES = ["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
-CANNED_ACLS = [
-    ("private", "private — only the owner"),
-    ("public-read", "public-read — everyone may list and read"),
-    ("public-read-write", "public-read-write — everyone may also write"),
-    ("authenticated-read", "authenticated-read — any AWS account may read"),
-]
-PERMISSIONS = ["FULL_CONTROL", "READ", "WRITE", "READ_ACP", "WRITE_ACP"]
-GROUPS = {"AllUsers": ALL_USERS, "AuthenticatedUsers": AUTHENTICATED_USERS, "LogDelivery": LOG_DELIVERY}
-GRANTEE_TYPES = [("CanonicalUser", "Canonical user id"), ("AmazonCustomerByEmail", "Email"), ("Group", "Group")]
-OWNERSHIP = [
-    ("BucketOwnerEnforced", "Bucket owner enforced — ACLs disabled, the bucket owner owns every object"),
-    ("BucketOwnerPreferred", "Bucket owner preferred — new objects uploaded with bucket-owner-full-control"),
-    ("ObjectWriter", "Object writer — the uploading account owns the object"),
-]
+MAX_CORS_JSON_BYTES = 64 * 1024
 
 
-class SettingForm(forms.Form):
-    def __init__(self, *args, bucket: str = "", **kwargs):
-        self.bucket = bucket
+# --- rows shared by both pages ------------------------------------------------------------------
+class TagsForm(RowsForm):
+    """Tag rows (tag_key / tag_value); ``limit`` is 50 for a bucket and 10 for an object."""
+
+    row_names = ("tag_key", "tag_value")
+
+    def __init__(self, *args, limit: int, **kwargs):
+        self.limit = limit
         super().__init__(*args, **kwargs)
-
-
-# --- tags -------------------------------------------------------------------------------
-def tag_errors(pairs: list[tuple[str, str]]) -> list[str]:
-    """S3's tag rules, one message per problem (with the offending key)."""
-    errors = []
-    if len(pairs) > MAX_TAGS:
-        errors.append(f"At most {MAX_TAGS} tags are allowed; there are {len(pairs)}.")
-    seen: set[str] = set()
-    for key, value in pairs:
-        shown = key[:40] + ("…" if len(key) > 40 else "")
-        if not key:
-            errors.append(f"The tag with the value “{value[:40]}” needs a key.")
-        elif len(key) > MAX_TAG_KEY:
-            errors.append(f"The tag key “{shown}” is longer than {MAX_TAG_KEY} characters.")
-        if len(value) > MAX_TAG_VALUE:
-            errors.append(f"The value of “{shown}” is longer than {MAX_TAG_VALUE} characters.")
-        if key.lower().startswith("aws:"):
-            errors.append(f"The tag key “{shown}” starts with “aws:”, which is reserved.")
-        if not _TAG_TEXT.fullmatch(key) or not _TAG_TEXT.fullmatch(value):
-            errors.append(
-                f"The tag “{shown}” may contain only letters, digits, spaces and + - = . _ : / @ (key and value)."
-            )
-        if key and key in seen:
-            errors.append(f"The tag key “{shown}” is used twice; keys must be unique.")
-        seen.add(key)
-    return errors
-
-
-def parse_tag_lines(text: str) -> list[tuple[str, str]]:
-    """'key=value' per line (value may be empty; blank lines ignored)."""
-    pairs = []
-    for line in text.splitlines():
-        if line.strip():
-            key, _, value = line.partition("=")
-            pairs.append((key.strip(), value.strip()))
-    return pairs
-
-
-class TagsForm(SettingForm):
-    """Rows posted as parallel lists tag_key / tag_value; a row with both empty is dropped."""
-
-    def __init__(self, *args, initial_tags: dict[str, str] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.is_bound:
-            keys, values = self.data.getlist("tag_key"), self.data.getlist("tag_value")
-            self.rows = list(zip(keys, values + [""] * (len(keys) - len(values)), strict=False))
-        else:
-            self.rows = list((initial_tags or {}).items())
 
     def clean(self):
-        pairs = [(k.strip(), v.strip()) for k, v in self.rows if k.strip() or v.strip()]
-        errors = tag_errors(pairs)
-        if errors:
-            raise ValidationError(errors)
-        return {"tags": dict(pairs)}
+        data = super().clean()
+        errors = vocabulary.tag_errors(self.rows, limit=self.limit)
+        for error in errors:
+            self.add_error(None, error)
+        data["tags"] = [(key, value) for key, value in self.rows]
+        return data
 
 
-# --- simple settings --------------------------------------------------------------------
-class VersioningForm(SettingForm):
+class AclForm(RowsForm):
+    """A canned ACL, or grant rows (grant_type / grant_grantee / grant_permission) that replace the ACL."""
+
+    row_names = ("grant_type", "grant_grantee", "grant_permission")
+    canned = forms.ChoiceField(
+        label="Access",
+        required=False,
+        help_text="A canned ACL replaces every grant; choose “Explicit grants” to edit them one by one.",
+    )
+
+    def __init__(self, *args, objects: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["canned"].choices = [("", "Explicit grants (below)"), *vocabulary.canned_acls(objects=objects)]
+
+    def clean(self):
+        data = super().clean()
+        rows = [{"type": kind, "grantee": grantee, "permission": permission} for kind, grantee, permission in self.rows]
+        grants, errors = vocabulary.grant_errors(rows)
+        for error in errors:
+            self.add_error(None, error)
+        if not data.get("canned") and not grants and not errors:
+            self.add_error(
+                None, "Choose a canned ACL or give at least one grant (the owner usually keeps FULL_CONTROL)."
+            )
+        data["grants"] = grants
+        return data
+
+
+# --- the object page ----------------------------------------------------------------------------
+# The system headers the metadata form edits: form field → the name S3/boto3 uses.
+HEADER_FIELDS = {
+    "content_type": "ContentType",
+    "cache_control": "CacheControl",
+    "content_disposition": "ContentDisposition",
+    "content_encoding": "ContentEncoding",
+    "content_language": "ContentLanguage",
+    "expires": "Expires",
+}
+
+
+class MetadataForm(RowsForm):
+    row_names = ("meta_key", "meta_value")
+
+    content_type = forms.CharField(label="Content-Type", required=False, max_length=1024)
+    cache_control = forms.CharField(label="Cache-Control", required=False, max_length=1024)
+    content_disposition = forms.CharField(label="Content-Disposition", required=False, max_length=1024)
+    content_encoding = forms.CharField(label="Content-Encoding", required=False, max_length=256)
+    content_language = forms.CharField(label="Content-Language", required=False, max_length=256)
+    expires = forms.CharField(
+        label="Expires", required=False, max_length=64, help_text="An HTTP date, or 2026-10-21 07:28 (UTC)."
+    )
+
+    def clean(self):
+        data = super().clean()
+        for name, field in self.fields.items():
+            value = data.get(name) if name in HEADER_FIELDS and name != "expires" else ""
+            if value and not vocabulary.PRINTABLE_ASCII.match(value):
+                self.add_error(
+                    name,
+                    f"{field.label} may only contain printable ASCII characters (S3 sends it as an HTTP header). "
+                    "Encode other characters, e.g. as %XX or RFC 2047.",
+                )
+        if data.get("content_type") and not vocabulary.CONTENT_TYPE.match(data["content_type"]):
+            self.add_error("content_type", "A content type looks like “type/subtype”, e.g. text/plain.")
+        metadata, errors = vocabulary.metadata_errors(self.rows)
+        for error in errors:
+            self.add_error(None, error)
+        data["metadata"] = metadata
+        data["headers"] = {s3_name: data[name] for name, s3_name in HEADER_FIELDS.items() if data.get(name)}
+        return data
+
+    def clean_expires(self) -> datetime.datetime | None:
+        value = self.cleaned_data["expires"].strip()
+        if not value:
+            return None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            try:
+                parsed = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(
+                    "Not a date: write e.g. Wed, 21 Oct 2026 07:28:00 GMT or 2026-10-21 07:28."
+                ) from None
+        if timezone.is_naive(parsed):
+            parsed = parsed.replace(tzinfo=datetime.UTC)
+        return parsed
+
+
+class StorageClassForm(SectionForm):
+    storage_class = forms.ChoiceField(label="Storage class")
+
+    def __init__(self, *args, accepted=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["storage_class"].choices = vocabulary.storage_classes(accepted)
+
+
+class ShareForm(forms.Form):
+    UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+
+    amount = forms.IntegerField(label="Valid for", min_value=1, initial=1)
+    unit = forms.ChoiceField(label="Unit", choices=[(u, u) for u in UNITS], initial="hours")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("amount") and data.get("unit"):
+            seconds = data["amount"] * self.UNITS[data["unit"]]
+            if seconds > vocabulary.MAX_PRESIGN_SECONDS:
+                self.add_error("amount", "A share link can be valid for at most 7 days (the SigV4 limit).")
+            data["seconds"] = seconds
+        return data
+
+
+# --- the bucket page ----------------------------------------------------------------------------
+class VersioningForm(SectionForm):
     status = forms.ChoiceField(
         choices=[("Enabled", "Enabled — keep every version"), ("Suspended", "Suspended — stop creating versions")],
         widget=forms.RadioSelect,
     )
 
 
-class EncryptionForm(SettingForm):
+class EncryptionForm(SectionForm):
     algorithm = forms.ChoiceField(
         label="Type",
         choices=[
@@ -139,7 +196,7 @@ class EncryptionForm(SettingForm):
         return data
 
 
-class PublicAccessBlockForm(SettingForm):
+class PublicAccessBlockForm(SectionForm):
     BlockPublicAcls = forms.BooleanField(label="Block public ACLs (refuse new public grants)", required=False)
     IgnorePublicAcls = forms.BooleanField(
         label="Ignore public ACLs (existing public grants stop working)", required=False
@@ -150,11 +207,18 @@ class PublicAccessBlockForm(SettingForm):
     )
 
 
-class OwnershipForm(SettingForm):
+OWNERSHIP = [
+    ("BucketOwnerEnforced", "Bucket owner enforced — ACLs disabled, the bucket owner owns every object"),
+    ("BucketOwnerPreferred", "Bucket owner preferred — new objects uploaded with bucket-owner-full-control"),
+    ("ObjectWriter", "Object writer — the uploading account owns the object"),
+]
+
+
+class OwnershipForm(SectionForm):
     ownership = forms.ChoiceField(label="Object ownership", choices=OWNERSHIP, widget=forms.RadioSelect)
 
 
-class ObjectLockForm(SettingForm):
+class ObjectLockForm(SectionForm):
     mode = forms.ChoiceField(
         label="Default retention",
         required=False,
@@ -180,7 +244,7 @@ class ObjectLockForm(SettingForm):
         return data
 
 
-class WebsiteForm(SettingForm):
+class WebsiteForm(SectionForm):
     index_document = forms.CharField(
         label="Index document", max_length=1024, initial="index.html", help_text="Served for requests to a folder."
     )
@@ -198,7 +262,7 @@ class WebsiteForm(SettingForm):
         return self.cleaned_data["error_document"].strip().lstrip("/")
 
 
-# --- CORS ------------------------------------------------------------------------------------
+# --- CORS -----------------------------------------------------------------------------------------
 CORS_KEYS = {"ID", "AllowedMethods", "AllowedOrigins", "AllowedHeaders", "ExposeHeaders", "MaxAgeSeconds"}
 CORS_METHODS = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 CORS_EXAMPLE = [
@@ -242,7 +306,7 @@ def cors_rule_errors(rule: Any) -> list[str]:
     return errors
 
 
-class CorsForm(SettingForm):
+class CorsForm(SectionForm):
     rules = forms.CharField(
         label="CORS rules (JSON)",
         required=False,
@@ -258,25 +322,43 @@ class CorsForm(SettingForm):
     def clean_rules(self):
         text = self.cleaned_data["rules"].strip() or "[]"
         try:
-            rules = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+            rules = safejson.loads(text, max_bytes=MAX_CORS_JSON_BYTES, max_depth=6, what="The CORS configuration")
+        except safejson.JSONRefused as exc:
+            raise ValidationError(exc.message) from None
         if isinstance(rules, dict) and "CORSRules" in rules:
             rules = rules["CORSRules"]
         if not isinstance(rules, list):
             raise ValidationError("Give a JSON list of rules: [ {…}, {…} ].")
-        if len(rules) > 100:
-            raise ValidationError(f"At most 100 CORS rules are allowed; there are {len(rules)}.")
+        if len(rules) > vocabulary.MAX_CORS_RULES:
+            raise ValidationError(
+                f"At most {vocabulary.MAX_CORS_RULES} CORS rules are allowed; there are {len(rules)}."
+            )
         errors = [f"Rule {n}: {e}" for n, rule in enumerate(rules, 1) for e in cors_rule_errors(rule)]
         if errors:
             raise ValidationError(errors)
         return rules
 
 
-# --- lifecycle ------------------------------------------------------------------------------
-class LifecycleRuleForm(SettingForm):
+# --- lifecycle ------------------------------------------------------------------------------------
+def parse_tag_lines(text: str) -> list[tuple[str, str]]:
+    """'key=value' per line (value may be empty; blank lines ignored)."""
+    pairs = []
+    for line in text.splitlines():
+        if line.strip():
+            key, _, value = line.partition("=")
+            pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def clean_tag_lines(text: str, limit: int) -> dict[str, str]:
+    pairs = parse_tag_lines(text)
+    errors = vocabulary.tag_errors(pairs, limit=limit)
+    if errors:
+        raise ValidationError(errors)
+    return dict(pairs)
+
+
+class LifecycleRuleForm(SectionForm):
     """One rule. The actions the form does not manage (dates, more transitions) are kept from the stored rule."""
 
     original_id = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -292,19 +374,17 @@ class LifecycleRuleForm(SettingForm):
     expire_days = forms.IntegerField(label="Expire current versions after (days)", required=False, min_value=1)
     noncurrent_days = forms.IntegerField(label="Delete noncurrent versions after (days)", required=False, min_value=1)
     transition_days = forms.IntegerField(label="Transition after (days)", required=False, min_value=0)
-    transition_class = forms.ChoiceField(
-        label="…to storage class", required=False, choices=[("", "—")] + [(c, c) for c in STORAGE_CLASSES]
-    )
+    transition_class = forms.ChoiceField(label="…to storage class", required=False)
     abort_days = forms.IntegerField(
         label="Abort incomplete multipart uploads after (days)", required=False, min_value=1
     )
 
+    def __init__(self, *args, accepted=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["transition_class"].choices = [("", "—"), *vocabulary.transition_classes(accepted)]
+
     def clean_tags(self):
-        pairs = parse_tag_lines(self.cleaned_data["tags"])
-        errors = tag_errors(pairs)
-        if errors:
-            raise ValidationError(errors)
-        return dict(pairs)
+        return clean_tag_lines(self.cleaned_data["tags"], vocabulary.MAX_OBJECT_TAGS)
 
     def clean(self):
         data = super().clean()
@@ -316,7 +396,7 @@ class LifecycleRuleForm(SettingForm):
             raise ValidationError("Choose at least one action: expiration, noncurrent expiration, transition or abort.")
         if (days is None) != (not storage):
             self.add_error("transition_class", "A transition needs both a number of days and a storage class.")
-        elif storage in ("STANDARD_IA", "ONEZONE_IA") and days < 30:
+        elif storage in vocabulary.THIRTY_DAY_CLASSES and days < 30:
             self.add_error("transition_days", f"S3 moves objects to {storage} after 30 days at the earliest.")
         expire = data.get("expire_days")
         if expire is not None and days is not None and expire <= days:
@@ -360,6 +440,26 @@ def _lifecycle_filter(data: dict) -> dict:
     return {"Prefix": prefix}
 
 
+def lifecycle_rule_initial(rule: dict) -> dict:
+    """Form values for a stored rule."""
+    flt = rule.get("Filter") or {}
+    both = flt.get("And") or {}
+    tags = both.get("Tags") or ([flt["Tag"]] if "Tag" in flt else [])
+    transitions = rule.get("Transitions") or [{}]
+    return {
+        "original_id": rule.get("ID", ""),
+        "rule_id": rule.get("ID", ""),
+        "status": rule.get("Status", "Enabled"),
+        "prefix": flt.get("Prefix", both.get("Prefix", rule.get("Prefix", ""))),
+        "tags": "\n".join(f"{t['Key']}={t.get('Value', '')}" for t in tags),
+        "expire_days": (rule.get("Expiration") or {}).get("Days"),
+        "noncurrent_days": (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
+        "transition_days": transitions[0].get("Days"),
+        "transition_class": transitions[0].get("StorageClass", ""),
+        "abort_days": (rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation"),
+    }
+
+
 def describe_lifecycle_rule(rule: dict) -> dict:
     """A stored rule in words for the list: {id, status, filter, actions}."""
     values = lifecycle_rule_initial(rule)
@@ -393,28 +493,8 @@ def describe_lifecycle_rule(rule: dict) -> dict:
     }
 
 
-def lifecycle_rule_initial(rule: dict) -> dict:
-    """Form values for a stored rule."""
-    flt = rule.get("Filter") or {}
-    both = flt.get("And") or {}
-    tags = both.get("Tags") or ([flt["Tag"]] if "Tag" in flt else [])
-    transitions = rule.get("Transitions") or [{}]
-    return {
-        "original_id": rule.get("ID", ""),
-        "rule_id": rule.get("ID", ""),
-        "status": rule.get("Status", "Enabled"),
-        "prefix": flt.get("Prefix", both.get("Prefix", rule.get("Prefix", ""))),
-        "tags": "\n".join(f"{t['Key']}={t.get('Value', '')}" for t in tags),
-        "expire_days": (rule.get("Expiration") or {}).get("Days"),
-        "noncurrent_days": (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
-        "transition_days": transitions[0].get("Days"),
-        "transition_class": transitions[0].get("StorageClass", ""),
-        "abort_days": (rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation"),
-    }
-
-
-# --- policy ---------------------------------------------------------------------------------
-class PolicyForm(SettingForm):
+# --- policy ---------------------------------------------------------------------------------------
+class PolicyForm(SectionForm):
     policy = forms.CharField(
         label="Bucket policy (JSON)",
         required=False,
@@ -425,108 +505,10 @@ class PolicyForm(SettingForm):
     def clean_policy(self):
         text = self.cleaned_data["policy"].strip()
         if not text:
-            raise ValidationError("The policy is empty. To remove the bucket policy, use “Delete policy”.")
-        document, errors = bucket_policy.policy_errors(text, self.bucket)
+            raise ValidationError(
+                "The policy is empty. To remove the bucket policy, use “Delete policy” on the section."
+            )
+        document, errors = bucket_policy.policy_errors(text, self.target.bucket)
         if errors:
             raise ValidationError(errors)
         return bucket_policy.pretty(document)
-
-
-# --- ACL ---------------------------------------------------------------------------------------
-class CannedAclForm(SettingForm):
-    acl = forms.ChoiceField(label="Canned ACL", choices=CANNED_ACLS)
-
-
-class AclGrantsForm(SettingForm):
-    """Grant rows posted as parallel lists grant_type / grant_value / grant_permission."""
-
-    def __init__(self, *args, initial_grants: list[dict] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.is_bound:
-            lists = [self.data.getlist(n) for n in ("grant_type", "grant_value", "grant_permission")]
-            size = max(len(x) for x in lists)
-            lists = [x + [""] * (size - len(x)) for x in lists]
-            self.rows = [{"type": t, "grantee": g, "permission": p} for t, g, p in zip(*lists, strict=True)]
-        else:
-            self.rows = [dict(g) for g in initial_grants or []]
-        for row in self.rows:
-            # groups are shown by their short name
-            row["shown"] = next((n for n, uri in GROUPS.items() if uri == row.get("grantee")), row.get("grantee", ""))
-
-    def clean(self):
-        grants, errors, seen = [], [], set()
-        for n, row in enumerate(self.rows, 1):
-            kind, value, permission = row["type"], row["grantee"].strip(), row["permission"]
-            if not value:
-                continue
-            if kind == "Group":
-                value = GROUPS.get(value, value)
-                if value not in GROUPS.values():
-                    errors.append(f"Grant {n}: the group must be one of {', '.join(GROUPS)}.")
-            elif kind == "AmazonCustomerByEmail":
-                try:
-                    validate_email(value)
-                except ValidationError:
-                    errors.append(f"Grant {n}: “{value}” is not an email address.")
-            elif kind == "CanonicalUser":
-                if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,128}", value):
-                    errors.append(f"Grant {n}: a canonical user id is letters and digits (64 hex digits on AWS).")
-            else:
-                errors.append(f"Grant {n}: choose the grantee type.")
-            if permission not in PERMISSIONS:
-                errors.append(f"Grant {n}: choose a permission ({', '.join(PERMISSIONS)}).")
-            if (kind, value, permission) in seen:
-                errors.append(f"Grant {n} repeats an earlier grant.")
-            seen.add((kind, value, permission))
-            grants.append({"type": kind, "grantee": value, "permission": permission})
-        if len(grants) > 100:
-            errors.append("An ACL may hold at most 100 grants.")
-        if errors:
-            raise ValidationError(errors)
-        if not grants:
-            raise ValidationError("Keep at least one grant (usually the owner's FULL_CONTROL).")
-        return {"grants": grants}
-
-
-# --- create ------------------------------------------------------------------------------------
-class BucketCreateForm(forms.Form):
-    endpoint = forms.ModelChoiceField(queryset=None, empty_label=None)
-    name = forms.CharField(label="Bucket name", max_length=100, strip=True)
-    region = forms.CharField(
-        max_length=64,
-        required=False,
-        help_text="The LocationConstraint, e.g. eu-west-1. Empty or us-east-1: no constraint is sent.",
-    )
-    object_lock = forms.BooleanField(
-        label="Enable object lock", required=False, help_text="Only possible now, at creation; it turns on versioning."
-    )
-    versioning = forms.BooleanField(label="Enable versioning", required=False)
-    tags = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "team=data\nenv=prod"}),
-        help_text="key=value, one per line.",
-    )
-
-    def __init__(self, *args, endpoints, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["endpoint"].queryset = endpoints
-
-    def clean_name(self):
-        name = self.cleaned_data["name"]
-        errors = bucket_name_errors(name)
-        if errors:
-            raise ValidationError(errors)
-        return name
-
-    def clean_region(self):
-        region = self.cleaned_data["region"].strip()
-        if region and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}|EU", region):
-            raise ValidationError("A region is lowercase letters, digits and hyphens, such as “eu-west-1”.")
-        return region
-
-    def clean_tags(self):
-        pairs = parse_tag_lines(self.cleaned_data["tags"])
-        errors = tag_errors(pairs)
-        if errors:
-            raise ValidationError(errors)
-        return dict(pairs)

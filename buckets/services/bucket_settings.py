@@ -1,0 +1,224 @@
+"""What each bucket setting reads and writes: the functions behind the bucket page's sections.
+
+Readers take a ``Target`` and return plain values (``buckets.s3.buckets`` has the shapes); writers take
+the target, the form's cleaned data and the value before, and make the S3 calls. They run inside
+``services.sections.section_change`` (under the resource's lease, inside the audited change).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.utils import timezone
+
+from buckets import policy as bucket_policy
+from buckets import s3
+from buckets.models import Bucket
+from buckets.services import reads
+from buckets.services.sections import Target
+from console import safejson
+
+PROBE_PREFIX = ".s3-console-probe/"
+
+
+def read_overview(target: Target) -> dict:
+    """Versioning, region and the public indicator; a part that cannot be read is named, not fatal."""
+    endpoint, name = target.endpoint, target.bucket
+    unknown: list[str] = []
+
+    def attempt(label: str, getter, default: Any = None) -> Any:
+        try:
+            return getter(endpoint=endpoint, bucket=name)
+        except s3.S3Error as exc:
+            if not exc.not_supported:
+                unknown.append(f"{label}: {exc.user_message}")
+            return default
+
+    versioning = s3.get_bucket_versioning(endpoint=endpoint, bucket=name)  # NoSuchBucket etc. fail the section
+    region = attempt("region", s3.get_bucket_location, "")
+    checked = len(unknown)
+    policy_text = attempt("bucket policy", s3.get_bucket_policy)
+    acl = attempt("ACL", s3.get_bucket_acl)
+    block = attempt("public access block", s3.get_public_access_block)
+    try:
+        document = safejson.loads(policy_text, max_bytes=4 * bucket_policy.MAX_POLICY_BYTES) if policy_text else None
+    except safejson.JSONRefused:
+        document, unknown = None, [*unknown, "bucket policy: not valid JSON"]
+    status = bucket_policy.public_status(policy=document, acl=acl, block=block, unknown=unknown[checked:])
+    if status.level != "unknown":
+        # The dashboard lists public buckets from this record, without an S3 call per bucket.
+        Bucket.objects.filter(endpoint=endpoint, name=name).update(
+            is_public=status.level == "public", public_checked_at=timezone.now()
+        )
+    return {"versioning": versioning, "region": region, "public": status, "block": block, "unknown": unknown}
+
+
+def getter(function):
+    """A reader from an S3 getter that takes ``endpoint`` and ``bucket``."""
+    return lambda target: function(endpoint=target.endpoint, bucket=target.bucket)
+
+
+# --- writers -------------------------------------------------------------------------------------
+def write_versioning(target: Target, data: dict, before: Any) -> None:
+    s3.put_bucket_versioning(endpoint=target.endpoint, bucket=target.bucket, status=data["status"])
+
+
+def write_tags(target: Target, data: dict, before: Any) -> None:
+    s3.put_bucket_tags(endpoint=target.endpoint, bucket=target.bucket, tags=dict(data["tags"]))
+
+
+def write_cors(target: Target, data: dict, before: Any) -> None:
+    if data["rules"]:
+        s3.put_bucket_cors(endpoint=target.endpoint, bucket=target.bucket, rules=data["rules"])
+    elif before:  # nothing to delete: no call
+        s3.delete_bucket_cors(endpoint=target.endpoint, bucket=target.bucket)
+
+
+def write_policy(target: Target, data: dict, before: Any) -> None:
+    s3.put_bucket_policy(endpoint=target.endpoint, bucket=target.bucket, policy=data["policy"])
+
+
+def write_acl(target: Target, data: dict, before: Any) -> None:
+    owner = (before or {}).get("owner", {}).get("id", "")
+    s3.put_bucket_acl(
+        endpoint=target.endpoint, bucket=target.bucket, canned=data["canned"], grants=data["grants"], owner_id=owner
+    )
+
+
+def write_public_access_block(target: Target, data: dict, before: Any) -> None:
+    s3.put_public_access_block(endpoint=target.endpoint, bucket=target.bucket, flags=data)
+
+
+def write_ownership(target: Target, data: dict, before: Any) -> None:
+    s3.put_bucket_ownership(endpoint=target.endpoint, bucket=target.bucket, ownership=data["ownership"])
+    reads.forget_ownership(endpoint=target.endpoint, bucket=target.bucket)
+
+
+def write_object_lock(target: Target, data: dict, before: Any) -> None:
+    s3.put_object_lock(
+        endpoint=target.endpoint, bucket=target.bucket, mode=data["mode"], days=data["days"], years=data["years"]
+    )
+
+
+def write_website(target: Target, data: dict, before: Any) -> None:
+    # Keep what the form does not show (routing rules); index/error replace a redirect-all setup.
+    config = {k: v for k, v in (before or {}).items() if k == "RoutingRules"}
+    config["IndexDocument"] = {"Suffix": data["index_document"]}
+    if data["error_document"]:
+        config["ErrorDocument"] = {"Key": data["error_document"]}
+    s3.put_bucket_website(endpoint=target.endpoint, bucket=target.bucket, config=config)
+
+
+def write_encryption(target: Target, data: dict, before: Any) -> None:
+    """Set (or remove) default encryption, then prove uploads still work with a small test write.
+
+    A server without KMS accepts SSE-KMS as the default and then refuses every upload: if the test
+    write fails, the previous setting is put back and the change fails with the reason.
+    """
+    endpoint, bucket = target.endpoint, target.bucket
+    if data["algorithm"] == "none":
+        if before is not None:
+            s3.delete_bucket_encryption(endpoint=endpoint, bucket=bucket)
+        return
+    s3.put_bucket_encryption(
+        endpoint=endpoint, bucket=bucket, algorithm=data["algorithm"], kms_key_id=data["kms_key_id"],
+        bucket_key=data["bucket_key"],
+    )  # fmt: skip
+    if reads.object_lock_enabled(endpoint=endpoint, bucket=bucket):
+        return  # a test object would stay locked: no probe in an object-lock bucket
+    try:
+        _probe_write(target)
+    except s3.S3Error as exc:
+        _restore_encryption(target, before)
+        raise s3.S3Error(
+            exc.code,
+            f"Uploads fail with this default encryption ({exc.user_message}), so the previous setting was put back.",
+            exc.request_id,
+            exc.status,
+        ) from None
+
+
+def _probe_write(target: Target) -> None:
+    key = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
+    written = s3.put_object(endpoint=target.endpoint, bucket=target.bucket, key=key, body=b"probe")
+    # The version itself in a versioned bucket (a plain delete would leave it behind a delete marker).
+    s3.delete_object(endpoint=target.endpoint, bucket=target.bucket, key=key, version_id=written["version_id"])
+
+
+def _restore_encryption(target: Target, before: dict | None) -> None:
+    if before is None:
+        s3.delete_bucket_encryption(endpoint=target.endpoint, bucket=target.bucket)
+        return
+    s3.put_bucket_encryption(
+        endpoint=target.endpoint, bucket=target.bucket, algorithm=before["algorithm"],
+        kms_key_id=before["kms_key_id"], bucket_key=before["bucket_key"],
+    )  # fmt: skip
+
+
+# --- removers --------------------------------------------------------------------------------------
+def remove_cors(target: Target, before: Any) -> None:
+    s3.delete_bucket_cors(endpoint=target.endpoint, bucket=target.bucket)
+
+
+def remove_lifecycle(target: Target, before: Any) -> None:
+    s3.put_bucket_lifecycle(endpoint=target.endpoint, bucket=target.bucket, rules=[])
+
+
+def remove_policy(target: Target, before: Any) -> None:
+    s3.delete_bucket_policy(endpoint=target.endpoint, bucket=target.bucket)
+
+
+def remove_public_access_block(target: Target, before: Any) -> None:
+    s3.delete_public_access_block(endpoint=target.endpoint, bucket=target.bucket)
+
+
+def remove_website(target: Target, before: Any) -> None:
+    s3.delete_bucket_website(endpoint=target.endpoint, bucket=target.bucket)
+
+
+# --- lifecycle rules, one at a time -------------------------------------------------------------------
+class RuleConflict(Exception):
+    """The stored rules changed in a way that makes this edit ambiguous."""
+
+
+def find_rule(rules: list[dict], rule_id: str) -> dict | None:
+    return next((r for r in rules if r.get("ID") == rule_id), None)
+
+
+def lifecycle_rule_put(target: Target, rules: list[dict], original_id: str, rule_for) -> None:
+    """Replace (or add) one rule in the configuration read under the lease; the other rules stay as they are."""
+    original = find_rule(rules, original_id) if original_id else None
+    if original_id and original is None:
+        raise RuleConflict("This rule was removed meanwhile; cancel to see the current rules.")
+    rule = rule_for(original)
+    if rule["ID"] != original_id and find_rule(rules, rule["ID"]):
+        raise RuleConflict(f"Another rule is already named “{rule['ID']}”.")
+    new_rules = [rule if r is original else r for r in rules] if original else [*rules, rule]
+    s3.put_bucket_lifecycle(endpoint=target.endpoint, bucket=target.bucket, rules=new_rules)
+
+
+def lifecycle_rule_remove(target: Target, rules: list[dict], rule_id: str) -> None:
+    if find_rule(rules, rule_id) is None:
+        raise RuleConflict("That rule no longer exists.")
+    rest = [r for r in rules if r.get("ID") != rule_id]
+    s3.put_bucket_lifecycle(endpoint=target.endpoint, bucket=target.bucket, rules=rest)
+
+
+# --- presenting ---------------------------------------------------------------------------------------
+def present_policy(value: str | None) -> dict:
+    try:
+        document = safejson.loads(value, max_bytes=4 * bucket_policy.MAX_POLICY_BYTES) if value else None
+    except safejson.JSONRefused:
+        document = None
+    return {"pretty": bucket_policy.pretty(value), "public": bool(bucket_policy.public_statements(document))}
+
+
+def policy_text(value: str | None) -> str:
+    return bucket_policy.pretty(value)
+
+
+def cors_text(value: list[dict]) -> str:
+    # Empty when there are no rules (the example is the placeholder): an unchanged Save must not add a rule.
+    return json.dumps(value, indent=2) if value else ""

@@ -1,0 +1,146 @@
+"""Buckets: the list (from the records, never an S3 call per bucket), syncing it, creating one, its page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from buckets import s3, vocabulary
+from buckets.forms.buckets import BucketCreateForm
+from buckets.models import Bucket
+from buckets.sections import BUCKET_SECTIONS
+from buckets.services import buckets as bucket_services
+from buckets.views.common import actor, endpoint_or_404
+from console import access
+from console.models import Endpoint, Role
+
+BUCKETS_PER_PAGE = 100
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:10])
+    return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+@require_GET
+def bucket_list(request):
+    buckets = Bucket.objects.select_related("endpoint")
+    if (visible := access.bucket_filter(request.user)) is not None:
+        buckets = buckets.filter(visible)
+    endpoint_id = request.GET.get("endpoint", "")
+    if endpoint_id.isdigit():
+        buckets = buckets.filter(endpoint_id=int(endpoint_id))
+    query = request.GET.get("q", "").strip()
+    if query:
+        buckets = buckets.filter(name__icontains=query)
+    endpoints = Endpoint.objects.all()
+    if (ids := access.visible_endpoint_ids(request.user)) is not None:
+        endpoints = endpoints.filter(pk__in=ids)
+    page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "buckets": page.object_list,
+        "endpoints": endpoints,
+        "query": query,
+        "endpoint_id": endpoint_id,
+    }
+    return render(request, "buckets/bucket_list.html" + ("#bucket-table" if request.htmx else ""), context)
+
+
+@require_POST
+def bucket_sync(request, endpoint_pk: int):
+    endpoint = endpoint_or_404(endpoint_pk)
+    role = access.require_role(request, Role.VIEWER, action="buckets.sync", endpoint=endpoint)
+    try:
+        result = bucket_services.buckets_sync(actor=actor(request, role), endpoint=endpoint)
+    except s3.S3Error as exc:
+        messages.error(request, f"Could not list the buckets of “{endpoint.name}”: {exc.user_message}")
+        return redirect("bucket_list")
+    text = f"“{endpoint.name}”: {result.total} buckets."
+    if result.added:
+        text += f" New: {_names(result.added)}."
+    if result.removed:
+        text += f" No longer in S3, removed from the list: {_names(result.removed)}."
+    messages.success(request, text)
+    return redirect("bucket_list")
+
+
+@require_GET
+def bucket_detail(request, endpoint_pk: int, bucket: str):
+    endpoint = endpoint_or_404(endpoint_pk)
+    role = access.require_role(request, Role.VIEWER, action="bucket.view", endpoint=endpoint, bucket=bucket)
+    record = get_object_or_404(Bucket, endpoint=endpoint, name=bucket)
+    if access.effective_role(request.user, endpoint=endpoint, bucket=bucket) is None:
+        # A role on prefixes only: the bucket's settings are not theirs to see; their folders are.
+        return redirect(reverse("object_list", args=[endpoint.pk, bucket]))
+    sections = [
+        {"spec": s, "url": reverse("bucket_setting", args=[endpoint.pk, bucket, s.slug])} for s in BUCKET_SECTIONS
+    ]
+    history_url = reverse("audit_history") + "?" + urlencode({"endpoint": endpoint.pk, "bucket": bucket})
+    context = {"endpoint": endpoint, "bucket": record, "role": role, "sections": sections, "history_url": history_url}
+    return render(request, "buckets/bucket_detail.html", context)
+
+
+def _admin_endpoints(user):
+    ids = [e.pk for e in Endpoint.objects.all() if access.effective_role(user, endpoint=e) == Role.ADMIN]
+    return Endpoint.objects.filter(pk__in=ids)
+
+
+@require_http_methods(["GET", "POST"])
+def bucket_create(request):
+    if request.method == "POST":
+        endpoint = get_object_or_404(Endpoint, pk=_int(request.POST.get("endpoint")))
+        role = access.require_role(request, Role.ADMIN, action="bucket.create", endpoint=endpoint)
+        form = BucketCreateForm(request.POST, endpoints=_admin_endpoints(request.user))
+        if form.is_valid() and (response := _create(request, form, endpoint, role)):
+            return response
+        return render(request, "buckets/bucket_create.html", {"form": form}, status=422)
+    endpoints = _admin_endpoints(request.user)
+    if not endpoints.exists():
+        access.require_role(request, Role.ADMIN, action="bucket.create")  # records the denial and refuses
+    initial = {k: v for k, v in request.GET.items() if k in {"endpoint", "region", "tags", "name"}}
+    initial.setdefault("endpoint", endpoints.first().pk)
+    prefix = request.GET.get("prefix", "")
+    if request.GET.get("generate"):
+        initial["name"] = vocabulary.unique_bucket_name(prefix)
+    form = BucketCreateForm(endpoints=endpoints, initial=initial)
+    return render(request, "buckets/bucket_create.html", {"form": form, "prefix": prefix})
+
+
+def _int(value) -> int:
+    return int(value) if str(value).isdigit() else 0
+
+
+def _create(request, form, endpoint: Endpoint, role: Role):
+    data = form.cleaned_data
+    try:
+        record, problems = bucket_services.bucket_create(
+            actor=actor(request, role), endpoint=endpoint, name=data["name"], region=data["region"],
+            object_lock=data["object_lock"], versioning=data["versioning"], tags=data["tags"],
+        )  # fmt: skip
+    except bucket_services.BucketRefused as exc:
+        form.add_error(exc.field, exc.message)
+        return None
+    messages.success(request, f"Bucket “{record.name}” created.")
+    for problem in problems:
+        messages.warning(request, problem)
+    return redirect("bucket_detail", endpoint.pk, record.name)
+
+
+@require_GET
+def bucket_name_suggest(request):
+    """A generated name from the prefix: the name field for htmx, or the create form prefilled without JS."""
+    if not request.htmx:
+        query = urlencode({"prefix": request.GET.get("prefix", ""), "generate": 1})
+        return redirect(reverse("bucket_create") + "?" + query)
+    if not _admin_endpoints(request.user).exists():
+        raise PermissionDenied("Creating buckets needs the admin role on an endpoint.")
+    name = vocabulary.unique_bucket_name(request.GET.get("prefix", ""))
+    context = {"value": name, "errors": vocabulary.bucket_name_errors(name)}
+    return render(request, "buckets/bucket_create.html#name-field", context)
