@@ -1,4 +1,4 @@
-"""The upload panel and the JSON endpoints its script (static/console/upload.js) calls.
+"""The upload panel and the JSON endpoints its script (static/console/upload/) calls.
 
 Every endpoint checks the operator role for the exact key, and every request after the start
 carries the signed grant of an upload this user started on this endpoint and bucket.
@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from buckets import s3, upload
+from buckets import s3, upload, vocabulary
 from console import access, audit
 from console.models import Endpoint, Role
 
@@ -96,6 +96,7 @@ def _panel_context(request, endpoint: Endpoint, bucket: str, prefix: str) -> dic
         "storage_classes": upload.STORAGE_CLASSES,
         "encryptions": upload.ENCRYPTIONS,
         "part_size": upload.MIN_PART_SIZE,
+        "upload_vocabulary": vocabulary.browser_vocabulary(),
     }
 
 
