@@ -162,6 +162,7 @@ export class FileJob {
   async sendPartOnce(number) {
     if (this.route.direct) {
       const url = await this.partUrl(number);
+      if (this.state !== State.UPLOADING) throw cancelled(); // cancelled (or failed) while the URL was signed
       const xhr = await this.direct(url, this.blob(number), {}, number);
       if (xhr) {
         if (!succeeded(xhr)) {
