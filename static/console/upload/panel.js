@@ -8,7 +8,7 @@ import { humanSize, count, guessType } from "./format.js";
 import { Batch, FileJob, Route } from "./job.js";
 import { State, isFinal } from "./states.js";
 import { ConsoleApi } from "./transport.js";
-import { keyProblem, optionProblems, readVocabulary } from "./vocabulary.js";
+import { fileProblem, optionProblems, readVocabulary } from "./vocabulary.js";
 
 const panels = new WeakMap();
 let busyPanels = 0;
@@ -84,7 +84,7 @@ export class Panel {
     for (const [path, file] of this.staged) {
       total += file.size;
       const row = this.makeRow(path, file.size);
-      const problem = keyProblem(this.prefix + path, this.vocabulary);
+      const problem = fileProblem(this.prefix + path, file.size, this.vocabulary);
       row.status.textContent = problem ? `${problem} It will be skipped.` : "Ready";
       row.li.classList.toggle("is-failed", Boolean(problem));
       row.action.textContent = "Remove";
@@ -196,7 +196,7 @@ export class Panel {
         file,
         path,
         key,
-        problem: keyProblem(key, this.vocabulary),
+        problem: fileProblem(key, file.size, this.vocabulary),
         contentType: singleType || guessType(path),
         options,
         api: this.api,

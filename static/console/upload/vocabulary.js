@@ -3,6 +3,8 @@
 // only spare the user requests that would be refused, so they mirror the server's rules exactly and
 // never refuse what the server would take.
 
+import { humanSize } from "./format.js";
+
 const encoder = new TextEncoder();
 
 /** UTF-8 byte length, as S3 counts key bytes. */
@@ -30,6 +32,17 @@ export function keyProblem(key, vocabulary) {
   if (key.isWellFormed && !key.isWellFormed()) return "The object key is not valid text.";
   return "";
 }
+
+/** Why the console would refuse a file of this size (the start form's limit), or "". */
+export function sizeProblem(size, vocabulary) {
+  if (size > vocabulary.maxObjectSize) {
+    return `The file is larger than ${humanSize(vocabulary.maxObjectSize)}, the most S3 keeps in one object.`;
+  }
+  return "";
+}
+
+/** Why this file cannot be uploaded under this key, before anything is sent, or "". */
+export const fileProblem = (key, size, vocabulary) => keyProblem(key, vocabulary) || sizeProblem(size, vocabulary);
 
 const characters = (text) => [...text].length; // code points, as Python's len()
 
