@@ -243,13 +243,9 @@ export class Panel {
     if (!job) return;
     job.cancel();
     // The row's button goes away: focus the next file that can still be cancelled, else the status line.
-    const rows = [...this.rows.values()];
-    const next = rows.slice(rows.findIndex((row) => row.li === li) + 1).find((row) => !isFinal(this.ownerState(row)));
-    this.moveFocus(next?.action || this.find("[data-batch-status]"));
-  }
-
-  ownerState(row) {
-    return this.owners.get(row.li)?.job?.state;
+    const jobs = [...this.rows.keys()];
+    const next = jobs.slice(jobs.indexOf(job) + 1).find((other) => !isFinal(other.state));
+    this.moveFocus(next ? this.rows.get(next).action : this.find("[data-batch-status]"));
   }
 
   fellBack() {
