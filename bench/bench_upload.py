@@ -1,6 +1,6 @@
 """A 1 GiB upload: the console's direct flow versus `aws s3 cp`, on the same SeaweedFS in the same run.
 
-The console side is what the browser does (static/console/upload.js): the console's own endpoints
+The console side is what the browser does (static/console/upload/job.js): the console's own endpoints
 start the multipart upload, hand out presigned part URLs in batches of 20 and complete it; the
 parts go straight to S3, 4 at a time, with `requests`. The AWS CLI (its own virtualenv,
 bench/.venv-awscli, since awscli pins its own botocore) uploads the same file with its defaults.

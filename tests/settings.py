@@ -17,3 +17,13 @@ STORAGES = {
 }
 # The endpoints' origins for the CSP header are refreshed by signals only: no query appears mid-test.
 CSP_ENDPOINT_ORIGINS_TTL = 0
+# SQLite: a test database in a file, not Django's shared in-memory one. With the in-memory database
+# the live server's threads (browser tests) share one connection, and two requests writing at once
+# (two uploads completing together) fail with "database table is locked"; with a file each thread
+# has its own connection and waits for the other, as in production. One file per process (xdist).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"s3console-test-{os.getpid()}.sqlite3")
+    }

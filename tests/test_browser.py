@@ -2,7 +2,10 @@
 
 Log in through the login page, upload two files from the object list straight to S3 (the bucket
 has a CORS rule for the live server's origin, so the direct path runs), open one of them, edit a
-metadata value inline, and find both changes on the audit page.
+metadata value inline, and find both changes on the audit page. Then the upload panel's other
+paths: through the console (no CORS rule) with a dropped file and a folder, the one-click CORS
+rule and a direct upload from the swapped-in panel, cancel of a running multipart upload, and the
+key limit that comes from the server.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
+from buckets import vocabulary
 from buckets.services import uploads as upload
 from console.models import AuditEvent
 
@@ -45,6 +49,29 @@ def page(monkeypatch):
         assert not errors, f"JavaScript errors in the page: {errors}"
 
 
+def log_in(page, origin: str, user) -> None:
+    page.goto(f"{origin}{reverse('login')}")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", f"pw-{user.username}-123456")
+    page.click("button[type=submit]")
+    expect(page).not_to_have_url(re.compile(r"/login/"))
+
+
+def open_panel(page, origin: str, endpoint, bucket: str, prefix: str = ""):
+    """The object list of the folder, once its upload panel has arrived (htmx loads it)."""
+    page.goto(f"{origin}{reverse('object_list', args=[endpoint.pk, bucket])}?prefix={prefix}")
+    panel = page.locator("[data-upload-panel]")
+    expect(panel).to_have_attribute("data-can-upload", "")
+    return panel
+
+
+def requests_to(page, prefix: str) -> list[str]:
+    """The "METHOD url" of every request the page sends to URLs starting with prefix, as it goes."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(f"{r.method} {r.url}") if r.url.startswith(prefix) else None)
+    return seen
+
+
 def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoint, make_bucket, s3client, tmp_path):
     bucket = make_bucket("br")
     origin = live_server.url  # http://localhost:<port>
@@ -54,22 +81,17 @@ def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoi
     (tmp_path / "data.bin").write_bytes(big)  # from disk: a buffer this size crawls through the Playwright pipe
     (tmp_path / "readme.txt").write_bytes(small)
 
-    page.goto(f"{origin}{reverse('login')}")
-    page.fill("input[name=username]", operator_user.username)
-    page.fill("input[name=password]", "pw-oscar-123456")
-    page.click("button[type=submit]")
-    expect(page).not_to_have_url(re.compile(r"/login/"))
-
-    page.goto(f"{origin}{reverse('object_list', args=[endpoint.pk, bucket])}?prefix=docs/")
-    panel = page.locator("[data-upload-panel]")
+    log_in(page, origin, operator_user)
+    panel = open_panel(page, origin, endpoint, bucket, "docs/")
     expect(panel).to_have_attribute("data-method", "direct")  # the CORS rule was found
     expect(panel.locator(".badge")).to_have_text("Direct to S3")
 
-    page.set_input_files(
-        "[data-upload-panel] input[data-file-input]:not([webkitdirectory])",
-        [tmp_path / "readme.txt", tmp_path / "data.bin"],
-    )
-    expect(panel.locator("[data-staged-summary]")).to_contain_text("2 files")
+    # "Choose files" is a real button (it shows its focus); it opens the hidden file input.
+    with page.expect_file_chooser() as chooser:
+        panel.get_by_role("button", name="Choose files").click()
+    chooser.value.set_files([tmp_path / "readme.txt", tmp_path / "data.bin"])
+    expect(panel.locator("[data-staged-summary]")).to_have_text("2 files · 9.0 MB")  # the console's units
+    expect(panel.locator(".upload-file").filter(has_text="readme.txt")).to_contain_text("23 bytes")
     panel.locator(".upload-options summary").click()
     panel.locator("[data-upload-add-row=meta]").click()
     panel.locator("[data-meta-row] [data-name]").fill("project")
@@ -77,7 +99,10 @@ def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoi
     panel.locator("[data-upload-go]").click()
 
     expect(panel.locator("[data-batch-percent]")).to_have_text("100%")
-    expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 2 files")
+    expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 2 files (9.0 MB)")
+    # Focus on the summary (not dropped to <body> with the Upload button), said in the live region too.
+    expect(panel.locator("[data-batch-summary]")).to_be_focused()
+    expect(panel.locator("[data-live][aria-live=polite]")).to_contain_text("Uploaded 2 files")
     rows = panel.locator(".upload-file")
     expect(rows).to_have_count(2)
     for i in range(2):
@@ -117,3 +142,108 @@ def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoi
     expect(edit_row).to_contain_text(operator_user.username)
     expect(table.locator("tr", has_text="object.upload.start")).to_have_count(2)  # each start is audited
     expect(table.locator("tr", has_text="object.upload")).to_have_count(4)  # …and each finished upload
+
+
+def test_through_the_console_with_a_drop_and_a_folder_then_direct_after_allowing_cors(
+    page, live_server, admin_user, endpoint, make_bucket, s3client, seaweed, tmp_path
+):
+    bucket = make_bucket("fb")  # no CORS rule: the browser may not send to S3
+    origin = live_server.url
+    album = tmp_path / "album"
+    (album / "2026").mkdir(parents=True)
+    (album / "cover.txt").write_bytes(b"cover\n")
+    big = os.urandom(9 * MiB)
+    (album / "2026" / "raw.bin").write_bytes(big)
+    to_s3 = requests_to(page, seaweed.url)
+
+    log_in(page, origin, admin_user)
+    panel = open_panel(page, origin, endpoint, bucket, "pics/")
+    expect(panel).to_have_attribute("data-method", "fallback")
+    expect(panel.locator(".badge")).to_have_text("Through the console")
+
+    # A file dropped on the panel (a DataTransfer as the browser builds one for a drop)...
+    transfer = page.evaluate_handle(
+        """() => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["dropped\\n"], "note.md", { type: "text/markdown" }));
+            return transfer;
+        }"""
+    )
+    panel.locator(".dropzone").dispatch_event("drop", {"dataTransfer": transfer})
+    expect(panel.locator("[data-staged-summary]")).to_contain_text("1 file")
+    # ...and a folder from the folder picker: the files keep their paths under the folder's name.
+    page.set_input_files("[data-upload-panel] input[data-file-input=folder]", album)
+    expect(panel.locator("[data-staged-summary]")).to_contain_text("3 files")
+    expect(panel.locator(".upload-file")).to_have_text(
+        [re.compile("note.md"), re.compile(r"album/"), re.compile(r"album/")]
+    )
+    panel.locator("[data-upload-go]").click()
+    expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 3 files")
+    expect(panel.locator(".upload-file[data-state=done]")).to_have_count(3)
+    expect(panel.locator(".upload-file").first).to_contain_text("Done (through the console)")
+
+    assert s3client.get_object(Bucket=bucket, Key="pics/note.md")["Body"].read() == b"dropped\n"
+    assert s3client.get_object(Bucket=bucket, Key="pics/album/cover.txt")["Body"].read() == b"cover\n"
+    assert s3client.get_object(Bucket=bucket, Key="pics/album/2026/raw.bin")["Body"].read() == big
+    uploads = AuditEvent.objects.filter(action="object.upload", bucket=bucket, outcome="ok")
+    assert {(e.key, e.params["method"], e.params["parts"]) for e in uploads} == {
+        ("pics/note.md", "fallback", 0),
+        ("pics/album/cover.txt", "fallback", 0),
+        ("pics/album/2026/raw.bin", "fallback", 2),
+    }
+    assert to_s3 == []  # every byte went through the console
+
+    # The one-click CORS rule swaps the panel in place; the new panel uploads straight to S3.
+    panel.get_by_role("button", name="Allow uploads from this console").click()
+    expect(panel).to_have_attribute("data-method", "direct")
+    expect(panel.locator("[data-panel-focus]")).to_be_focused()  # not dropped to <body>
+    page.set_input_files("[data-upload-panel] input[data-file-input=files]", album / "cover.txt")
+    panel.locator("[data-upload-go]").click()
+    expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 1 file")
+    event = AuditEvent.objects.filter(action="object.upload", key="pics/cover.txt").get()
+    assert event.params["method"] == "direct"
+    assert [r.split(" ")[0] for r in to_s3] == ["PUT"]  # the presigned PUT, from the browser
+
+
+def test_cancel_a_running_upload_and_the_key_limit_from_the_server(
+    page, live_server, operator_user, endpoint, make_bucket, s3client, seaweed, tmp_path, monkeypatch
+):
+    bucket = make_bucket("cx")
+    origin = live_server.url
+    s3client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [upload.upload_rule(origin)]})
+    (tmp_path / "video.bin").write_bytes(os.urandom(9 * MiB))
+    (tmp_path / "a-name-longer-than-the-limit.txt").write_bytes(b"x")
+    # The panel checks keys against the limit the server hands it, not one of its own.
+    monkeypatch.setattr(vocabulary, "MAX_KEY_BYTES", 30)
+    starts = requests_to(page, f"{origin}{reverse('upload_start', args=[endpoint.pk, bucket])}")
+    # Hold every part on its way to S3, so the upload is still running when it is cancelled.
+    held = []
+    page.route(re.compile(r".*[?&]uploadId=.*"), lambda route: held.append(route))
+
+    log_in(page, origin, operator_user)
+    panel = open_panel(page, origin, endpoint, bucket, "clips/")
+    page.set_input_files(
+        "[data-upload-panel] input[data-file-input=files]",
+        [tmp_path / "video.bin", tmp_path / "a-name-longer-than-the-limit.txt"],
+    )
+    too_long = panel.locator(".upload-file").filter(has_text="a-name-longer")
+    expect(too_long).to_contain_text("The object key is longer than 30 bytes (UTF-8). It will be skipped.")
+    panel.locator("[data-upload-go]").click()
+    expect(too_long).to_have_attribute("data-state", "failed")
+    video = panel.locator(".upload-file").filter(has_text="video.bin")
+    expect(video).to_have_attribute("data-state", "uploading")
+    page.wait_for_function("() => document.querySelector('.upload-file[data-state=uploading]')")
+
+    abort_url = f"{origin}{reverse('upload_abort', args=[endpoint.pk, bucket])}"
+    with page.expect_response(abort_url) as aborted:
+        video.get_by_role("button", name="Cancel video.bin").click()
+    assert aborted.value.status == 204
+    expect(video).to_have_attribute("data-state", "cancelled")
+    expect(panel.locator("[data-batch-summary]")).to_have_text("Nothing was uploaded. 1 file failed. 1 file cancelled.")
+    expect(panel.locator("[data-batch-summary]")).to_be_focused()
+
+    assert len(starts) == 1  # the refused key never reached the console
+    assert s3client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    assert s3client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert AuditEvent.objects.filter(action="object.upload.abort", key="clips/video.bin", outcome="ok").count() == 1
+    assert not AuditEvent.objects.filter(action="object.upload", bucket=bucket).exists()

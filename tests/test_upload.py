@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test.client import FakePayload
 from django.urls import reverse
 
-from buckets import s3
+from buckets import s3, vocabulary
 from buckets.services import uploads as upload
 from console.models import AuditEvent, Role, RoleAssignment
 
@@ -397,3 +397,15 @@ def test_token_of_another_user_or_bucket_is_rejected(
 
     assert post_json(client, "upload_abort", endpoint, bucket, {"token": token}).status_code == 204
     assert not s3client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+def test_panel_hands_the_script_the_limits_of_the_vocabulary(operator_client, endpoint, bucket, monkeypatch):
+    # As data from buckets/vocabulary.py (never a copy in the script), inside a <template>: htmx drops
+    # every <script> it swaps in, the JSON one included.
+    monkeypatch.setattr(vocabulary, "MAX_KEY_BYTES", 77)
+    page = operator_client.get(url("upload_panel", endpoint, bucket)).content.decode()
+    start_tag = '<template data-upload-vocabulary><script id="upload-vocabulary" type="application/json">'
+    assert start_tag in page
+    data = json.loads(page.split(start_tag, 1)[1].split("</script></template>", 1)[0])
+    assert data == vocabulary.browser_vocabulary() and data["maxKeyBytes"] == 77
+    assert "<template data-file-row>" in page  # the script's file rows

@@ -1,4 +1,4 @@
-"""The upload panel and the JSON endpoints its script (static/console/upload*) calls.
+"""The upload panel and the JSON endpoints its script (static/console/upload/, ES modules) calls.
 
 Every endpoint checks the operator role for the exact key, and every request after the start carries
 the signed grant of an upload this user started on this endpoint and bucket. Every answer of the JSON
