@@ -132,6 +132,9 @@ def two_factor_state(user) -> str:
 def _mark_session(sender, request, user, **kwargs) -> None:
     if request is None or not hasattr(request, "session"):
         return
+    if getattr(user, "sso_mfa", False):  # the identity provider did the second factor (SSO_MFA_BY_PROVIDER)
+        request.session.pop(SESSION_KEY, None)
+        return
     state = two_factor_state(user)
     if state:
         request.session[SESSION_KEY] = state
