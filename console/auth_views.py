@@ -79,8 +79,7 @@ def logout(request):
 
 def _refused(request, refusal: sso.Refusal):
     sso.refuse(request, refusal, source=oidc.SOURCE)
-    if request.user.is_authenticated:
-        auth.logout(request)
+    auth.logout(request)  # whatever this browser's session held (a deactivated user's id, say) ends
     messages.error(request, refusal.reason)
     return redirect("login")
 

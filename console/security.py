@@ -95,6 +95,13 @@ class EndpointCSPMiddleware(CSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
+        if settings.OIDC_ENABLED and not report_only:
+            # Logging out is a form whose answer sends the browser on to the provider's logout page.
+            provider = urlsplit(settings.OIDC_DISCOVERY_URL)
+            form_action = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("form-action", [])
+            update = dict(parts.update or {})
+            update["form-action"] = [*form_action, f"{provider.scheme}://{provider.netloc}"]
+            parts.update = update
         content_type = response.get("Content-Type", "")
         if report_only or not content_type.startswith("text/html"):
             return parts

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -279,7 +278,6 @@ if envbool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Content-Security-Policy (django-csp): no inline script, no framing. The origins of the configured
 # endpoints are added to img-src/connect-src per request (previews and uploads talk to S3 directly).
-_oidc_origin = ["{0.scheme}://{0.netloc}".format(urlsplit(OIDC_DISCOVERY_URL))] if OIDC_ENABLED else []
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -292,7 +290,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "frame-src": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", *_oidc_origin],  # logout is a form whose answer goes to the provider
+        "form-action": ["'self'"],  # + the OpenID provider (console.security): logout's answer goes there
         "base-uri": ["'none'"],
     }
 }

@@ -73,7 +73,11 @@ def test_user_without_password_gets_a_one_time_link(admin_client, django_user_mo
     carol.refresh_from_db()
     assert carol.check_password(GOOD_PASSWORD)
     set_event = AuditEvent.objects.get(action="auth.password.change")
-    assert set_event.actor_name == "carol" and set_event.params == {"username": "carol", "via": "link", "user_agent": ""}
+    assert set_event.actor_name == "carol" and set_event.params == {
+        "username": "carol",
+        "via": "link",
+        "user_agent": "",
+    }
     assert GOOD_PASSWORD not in audit_text()
 
     # Used once: the same link no longer works, for anyone.
