@@ -53,6 +53,8 @@ def options() -> dict:
         "SERVER_URI": settings.LDAP_SERVER_URI,
         "BIND_DN": settings.LDAP_BIND_DN,
         "BIND_PASSWORD": settings.LDAP_BIND_PASSWORD,
+        # Without a service account, searches (the user's groups) run as the user who just signed in.
+        "BIND_AS_AUTHENTICATING_USER": not settings.LDAP_BIND_DN,
         "START_TLS": settings.LDAP_START_TLS,
         "CONNECTION_OPTIONS": connection,
         "USER_ATTR_MAP": {

@@ -334,5 +334,6 @@ LOGGING = {
         "boto3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # not one line per login
+        "django_auth_ldap": {"level": "WARNING"},
     },
 }
