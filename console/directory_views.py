@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,15 +26,12 @@ def _page(request, form, status: int = 200):
     mappings = DirectoryGroupMapping.objects.select_related("group").prefetch_related(
         Prefetch("group__role_assignments", queryset=RoleAssignment.objects.select_related("endpoint"))
     )
-    members = dict(
-        DirectoryMembership.objects.filter(was_local=False)
-        .values_list("group")
-        .annotate(n=Count("user", distinct=True))
-        .order_by()
-    )
+    memberships = list(DirectoryMembership.objects.filter(was_local=False).values("source", "directory_groups"))
     mappings = list(mappings)
-    for mapping in mappings:
-        mapping.member_count = members.get(mapping.group_id, 0)
+    for mapping in mappings:  # people whose console group membership this mapping gave
+        mapping.member_count = sum(
+            1 for m in memberships if m["source"] == mapping.source and mapping.directory_group in m["directory_groups"]
+        )
     context = {
         "mappings": mappings,
         "form": form,

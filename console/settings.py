@@ -257,6 +257,8 @@ LDAP_GROUP_TYPES = (
 if LDAP_ENABLED:
     if LDAP_GROUP_TYPE not in LDAP_GROUP_TYPES:
         raise ImproperlyConfigured(f"LDAP_GROUP_TYPE must be one of {', '.join(LDAP_GROUP_TYPES)}")
+    if not LDAP_GROUP_SEARCH_BASE:
+        raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_GROUP_SEARCH_BASE too (groups give the roles).")
     if not (LDAP_USER_DN_TEMPLATE or LDAP_USER_SEARCH_BASE):
         raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_USER_SEARCH_BASE or LDAP_USER_DN_TEMPLATE too.")
 # Both backends stay in the list and stand aside while not configured (so existing sessions resolve).

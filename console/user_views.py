@@ -26,7 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from buckets.models import Bucket
 from console import access, audit, lockout, security, sso
-from console.models import Endpoint, ExternalIdentity, Profile, Role, RoleAssignment
+from console.models import DirectoryMembership, Endpoint, ExternalIdentity, Profile, Role, RoleAssignment
 from console.user_forms import GroupForm, GroupMemberForm, RoleAssignmentForm, SetPasswordForm, UserCreateForm
 
 User = get_user_model()
@@ -279,9 +279,15 @@ def group_create(request):
 
 
 def _group_context(group, **extra) -> dict:
+    members = list(group.user_set.order_by("username"))
+    given = {m.user_id: m for m in DirectoryMembership.objects.filter(group=group, was_local=False)}
+    for member in members:  # a membership that single sign-on gave (the next sign-in may take it away)
+        membership = given.get(member.pk)
+        member.from_directory = ", ".join(membership.directory_groups) if membership else ""
     return {
         "group": group,
-        "members": group.user_set.order_by("username"),
+        "members": members,
+        "mappings": group.directory_mappings.all(),
         "assignments": group.role_assignments.select_related("endpoint").order_by("endpoint__name", "bucket", "prefix"),
         "member_form": GroupMemberForm(group=group),
         "role_form": RoleAssignmentForm(principal=group),
@@ -328,6 +334,7 @@ def group_member_remove(request, pk: int, user_pk: int):
     user = get_object_or_404(group.user_set, pk=user_pk)
     with audit.change(actor, "group.member.remove", params={"group": group.name, "username": user.username}):
         group.user_set.remove(user)
+        DirectoryMembership.objects.filter(user=user, group=group).delete()
     messages.success(request, f"“{user.username}” removed from “{group.name}”.")
     return redirect("group_detail", pk=pk)
 
