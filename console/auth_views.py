@@ -35,6 +35,9 @@ class LoginForm(AuthenticationForm):
         try:
             return super().clean()
         except forms.ValidationError:
+            refusal = getattr(self.request, "sso_refusal", None)
+            if refusal is not None:  # the directory accepted the password; the console refuses (audited)
+                raise forms.ValidationError(refusal.reason, code="refused") from None
             if getattr(self.request, "ldap_unreachable", False):
                 raise forms.ValidationError(
                     "The directory (LDAP) cannot be reached now, so directory accounts cannot sign in. "
