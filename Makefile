@@ -4,9 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test bench lint format browser clean
+.PHONY: run test bench lint format browser ldap-build-deps identity-servers clean
 
-$(STAMP): requirements.txt
+# Debian packages, as root or through sudo: $(call apt,PACKAGES)
+apt = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; fi
+
+# python-ldap (for LDAP sign-in) has no wheel on PyPI: it builds against OpenLDAP's and SASL's headers.
+ldap-build-deps:
+	@test -f /usr/include/ldap.h -a -f /usr/include/sasl/sasl.h || { $(call apt,libldap2-dev libsasl2-dev gcc); }
+
+$(STAMP): requirements.txt | ldap-build-deps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -22,7 +30,17 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
-test: $(STAMP) browser
+# The identity servers the single sign-on tests start: Debian's slapd (its own config in a temporary
+# directory, never the system instance) and the npm package oidc-provider, pinned in tests/oidc/.
+identity-servers:
+	@test -x /usr/sbin/slapd -a -x /usr/bin/ldapsearch || { $(call apt,slapd ldap-utils); }
+	@command -v npm >/dev/null || { $(call apt,nodejs npm); }
+
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json | identity-servers
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(STAMP) browser identity-servers tests/oidc/node_modules/.installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
 
@@ -38,4 +56,4 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache tests/oidc/node_modules

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from console import audit
-from console.models import ROLE_RANK, Endpoint, Role, RoleAssignment
+from console.models import ROLE_RANK, DirectoryMembership, Endpoint, Role, RoleAssignment
 
 
 def _active(user) -> bool:
@@ -229,6 +229,7 @@ class Grant:
     via_group: str = ""  # for a user row reached through a group
     user_active: bool = True
     user_id: int | None = None
+    via_directory: str = ""  # a group membership given by single sign-on: the directory groups behind it
 
     @property
     def scope_label(self) -> str:
@@ -246,9 +247,17 @@ def bucket_grants(endpoint: Endpoint, bucket: str) -> list[Grant]:
             Q(endpoint__isnull=True) | Q(endpoint=endpoint, bucket="") | Q(endpoint=endpoint, bucket=bucket)
         )
         .select_related("endpoint", "user", "group")
-        .prefetch_related("group__user_set")
+        .prefetch_related("group__user_set", "group__directory_mappings")
         .order_by("user__username", "group__name", "prefix")
     )
+    # Memberships that single sign-on gave, with the directory groups behind them (who has access
+    # through the identity provider or LDAP).
+    covering = list(covering)
+    group_ids = {a.group_id for a in covering if a.group_id}
+    directory = {
+        (m.user_id, m.group_id): ", ".join(m.directory_groups)
+        for m in DirectoryMembership.objects.filter(was_local=False, group_id__in=group_ids)
+    }
     grants: list[Grant] = []
     for a in covering:
         scope = (
@@ -259,10 +268,21 @@ def bucket_grants(endpoint: Endpoint, bucket: str) -> list[Grant]:
                 Grant("user", a.user.username, Role(a.role), scope, a, user_active=a.user.is_active, user_id=a.user_id)
             )
         else:
-            grants.append(Grant("group", a.group.name, Role(a.role), scope, a))
+            mapped = ", ".join(sorted({m.directory_group for m in a.group.directory_mappings.all()}))
+            grants.append(Grant("group", a.group.name, Role(a.role), scope, a, via_directory=mapped))
             for member in sorted(a.group.user_set.all(), key=lambda u: u.username):
                 grants.append(
-                    Grant("user", member.username, Role(a.role), scope, a, a.group.name, member.is_active, member.pk)
+                    Grant(
+                        "user",
+                        member.username,
+                        Role(a.role),
+                        scope,
+                        a,
+                        a.group.name,
+                        member.is_active,
+                        member.pk,
+                        directory.get((member.pk, a.group_id), ""),
+                    )
                 )
     for su in get_user_model().objects.filter(is_superuser=True).order_by("username"):
         grants.append(Grant("user", su.username, Role.ADMIN, "everything", None, "", su.is_active, su.pk))

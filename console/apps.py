@@ -6,5 +6,5 @@ class ConsoleConfig(AppConfig):
     verbose_name = "S3 team console"
 
     def ready(self):
-        # Signal receivers (two-factor state at login, CSP origins on endpoint changes).
-        from console import security  # noqa: F401
+        # Signal receivers (two-factor state at login, CSP origins on endpoint changes, sign-ins audited).
+        from console import auth_events, security  # noqa: F401

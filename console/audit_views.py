@@ -25,6 +25,7 @@ from console import access, audit_chain, safejson
 from console.models import AuditEvent, Endpoint, Role
 
 PAGE_SIZE = 50
+AUTH_PREFIX = "auth."
 HISTORY_LIMIT = 20
 EXPORT_CHUNK = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,7 +46,8 @@ def visible_events(user) -> QuerySet[AuditEvent]:
             q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket)
         else:
             q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket, key__startswith=a.prefix)
-    return events.filter(q)
+    # Sign-in events (auth.*: addresses, user agents, tried names) are for global admins, even one's own.
+    return events.filter(q).exclude(action__startswith=AUTH_PREFIX)
 
 
 class AuditFilterForm(forms.Form):
@@ -56,7 +58,7 @@ class AuditFilterForm(forms.Form):
         required=False,
         max_length=64,
         label="Action starts with",
-        widget=forms.TextInput(attrs={"placeholder": "bucket. or object.delete"}),
+        widget=forms.TextInput(attrs={"placeholder": "bucket. or auth.login"}),
     )
     endpoint = forms.ModelChoiceField(queryset=Endpoint.objects.none(), required=False, empty_label="any")
     bucket = forms.CharField(required=False, max_length=63)
@@ -64,6 +66,7 @@ class AuditFilterForm(forms.Form):
         required=False, max_length=1024, label="Key prefix", widget=forms.TextInput(attrs={"placeholder": "logs/2026/"})
     )
     outcome = forms.ChoiceField(required=False, choices=[("", "any"), *AuditEvent.Outcome.choices])
+    ip = forms.GenericIPAddressField(required=False, label="Address", unpack_ipv4=True)
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -93,7 +96,12 @@ class AuditFilterForm(forms.Form):
     def apply(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         """The events matching the filters (the cursor aside)."""
         data = self.cleaned_data
-        exact = {"actor_name": data["actor"], "bucket": data["bucket"], "outcome": data["outcome"]}
+        exact = {
+            "actor_name": data["actor"],
+            "bucket": data["bucket"],
+            "outcome": data["outcome"],
+            "client_ip": data["ip"],
+        }
         events = events.filter(**{name: value for name, value in exact.items() if value})
         if data["action"]:
             events = events.filter(action__startswith=data["action"])

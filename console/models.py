@@ -271,3 +271,73 @@ class Profile(models.Model):
     def for_user(cls, user) -> Profile:
         profile, _ = cls.objects.get_or_create(user=user)
         return profile
+
+
+# --- single sign-on: identities and directory groups (console.sso) -------------------------
+
+
+class DirectorySource(models.TextChoices):
+    OIDC = "oidc", "OpenID Connect"
+    LDAP = "ldap", "LDAP / Active Directory"
+
+
+class DirectoryGroupMapping(models.Model):
+    """A group of the identity provider or directory whose members get a console group at sign-in.
+
+    The console group carries the role assignments, so a directory group gets exactly the roles
+    its console group has. For OpenID Connect ``directory_group`` is a value of the groups claim;
+    for LDAP the group's name (cn) or its whole DN, compared without regard to case.
+    """
+
+    source = models.CharField(max_length=8, choices=DirectorySource)
+    directory_group = models.CharField(max_length=512)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="directory_mappings")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "directory_group", "group__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "directory_group", "group"], name="directory_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.directory_group} → {self.group.name}"
+
+
+class ExternalIdentity(models.Model):
+    """Who a console user is at a provider: matched by the provider's subject, never by e-mail."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities")
+    source = models.CharField(max_length=8, choices=DirectorySource)
+    issuer = models.CharField(max_length=512, blank=True, help_text="OpenID issuer; empty for LDAP")
+    subject = models.CharField(max_length=512, help_text="OpenID `sub`, or the LDAP user name")
+    directory_groups = models.JSONField(default=list, blank=True, help_text="groups named at the last sign-in")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "issuer", "subject"], name="external_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.subject}"
+
+
+class DirectoryMembership(models.Model):
+    """A console group membership that a sign-in gave (and the next sign-in may take away).
+
+    ``was_local``: the user was already a member before the directory named the group; the
+    directory then never removes that membership.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_memberships")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="directory_memberships")
+    source = models.CharField(max_length=8, choices=DirectorySource)
+    directory_groups = models.JSONField(default=list, help_text="the directory groups that map to the group")
+    was_local = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "group", "source"], name="directory_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group} from {', '.join(self.directory_groups)}"

@@ -15,17 +15,22 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from console import audit, security
+from console import audit, auth_views, lockout, security, sso
 from console.user_forms import OTPTokenForm
 
 
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes calls this instead of its bare 403: the login page again, saying why and for how long."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    lock = lockout.lock_for(username, getattr(request, "axes_ip_address", None))
+    minutes = lock.minutes_left if lock else int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {
+        **auth_views.login_context(request),
         "form": AuthenticationForm(request),
         "locked_out": True,
         "lockout_minutes": minutes,
+        "lock_kind": lock.kind if lock else "",
+        "lock_until": lock.until if lock else None,
         "next": request.POST.get("next", "") if request.method == "POST" else request.GET.get("next", ""),
     }
     return render(request, "registration/login.html", context, status=429)
@@ -56,7 +61,11 @@ def otp_verify(request):
             request.session.pop(security.SESSION_KEY, None)
             return redirect(_next_url(request))
         else:
-            audit.denied(audit.Actor.from_request(request), "user.otp.verify", params={"reason": "wrong code"})
+            audit.denied(
+                audit.Actor.from_request(request),
+                "auth.otp.failed",
+                params={"reason": "wrong code", "user_agent": sso.user_agent(request)},
+            )
             form.add_error("token", "That code is not right. Use the current code from your authenticator app.")
     return render(request, "console/otp_verify.html", {"form": form, "next": _next_url(request, "")})
 
@@ -87,7 +96,9 @@ def otp_setup(request):
             form.add_error("token", "Too many wrong codes. Wait a little and try again.")
         elif device.verify_token(form.cleaned_data["token"]):
             actor = audit.Actor.from_request(request)
-            with audit.change(actor, "user.otp.enroll", params={"username": user.username}):
+            with audit.change(
+                actor, "auth.otp.setup", params={"username": user.username, "user_agent": sso.user_agent(request)}
+            ):
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
             otp_login(request, device)
@@ -119,7 +130,9 @@ def otp_disable(request):
         return redirect("otp_setup")
     if user_has_device(user, confirmed=None):
         actor = audit.Actor.from_request(request)
-        with audit.change(actor, "user.otp.disable", params={"username": user.username}):
+        with audit.change(
+            actor, "auth.otp.disable", params={"username": user.username, "user_agent": sso.user_agent(request)}
+        ):
             TOTPDevice.objects.filter(user=user).delete()
         messages.success(request, "Two-factor authentication is off for your account.")
     return redirect("otp_setup")

@@ -95,6 +95,13 @@ class EndpointCSPMiddleware(CSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
+        if settings.OIDC_ENABLED and not report_only:
+            # Logging out is a form whose answer sends the browser on to the provider's logout page.
+            provider = urlsplit(settings.OIDC_DISCOVERY_URL)
+            form_action = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("form-action", [])
+            update = dict(parts.update or {})
+            update["form-action"] = [*form_action, f"{provider.scheme}://{provider.netloc}"]
+            parts.update = update
         content_type = response.get("Content-Type", "")
         if report_only or not content_type.startswith("text/html"):
             return parts
@@ -131,6 +138,9 @@ def two_factor_state(user) -> str:
 @receiver(user_logged_in, dispatch_uid="console-2fa-state")
 def _mark_session(sender, request, user, **kwargs) -> None:
     if request is None or not hasattr(request, "session"):
+        return
+    if getattr(user, "sso_mfa", False):  # the identity provider did the second factor (SSO_MFA_BY_PROVIDER)
+        request.session.pop(SESSION_KEY, None)
         return
     state = two_factor_state(user)
     if state:

@@ -160,7 +160,7 @@ SESSION_TOUCH_INTERVAL = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before the password is checked
-    "django.contrib.auth.backends.ModelBackend",
+    "console.backends.LocalPasswordBackend",  # Django's ModelBackend; SSO_ONLY limits it to break-glass admins
 ]
 # One-time set-password links handed out by an admin stay valid this long (seconds) or until used.
 PASSWORD_RESET_TIMEOUT = envint("PASSWORD_LINK_TIMEOUT", 3 * 24 * 3600)
@@ -171,11 +171,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Failed-login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username,
-# or from one address, further attempts are refused for LOGIN_LOCKOUT_MINUTES.
+# Failed-login throttling (django-axes, console.lockout): LOGIN_FAILURE_LIMIT failures of one user
+# name from one address lock that name from that address; LOGIN_ADDRESS_FAILURE_LIMIT failures from
+# one address (many names) lock the address. Both for LOGIN_LOCKOUT_MINUTES after the last failure.
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # order matters: console.lockout
+AXES_HANDLER = "console.lockout.ConsoleAxesHandler"
+# Tries during a lock do not extend it: the time the login page gives is the time it lasts.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "console.otp_views.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "console.audit.client_ip"  # the same address the audit trail records
@@ -185,6 +190,79 @@ AXES_VERBOSE = False
 # everyone with OTP_REQUIRED_FOR_ALL=1, otherwise for the users an admin marks.
 OTP_REQUIRED_FOR_ALL = envbool("OTP_REQUIRED_FOR_ALL", False)
 OTP_TOTP_ISSUER = os.environ.get("OTP_ISSUER", "S3 Console")
+
+# --- Single sign-on: OpenID Connect (console.oidc) and LDAP / Active Directory (console.ldap_auth) ----
+# Off unless configured. Directory groups map to console groups on the "Directory groups" admin page.
+OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL", "")
+OIDC_ENABLED = bool(OIDC_DISCOVERY_URL)
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+if OIDC_ENABLED and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured("OIDC_DISCOVERY_URL is set: set OIDC_CLIENT_ID (and OIDC_CLIENT_SECRET) too.")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
+OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_EMAIL_CLAIM = os.environ.get("OIDC_EMAIL_CLAIM", "email")
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_BUTTON_LABEL = os.environ.get("OIDC_BUTTON_LABEL", "Sign in with single sign-on")
+OIDC_USE_USERINFO = envbool("OIDC_USE_USERINFO", True)
+OIDC_LOGOUT_AT_PROVIDER = envbool("OIDC_LOGOUT_AT_PROVIDER", True)
+OIDC_TIMEOUT = envfloat("OIDC_TIMEOUT", 5.0)
+OIDC_DISCOVERY_TTL = envint("OIDC_DISCOVERY_TTL", 3600)
+OIDC_CLOCK_SKEW = envint("OIDC_CLOCK_SKEW", 60)
+# TLS of the provider: verified; OIDC_CA_FILE for a private CA (requests takes the path as `verify`).
+OIDC_VERIFY_SSL = os.environ.get("OIDC_CA_FILE", "") or True
+OIDC_TOKEN_USE_BASIC_AUTH = os.environ.get("OIDC_TOKEN_AUTH", "client_secret_post") == "client_secret_basic"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # for the provider's logout (id_token_hint)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+# Two-factor: SSO users skip the console's TOTP when the provider enforces MFA; with OIDC_MFA_AMR /
+# OIDC_MFA_ACR the ID token must show it (an `amr` value or the `acr` in the list), else the sign-in is refused.
+SSO_MFA_BY_PROVIDER = envbool("SSO_MFA_BY_PROVIDER", False)
+OIDC_MFA_AMR = envlist("OIDC_MFA_AMR")
+OIDC_MFA_ACR = envlist("OIDC_MFA_ACR")
+# SSO only: no password sign-in except for the break-glass local admins named here.
+SSO_ONLY = envbool("SSO_ONLY", False)
+SSO_BREAK_GLASS_USERS = envlist("SSO_BREAK_GLASS_USERS")
+SSO_REQUIRE_MAPPED_GROUP = envbool("SSO_REQUIRE_MAPPED_GROUP", True)
+
+LDAP_SERVER_URI = os.environ.get("LDAP_SERVER_URI", "")
+LDAP_ENABLED = bool(LDAP_SERVER_URI)
+LDAP_BIND_DN = os.environ.get("LDAP_BIND_DN", "")
+LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD", "")
+LDAP_USER_DN_TEMPLATE = os.environ.get("LDAP_USER_DN_TEMPLATE", "")
+LDAP_USER_SEARCH_BASE = os.environ.get("LDAP_USER_SEARCH_BASE", "")
+LDAP_USER_SEARCH_FILTER = os.environ.get("LDAP_USER_SEARCH_FILTER", "(uid=%(user)s)")
+LDAP_GROUP_SEARCH_BASE = os.environ.get("LDAP_GROUP_SEARCH_BASE", "")
+LDAP_GROUP_SEARCH_FILTER = os.environ.get("LDAP_GROUP_SEARCH_FILTER", "(objectClass=groupOfNames)")
+LDAP_GROUP_TYPE = os.environ.get("LDAP_GROUP_TYPE", "nestedGroupOfNames")
+LDAP_GROUP_NAME_ATTR = os.environ.get("LDAP_GROUP_NAME_ATTR", "cn")
+LDAP_START_TLS = envbool("LDAP_START_TLS", False)
+LDAP_CA_FILE = os.environ.get("LDAP_CA_FILE", "")
+LDAP_TIMEOUT = envfloat("LDAP_TIMEOUT", 5.0)
+LDAP_ATTR_FIRST_NAME = os.environ.get("LDAP_ATTR_FIRST_NAME", "givenName")
+LDAP_ATTR_LAST_NAME = os.environ.get("LDAP_ATTR_LAST_NAME", "sn")
+LDAP_ATTR_EMAIL = os.environ.get("LDAP_ATTR_EMAIL", "mail")
+LDAP_GROUP_TYPES = (
+    "groupOfNames",
+    "nestedGroupOfNames",
+    "groupOfUniqueNames",
+    "nestedGroupOfUniqueNames",
+    "posixGroup",
+    "activeDirectory",
+    "nestedActiveDirectory",
+)
+if LDAP_ENABLED:
+    if LDAP_GROUP_TYPE not in LDAP_GROUP_TYPES:
+        raise ImproperlyConfigured(f"LDAP_GROUP_TYPE must be one of {', '.join(LDAP_GROUP_TYPES)}")
+    if not LDAP_GROUP_SEARCH_BASE:
+        raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_GROUP_SEARCH_BASE too (groups give the roles).")
+    if not (LDAP_USER_DN_TEMPLATE or LDAP_USER_SEARCH_BASE):
+        raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_USER_SEARCH_BASE or LDAP_USER_DN_TEMPLATE too.")
+# Both backends stay in the list and stand aside while not configured (so existing sessions resolve).
+AUTHENTICATION_BACKENDS += ["console.ldap_auth.ConsoleLDAPBackend", "console.oidc.OIDCBackend"]
 
 # --- Security headers -----------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -214,7 +292,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "frame-src": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'"],  # + the OpenID provider (console.security): logout's answer goes there
         "base-uri": ["'none'"],
     }
 }
@@ -258,6 +336,7 @@ LOGGING = {
         "boto3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # not one line per login
+        "django_auth_ldap": {"level": "WARNING"},
     },
 }
 

@@ -1,16 +1,14 @@
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from console import audit_views, otp_views, user_views, views
+from console import audit_views, auth_views, directory_views, otp_views, user_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", views.logout, name="logout"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.logout, name="logout"),
+    path("oidc/start/", login_not_required(auth_views.OIDCStartView.as_view()), name="oidc_start"),
+    path("oidc/callback/", login_not_required(auth_views.OIDCCallbackView.as_view()), name="oidc_callback"),
     path("endpoints/", views.endpoint_list, name="endpoint_list"),
     path("endpoints/new/", views.endpoint_create, name="endpoint_create"),
     path("endpoints/<int:pk>/edit/", views.endpoint_edit, name="endpoint_edit"),
@@ -26,6 +24,10 @@ urlpatterns = [
     path("users/<int:pk>/roles/", user_views.user_role_assign, name="user_role_assign"),
     path("users/<int:pk>/2fa/require/", user_views.user_otp_require, name="user_otp_require"),
     path("users/<int:pk>/2fa/reset/", user_views.user_otp_reset, name="user_otp_reset"),
+    path("users/locks/lift/", directory_views.lock_lift, name="user_lock_lift"),
+    path("directory/", directory_views.mapping_list, name="directory_mappings"),
+    path("directory/new/", directory_views.mapping_create, name="directory_mapping_create"),
+    path("directory/<int:pk>/remove/", directory_views.mapping_remove, name="directory_mapping_remove"),
     path("roles/<int:pk>/remove/", user_views.role_remove, name="role_remove"),
     path("groups/new/", user_views.group_create, name="group_create"),
     path("groups/<int:pk>/", user_views.group_detail, name="group_detail"),

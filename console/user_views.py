@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from buckets.models import Bucket
-from console import access, audit, security
-from console.models import Endpoint, Profile, Role, RoleAssignment
+from console import access, audit, lockout, security, sso
+from console.models import DirectoryMembership, Endpoint, ExternalIdentity, Profile, Role, RoleAssignment
 from console.user_forms import GroupForm, GroupMemberForm, RoleAssignmentForm, SetPasswordForm, UserCreateForm
 
 User = get_user_model()
@@ -65,7 +65,12 @@ def user_list(request):
         .annotate(otp_devices=Count("totpdevice"))
     )
     groups = Group.objects.order_by("name").annotate(member_count=Count("user"))
-    return render(request, "console/user_list.html", {"users": users, "groups": groups})
+    sources = dict(ExternalIdentity.objects.values_list("user_id", "source"))
+    users = list(users)
+    for u in users:
+        u.sso_source = ExternalIdentity(source=sources[u.pk]).get_source_display() if u.pk in sources else ""
+    context = {"users": users, "groups": groups, "locks": lockout.current_locks()}
+    return render(request, "console/user_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -96,6 +101,8 @@ def _user_context(user, **extra) -> dict:
         "otp_required_all": settings.OTP_REQUIRED_FOR_ALL,
         "role_form": RoleAssignmentForm(principal=user),
         "password_form": SetPasswordForm(user),
+        "role_sources": sso.role_sources(user),
+        "identities": ExternalIdentity.objects.filter(user=user),
         **extra,
     }
 
@@ -136,13 +143,17 @@ def user_reactivate(request, pk: int):
 
 @require_POST
 def user_set_password(request, pk: int):
-    actor = _admin(request, "user.password.set")
+    actor = _admin(request, "auth.password.change")
     user = get_object_or_404(User, pk=pk)
     form = SetPasswordForm(user, request.POST)
     if not form.is_valid():
         context = _user_context(user, password_form=form)
         return render(request, "console/user_detail.html", context, status=422)
-    with audit.change(actor, "user.password.set", params={"username": user.username, "via": "admin"}):
+    with audit.change(
+        actor,
+        "auth.password.change",
+        params={"username": user.username, "via": "admin", "user_agent": sso.user_agent(request)},
+    ):
         user.set_password(form.cleaned_data["password"])
         user.save(update_fields=["password"])
     messages.success(request, f"Password of “{user.username}” set. Their open sessions have ended.")
@@ -268,9 +279,15 @@ def group_create(request):
 
 
 def _group_context(group, **extra) -> dict:
+    members = list(group.user_set.order_by("username"))
+    given = {m.user_id: m for m in DirectoryMembership.objects.filter(group=group, was_local=False)}
+    for member in members:  # a membership that single sign-on gave (the next sign-in may take it away)
+        membership = given.get(member.pk)
+        member.from_directory = ", ".join(membership.directory_groups) if membership else ""
     return {
         "group": group,
-        "members": group.user_set.order_by("username"),
+        "members": members,
+        "mappings": group.directory_mappings.all(),
         "assignments": group.role_assignments.select_related("endpoint").order_by("endpoint__name", "bucket", "prefix"),
         "member_form": GroupMemberForm(group=group),
         "role_form": RoleAssignmentForm(principal=group),
@@ -317,6 +334,7 @@ def group_member_remove(request, pk: int, user_pk: int):
     user = get_object_or_404(group.user_set, pk=user_pk)
     with audit.change(actor, "group.member.remove", params={"group": group.name, "username": user.username}):
         group.user_set.remove(user)
+        DirectoryMembership.objects.filter(user=user, group=group).delete()
     messages.success(request, f"“{user.username}” removed from “{group.name}”.")
     return redirect("group_detail", pk=pk)
 
@@ -365,7 +383,11 @@ class SetPasswordLinkView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         user = form.user
         actor = audit.Actor(user_id=user.pk, username=user.username, ip=audit.client_ip(self.request))
-        with audit.change(actor, "user.password.set", params={"username": user.username, "via": "link"}):
+        with audit.change(
+            actor,
+            "auth.password.change",
+            params={"username": user.username, "via": "link", "user_agent": sso.user_agent(self.request)},
+        ):
             response = super().form_valid(form)
         self.request.session.pop(security.SESSION_KEY, None)
         messages.success(self.request, "Your password is set. Log in with it now.")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib import auth, messages
+from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,13 +29,6 @@ def endpoint_snapshot(endpoint: Endpoint) -> dict:
         "access_key_id": f"…{key_id[-4:]}" if key_id else "",
         "has_secret": endpoint.has_secret,
     }
-
-
-@require_POST
-def logout(request):
-    auth.logout(request)
-    messages.info(request, "You have been logged out.")
-    return redirect("login")
 
 
 @require_GET

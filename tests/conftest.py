@@ -13,6 +13,8 @@ from botocore.config import Config
 
 from console import embedded_s3
 from console.models import Endpoint, Role, RoleAssignment
+from tests.ldap_fixtures import ldap_on, slapd  # noqa: F401 - the test OpenLDAP server (session)
+from tests.oidc_fixtures import oidc_on, oidc_provider  # noqa: F401 - the test OpenID provider (session)
 
 
 class SeaweedServer:

@@ -21,7 +21,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from buckets.models import Bucket, Job
 from console import audit
-from console.models import AuditEvent, Endpoint, Role, RoleAssignment
+from console.models import AuditEvent, DirectoryGroupMapping, Endpoint, Role, RoleAssignment
 from tests.conftest import empty_and_delete
 
 # Columns of every expectation string, in this order (requests are made in this order too,
@@ -155,6 +155,11 @@ def ASSIGNMENT(c):
     return {"pk": c.assignment.pk}, {}
 
 
+def MAPPING(c):
+    mapping, _ = DirectoryGroupMapping.objects.get_or_create(source="oidc", directory_group="matrix", group=c.group)
+    return {"pk": mapping.pk}, {}
+
+
 @dataclass
 class Row:
     args: Args
@@ -164,7 +169,7 @@ class Row:
     json: bool = False  # send data as a JSON body (the upload script's endpoints)
 
 
-PUBLIC = {"login", "set_password_link"}  # the only pages anonymous users may open
+PUBLIC = {"login", "set_password_link", "oidc_start", "oidc_callback"}  # the only pages anonymous users may open
 
 EXPECTED: dict[str, Row] = {
     # --- console (console/urls.py) ---
@@ -198,6 +203,13 @@ EXPECTED: dict[str, Row] = {
     ),
     "group_role_assign": Row(GROUP, get=NOT_ALLOWED, post=ADMIN_PAGE),
     "bucket_access": Row(BUCKET, get=BUCKET_ADMIN, post=NOT_ALLOWED),
+    # --- single sign-on (console/auth_views.py, console/directory_views.py); OpenID is not configured here ---
+    "oidc_start": Row(NONE, get="404 404 404 404 404 404", post="405 405 405 405 405 405"),
+    "oidc_callback": Row(NONE, get="404 404 404 404 404 404", post="405 405 405 405 405 405"),
+    "user_lock_lift": Row(NONE, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "directory_mappings": Row(NONE, get=ADMIN_PAGE, post=NOT_ALLOWED),
+    "directory_mapping_create": Row(NONE, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "directory_mapping_remove": Row(MAPPING, get=NOT_ALLOWED, post=ADMIN_PAGE),
     # valid link: GET redirects to the token-less URL (Django hides the token from Referer)
     "set_password_link": Row(
         lambda c: (
