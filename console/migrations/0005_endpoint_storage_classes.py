@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('console', '0003_profile'),
+        ('console', '0004_sso'),
     ]
 
     operations = [
