@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 
+from buckets import s3
 from buckets.s3 import S3Error
 
 
@@ -43,7 +44,7 @@ class HtmxErrorMiddleware:
         elif isinstance(exception, Http404):
             status, level, text = 404, "error", "Not found, or not visible to you."
         elif isinstance(exception, S3Error):
-            status, level, text = 502, "error", exception.user_message
+            status, level, text = 504 if exception.timed_out else 502, "error", exception.user_message
         else:
             return None
         if getattr(request, "htmx", False):
@@ -76,3 +77,18 @@ class SessionIdleTimeoutMiddleware:
             if now - session.get("_touched", 0) >= settings.SESSION_TOUCH_INTERVAL:
                 session["_touched"] = now  # marks the session modified: saved with a new expiry date
         return response
+
+
+class S3TimeBudgetMiddleware:
+    """Every page and partial waits at most S3_PAGE_BUDGET seconds for S3 in all (see buckets.s3.client).
+
+    A hung endpoint then shows "the endpoint did not answer within N s" where the content would be,
+    long before gunicorn's worker timeout turns the request into a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with s3.time_budget(settings.S3_PAGE_BUDGET):
+            return self.get_response(request)

@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "console.middleware.S3TimeBudgetMiddleware",
     "console.middleware.HtmxErrorMiddleware",
     "console.security.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the login page with the reason

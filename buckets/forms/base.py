@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import zip_longest
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.core import signing
@@ -11,13 +11,22 @@ from django.core import signing
 SEEN_SALT = "buckets.section.seen"
 
 
+class Seen(NamedTuple):
+    """The state a form was opened on (``state`` may be None: "there was none")."""
+
+    state: Any
+
+
 def sign_seen(state: Any) -> str:
     """The state a form was opened on, signed, so a save can tell what changed since (and nobody can forge it)."""
-    return signing.dumps(state, salt=SEEN_SALT, compress=True)
+    return signing.dumps({"state": state}, salt=SEEN_SALT, compress=True)
 
 
-def read_seen(token: str) -> Any:
-    return signing.loads(token, salt=SEEN_SALT)
+def read_seen(token: str) -> Seen:
+    data = signing.loads(token, salt=SEEN_SALT)
+    if not isinstance(data, dict) or "state" not in data:
+        raise signing.BadSignature("not a seen token")
+    return Seen(data["state"])
 
 
 class SectionForm(forms.Form):

@@ -15,10 +15,11 @@ import collections
 import contextvars
 import datetime
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -160,7 +161,42 @@ class _Budget:
 
 
 _budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("s3_budget", default=None)
-_executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="s3-call")
+
+
+class _DaemonPool:
+    """Threads for calls under a budget. Daemon threads: a call left hanging on an endpoint that never
+    answers must not keep the process alive at exit (a ThreadPoolExecutor joins its threads)."""
+
+    def __init__(self, most: int):
+        self.most, self.idle, self.threads = most, 0, 0
+        self.lock = threading.Lock()
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+
+    def submit(self, function, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self.queue.put((future, function, args, kwargs))
+        with self.lock:
+            if self.idle == 0 and self.threads < self.most:
+                self.threads += 1
+                threading.Thread(target=self._work, name=f"s3-call-{self.threads}", daemon=True).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                self.idle += 1
+            future, function, args, kwargs = self.queue.get()
+            with self.lock:
+                self.idle -= 1
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args, **kwargs))
+            except BaseException as exc:  # handed to the waiting caller
+                future.set_exception(exc)
+
+
+_executor = _DaemonPool(most=64)
 
 
 @contextmanager

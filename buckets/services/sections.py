@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from buckets import locks, s3
+from buckets.forms.base import Seen
 from buckets.models import Bucket, UnsupportedFeature
 from console import audit
 from console.models import Endpoint
@@ -118,7 +119,7 @@ def section_change(
     lock: str,
     read: Callable[[Target], Any],
     apply: Callable[[Any], None],
-    seen: Any = None,
+    seen: Seen | None = None,
     fingerprint: Callable[[Any], Any] = lambda value: value,
     params: dict | None = None,
     feature: str = "",
@@ -141,8 +142,8 @@ def section_change(
             with audit.change(actor, action, params=params, **where):
                 raise  # the attempt is recorded as failed, with S3's answer
         shown = normalised(fingerprint(before))  # what a form of it shows; what the audit trail keeps
-        if seen is not None and shown != seen:
-            conflict = Conflict(describe_changes(seen, shown))
+        if seen is not None and shown != seen.state:
+            conflict = Conflict(describe_changes(seen.state, shown))
             audit.record(
                 actor, action, outcome="failed", params=params, before=shown, error_code="Conflict",
                 error_message=conflict.message, **where,

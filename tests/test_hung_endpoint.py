@@ -1,0 +1,95 @@
+"""An endpoint that accepts the connection and never answers: every page answers within its S3 budget."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from django.urls import reverse
+
+from buckets.models import Bucket
+from console.models import Endpoint
+from tests.objects_fixtures import section_url, url
+
+BUDGET = 1.5
+
+
+@pytest.fixture
+def silent_endpoint(db):
+    """A loopback server that accepts every connection, reads, and never writes a byte back."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            held.append(conn)  # kept open, never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    ep = Endpoint(name="silent", url=f"http://127.0.0.1:{server.getsockname()[1]}", addressing_style="path")
+    ep.credential_source = Endpoint.CredentialSource.KEYS
+    ep.access_key_id = "AKIASILENT"
+    ep.set_secret_access_key("silent-secret")
+    ep.save()
+    Bucket.objects.create(endpoint=ep, name="hung")
+    yield ep
+    stop.set()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+@pytest.fixture
+def short_budget(settings):
+    settings.S3_PAGE_BUDGET = BUDGET
+
+
+def _timed(client, target, **extra):
+    started = time.monotonic()
+    response = client.get(target, **extra)
+    return response, time.monotonic() - started
+
+
+def test_pages_answer_within_the_budget(admin_client, silent_endpoint, short_budget):
+    message = f"did not answer within {BUDGET:g} s"
+    listing, took = _timed(admin_client, url("object_list", silent_endpoint, "hung"))
+    assert listing.status_code == 200 and message in listing.content.decode() and took < BUDGET + 1.5
+
+    # The object page makes several S3 calls: one budget for all of them, then an error page (no 500).
+    page, took = _timed(admin_client, url("object_detail", silent_endpoint, "hung", key="a.txt"))
+    assert page.status_code == 504 and message in page.content.decode() and took < BUDGET + 1.5
+
+    # A bucket section (htmx partial): the message where the section's content would be.
+    setting = reverse("bucket_setting", args=[silent_endpoint.pk, "hung", "versioning"])
+    part, took = _timed(admin_client, setting, HTTP_HX_REQUEST="true")
+    assert part.status_code == 200 and message in part.content.decode() and took < BUDGET + 1.5
+
+    # An object section fetched alone, and an htmx request whose error goes to the flash area.
+    part, took = _timed(
+        admin_client, section_url("show", "tags", silent_endpoint, "hung", key="a.txt"), HTTP_HX_REQUEST="true"
+    )
+    assert message in part.content.decode() and took < BUDGET + 1.5
+
+
+def test_a_timed_out_save_is_audited_as_failed(admin_client, silent_endpoint, short_budget):
+    from console.models import AuditEvent
+
+    save = reverse("bucket_setting_save", args=[silent_endpoint.pk, "hung", "versioning"])
+    answer, took = _timed(admin_client, save, HTTP_HX_REQUEST="true")  # GET: 405, no S3 call at all
+    assert answer.status_code == 405
+    started = time.monotonic()
+    answer = admin_client.post(save, {"status": "Enabled"}, HTTP_HX_REQUEST="true")
+    assert time.monotonic() - started < BUDGET + 1.5
+    assert f"did not answer within {BUDGET:g} s" in answer.content.decode()
+    event = AuditEvent.objects.get(action="bucket.versioning.put")
+    assert event.outcome == "failed" and event.error_code == "EndpointTimeout"
