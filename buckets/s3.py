@@ -35,6 +35,8 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
+from console import metrics as console_metrics
+
 if TYPE_CHECKING:
     from console.models import Endpoint
 
@@ -156,6 +158,7 @@ def client_for(endpoint: Endpoint):
                 raise S3Error(type(exc).__name__, str(exc)) from None
             client.meta.events.register("before-call.s3", _on_before_call)
             client.meta.events.register("after-call.s3", _on_after_call)
+            console_metrics.instrument_s3_client(client, endpoint.name)
             for stale in [k for k in _clients if k[0] == endpoint.pk]:
                 del _clients[stale]
             _clients[cache_key] = client
@@ -1092,6 +1095,7 @@ def create_bucket(*, endpoint: Endpoint, bucket: str, region: str = "", object_l
     )
     client.meta.events.register("before-call.s3", _on_before_call)
     client.meta.events.register("after-call.s3", _on_after_call)
+    console_metrics.instrument_s3_client(client, endpoint.name)
     try:
         client.create_bucket(**params)
     except (BotoCoreError, ClientError) as exc:

@@ -7,4 +7,4 @@ class ConsoleConfig(AppConfig):
 
     def ready(self):
         # Signal receivers (two-factor state at login, CSP origins on endpoint changes).
-        from console import security  # noqa: F401
+        from console import checks, security  # noqa: F401

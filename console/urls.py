@@ -1,9 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from console import audit_views, otp_views, user_views, views
+from console import audit_views, health, metrics, otp_views, user_views, views
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", views.dashboard, name="dashboard"),
     path(
         "login/",
