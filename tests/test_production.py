@@ -283,14 +283,21 @@ def test_production_deploy_serves_styled_pages_and_htmx_edits(production, page, 
 
     # The access log has the request time; a set-password token never reaches it.
     assert get(f"{origin}/password/set/MQ/abc-secret-token-123/")[0] in {200, 302}
-    log = production["web_log"].read_text()
+    web_log = production["web_log"]
+    log = wait_for(lambda: "/password/set/" in (text := web_log.read_text()) and text, "the access log line", web_log)
     assert re.search(r'"GET /healthz HTTP/1\.1" 200 \d+ .* \d+ms', log), log[-2000:]
     assert "abc-secret-token-123" not in log and "/password/set/MQ/[redacted]" in log
     # No control socket shared with every other gunicorn of this user.
     assert not (production["home"] / ".gunicorn").exists()
 
+    # The container's HEALTHCHECK script agrees (it sends a Host from ALLOWED_HOSTS).
+    healthcheck = [sys.executable, str(ROOT / "deploy/healthcheck.py"), f"{origin}/healthz"]
+    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1"}
+    assert subprocess.run(healthcheck, env=env, capture_output=True, timeout=30).returncode == 0
+
     # The worker stops: its heartbeat goes, and the health check says so.
     stop(production["worker"])
+    assert subprocess.run(healthcheck, env=env, capture_output=True, timeout=30).returncode == 1
     status, _, body = get(f"{origin}/healthz")
     assert status == 503, body
     assert json.loads(body)["checks"] == {
