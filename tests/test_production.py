@@ -172,6 +172,9 @@ def production(production_env, seaweed, make_bucket, s3client, tmp_path):
     finally:
         stop(worker)
         stop(web)
+        # Shown by pytest when the test failed: what the servers said.
+        print("--- gunicorn ---", web_log.read_text()[-6000:], sep="\n")
+        print("--- worker ---", worker_log.read_text()[-3000:], sep="\n")
 
 
 @pytest.fixture
