@@ -63,6 +63,7 @@ S3_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
+NETWORK_ERRORS = frozenset({"ConnectionError", "HTTPClientError"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -111,9 +112,12 @@ def _after_call(endpoint_name: str, http_response=None, parsed=None, context=Non
 
 
 def _after_call_error(endpoint_name: str, exception=None, context=None, **kwargs) -> None:
-    # No HTTP answer at all: connection refused, timeouts, TLS errors.
+    # No HTTP answer: botocore's ConnectionError and HTTPClientError families (refused, timeouts, TLS,
+    # closed connections) mean the endpoint did not answer; anything else (no credentials, say) failed
+    # before a request went out. By name: botocore stays imported by the S3 layer alone.
     operation, start = (context or {}).pop(_CONTEXT_KEY, ("unknown", None))
-    _record(endpoint_name, operation, "unreachable", type(exception).__name__, start)
+    network = any(cls.__name__ in NETWORK_ERRORS for cls in type(exception).__mro__)
+    _record(endpoint_name, operation, "unreachable" if network else "error", type(exception).__name__, start)
 
 
 def _record(endpoint_name: str, operation: str, outcome: str, code: str, start: float | None) -> None:

@@ -205,11 +205,14 @@ def test_metrics_count_s3_calls_by_operation_outcome_and_latency(client, metrics
     unreachable = Endpoint(name="down", url="http://127.0.0.1:9", credential_source="keys", access_key_id="AK")
     unreachable.set_secret_access_key("SK")
     unreachable.save()
+    no_credentials = Endpoint.objects.create(name="nocreds", url="http://127.0.0.1:9", credential_source="keys")
     before = scrape(client)
     s3.list_buckets(endpoint=endpoint)
     s3.get_bucket_tags(endpoint=endpoint, bucket=bucket)  # no tag set: an S3 error the layer turns into {}
     with pytest.raises(s3.S3Error):
         s3.list_buckets(endpoint=unreachable)
+    with pytest.raises(s3.S3Error):
+        s3.list_buckets(endpoint=no_credentials)
     after = scrape(client)
 
     def delta(name, **labels):
@@ -222,6 +225,8 @@ def test_metrics_count_s3_calls_by_operation_outcome_and_latency(client, metrics
     assert dict(tagging[0][1])["code"].startswith("NoSuchTagSet")
     down = {"endpoint": "down", "operation": "ListBuckets", "outcome": "unreachable", "code": "EndpointConnectionError"}
     assert delta("console_s3_calls_total", **down) == 1
+    refused = {"endpoint": "nocreds", "operation": "ListBuckets", "outcome": "error", "code": "NoCredentialsError"}
+    assert delta("console_s3_calls_total", **refused) == 1
     assert delta("console_s3_call_duration_seconds_count", endpoint="local", operation="ListBuckets") == 1
     assert delta("console_s3_call_duration_seconds_count", endpoint="down", operation="ListBuckets") == 1
 

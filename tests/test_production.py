@@ -290,6 +290,7 @@ def test_production_deploy_serves_styled_pages_and_htmx_edits(production, page, 
     log = wait_for(lambda: "/password/set/" in (text := web_log.read_text()) and text, "the access log line", web_log)
     assert re.search(r'"GET /healthz HTTP/1\.1" 200 \d+ .* \d+ms', log), log[-2000:]
     assert "abc-secret-token-123" not in log and "/password/set/MQ/[redacted]" in log
+    assert log.count("Booting worker with pid") == 2, "GUNICORN_WORKERS=2"
     # No control socket shared with every other gunicorn of this user.
     assert not (production["home"] / ".gunicorn").exists()
 
@@ -307,3 +308,25 @@ def test_production_deploy_serves_styled_pages_and_htmx_edits(production, page, 
         "database": {"status": "ok"},
         "worker": {"status": "missing", "detail": "no task worker is running (manage.py console_worker)"},
     }
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GUNICORN_TIMEOUT": "20"}, "GUNICORN_TIMEOUT (20 s) must be above S3_PAGE_BUDGET (20 s)"),
+        ({"SECRET_KEY": ""}, "Configuration error: SECRET_KEY is not set"),
+        ({"GUNICORN_WORKERS": "many"}, "GUNICORN_WORKERS must be an integer"),
+    ],
+)
+def test_gunicorn_refuses_to_start_misconfigured(production_env, env, message):
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env={**production_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "Booting worker" not in result.stdout + result.stderr
