@@ -41,6 +41,7 @@ ARGS = [
 ADMIN, PASSWORD = "root", "a-long-production-password-7"
 METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
 TEN_YEARS = 315360000
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))  # the venv's, beside its python
 
 
 # --- a database of its own ------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def production(production_env, seaweed, make_bucket, s3client, tmp_path):
     manage(env, "sync_buckets")
 
     web_log, worker_log = tmp_path / "gunicorn.log", tmp_path / "worker.log"
-    web = start([str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py"], env, web_log)
+    web = start([GUNICORN, "-c", "gunicorn.conf.py"], env, web_log)
     worker = start([sys.executable, "manage.py", "console_worker", "--no-reload"], env, worker_log)
     try:
         found = wait_for(
@@ -320,7 +321,7 @@ def test_production_deploy_serves_styled_pages_and_htmx_edits(production, page, 
 )
 def test_gunicorn_refuses_to_start_misconfigured(production_env, env, message):
     result = subprocess.run(
-        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py"],
+        [GUNICORN, "-c", "gunicorn.conf.py"],
         cwd=ROOT,
         env={**production_env, **env},
         capture_output=True,
