@@ -6,5 +6,8 @@ class ConsoleConfig(AppConfig):
     verbose_name = "S3 team console"
 
     def ready(self):
-        # Signal receivers (two-factor state at login, CSP origins on endpoint changes, sign-ins audited).
-        from console import auth_events, security  # noqa: F401
+        # Signal receivers (two-factor state at login, CSP origins on endpoint changes, sign-ins audited), checks.
+        from buckets import s3
+        from console import auth_events, checks, metrics, security  # noqa: F401
+
+        s3.on_new_client(metrics.instrument_s3_client)

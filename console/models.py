@@ -341,3 +341,21 @@ class DirectoryMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.group} from {', '.join(self.directory_groups)}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per running task worker (manage.py console_worker), touched every few seconds.
+
+    django-tasks-db records no heartbeat of its own (only the worker id on a task it claimed), so
+    /healthz could not tell an idle worker from a dead one. The row goes when the worker stops;
+    one left by a killed worker just grows stale and is removed a day later.
+    """
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} on {self.hostname} (pid {self.pid})"

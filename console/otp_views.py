@@ -38,7 +38,9 @@ def lockout_response(request, original_response=None, credentials=None):
 
 def _next_url(request, default: str = "dashboard") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path of this site only: anything else (a name like "a\\b", which redirect() would try to
+    # reverse, or another host) falls back to the default.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

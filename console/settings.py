@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from console import secret_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONSOLE_VAR_DIR", BASE_DIR / "var"))
@@ -53,10 +56,22 @@ def envlist(name: str, default: str = "") -> list[str]:
 # --- Core -----------------------------------------------------------------
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Without SECRET_KEY in the environment: the key `make run` wrote into var/ (a development checkout),
+# so manage.py commands there work without DEBUG=1. No file and DEBUG=0 is a production
+# misconfiguration and stops here; `check --deploy` warns when a DEBUG=0 process uses the file.
+SECRET_KEY_FILE = VAR_DIR / secret_key_file.NAME
+SECRET_KEY_FROM_FILE = False
+if not SECRET_KEY:
+    try:
+        SECRET_KEY = secret_key_file.read(SECRET_KEY_FILE)
+    except secret_key_file.KeyFileError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY is not set and {exc}") from None
+    SECRET_KEY_FROM_FILE = bool(SECRET_KEY)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set DEBUG=1 for development or give a long random SECRET_KEY."
+            "SECRET_KEY is not set. Give a long random SECRET_KEY (production), or run `make run` once "
+            f"in this checkout (it writes {SECRET_KEY_FILE}), or set DEBUG=1 for development."
         )
     SECRET_KEY = INSECURE_SECRET_KEY
 elif not DEBUG and (SECRET_KEY == INSECURE_SECRET_KEY or len(SECRET_KEY) < 50):
@@ -73,6 +88,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver serves static files as production does
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
@@ -89,6 +105,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from the app: no proxy needed
+    "console.metrics.RequestMetricsMiddleware",  # after WhiteNoise: static files are not counted
     "console.security.EndpointCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "console.middleware.SessionIdleTimeoutMiddleware",
@@ -300,6 +318,8 @@ CONTENT_SECURITY_POLICY = {
 # How long a process keeps the list of endpoint origins before reading it again (seconds);
 # changes made through this process apply at once.
 CSP_ENDPOINT_ORIGINS_TTL = envint("CSP_ENDPOINT_ORIGINS_TTL", 60)
+# A load balancer's health check and Prometheus often speak plain HTTP to the instance itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 # Address of the client for the audit trail: trust X-Forwarded-For only behind a known proxy.
 AUDIT_TRUST_X_FORWARDED_FOR = envbool("AUDIT_TRUST_X_FORWARDED_FOR", False)
 
@@ -310,10 +330,30 @@ AUDIT_ARCHIVE_BUCKET = os.environ.get("AUDIT_ARCHIVE_BUCKET", "")
 AUDIT_ARCHIVE_PREFIX = os.environ.get("AUDIT_ARCHIVE_PREFIX", "audit/")
 AUDIT_ARCHIVE_ENDPOINT = os.environ.get("AUDIT_ARCHIVE_ENDPOINT", "")
 
+# --- Health check and metrics (console/health.py, console/metrics.py) -----
+# The task worker (manage.py console_worker) records a heartbeat this often (seconds); /healthz
+# answers 503 when no worker's heartbeat is younger than WORKER_HEARTBEAT_MAX_AGE.
+WORKER_HEARTBEAT_INTERVAL = envfloat("WORKER_HEARTBEAT_INTERVAL", 15.0)
+WORKER_HEARTBEAT_MAX_AGE = envfloat("WORKER_HEARTBEAT_MAX_AGE", 60.0)
+# /metrics answers only when one of these is set (404 otherwise); with both, both must match.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = envlist("METRICS_ALLOWED_NETWORKS")
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or network") from None
+
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# collectstatic writes hashed names and gzip copies; WhiteNoise serves the hashed ones with a cache
+# lifetime of ten years (immutable) and the rest for 60 seconds. DEBUG serves the plain names.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

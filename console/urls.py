@@ -1,9 +1,11 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from console import audit_views, auth_views, directory_views, otp_views, user_views, views
+from console import audit_views, auth_views, directory_views, health, metrics, otp_views, user_views, views
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.logout, name="logout"),

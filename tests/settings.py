@@ -15,6 +15,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WhiteNoise looks for files per request instead of scanning STATIC_ROOT at start (there is none before
+# collectstatic); test_production.py runs the manifest storage for real, under gunicorn.
+WHITENOISE_AUTOREFRESH = True
 # The endpoints' origins for the CSP header are refreshed by signals only: no query appears mid-test.
 CSP_ENDPOINT_ORIGINS_TTL = 0
 # SQLite: a test database in a file, not Django's shared in-memory one. With the in-memory database

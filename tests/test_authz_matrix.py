@@ -169,7 +169,7 @@ class Row:
     json: bool = False  # send data as a JSON body (the upload script's endpoints)
 
 
-PUBLIC = {"login", "set_password_link", "oidc_start", "oidc_callback"}  # the only pages anonymous users may open
+PUBLIC = {"login", "set_password_link", "oidc_start", "oidc_callback", "healthz", "metrics"}  # open to anonymous users
 
 EXPECTED: dict[str, Row] = {
     # --- console (console/urls.py) ---
@@ -222,6 +222,10 @@ EXPECTED: dict[str, Row] = {
         get="302 302 302 302 302 302",
         post="302 302 302 302 302 302",
     ),
+    # operations (console/health.py, console/metrics.py): the same answer for everyone, login or not;
+    # /metrics is off (404) until METRICS_TOKEN or METRICS_ALLOWED_NETWORKS is set (test_health_metrics.py)
+    "healthz": Row(NONE, get="200 200 200 200 200 200", post="405 405 405 405 405 405"),
+    "metrics": Row(NONE, get="404 404 404 404 404 404", post="405 405 405 405 405 405"),
     "otp_setup": Row(NONE, get=ANY_USER, post=ANY_USER),
     "otp_verify": Row(NONE, get=ANY_USER, post=ANY_USER),  # without a pending 2FA step: redirect onwards
     "otp_disable": Row(NONE, get=NOT_ALLOWED, post=ANY_USER),

@@ -80,6 +80,7 @@ def test_console_run_serves_and_stops_everything(tmp_path):
         "DJANGO_SETTINGS_MODULE": "console.settings",
     }
     env.pop("DATABASE_URL", None)
+    env.pop("SECRET_KEY", None)  # as `make run` starts: it generates one into var/
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "console_run", "--addr", f"127.0.0.1:{web_port}"],
         cwd=ROOT,
@@ -104,12 +105,19 @@ def test_console_run_serves_and_stops_everything(tmp_path):
         body = urllib.request.urlopen(f"http://127.0.0.1:{web_port}/login/").read().decode()
         assert "Log in" in body
         assert stat.S_IMODE((tmp_path / "s3-identities.json").stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
     finally:
         os.killpg(proc.pid, 2)
         rest = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0, rest
     assert "Stopped." in rest
     assert embedded_s3.ports_free(port)
+    # In the checkout it set up, manage.py commands work as typed: no DEBUG=1, no SECRET_KEY.
+    plain = {k: v for k, v in env.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    verify = subprocess.run(
+        [sys.executable, "manage.py", "audit_verify"], cwd=ROOT, env=plain, capture_output=True, text=True, timeout=60
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 # --- login and roles ------------------------------------------------------------
@@ -129,8 +137,9 @@ def _example_path(route: str) -> str:
     return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: replacements.get(m.group(1) or "str", "x"), route)
 
 
-# The OpenID views answer 404 while single sign-on is not configured, and are open to anonymous users.
-PUBLIC = {"login", "set_password_link", "oidc_start", "oidc_callback"}
+# The OpenID views answer 404 while single sign-on is not configured, and are open to anonymous users;
+# healthz and metrics: tests/test_health_metrics.py.
+PUBLIC = {"login", "set_password_link", "oidc_start", "oidc_callback", "healthz", "metrics"}
 
 
 @pytest.mark.django_db

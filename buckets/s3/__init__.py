@@ -57,7 +57,7 @@ from buckets.s3.client import (
     forget_client,
     is_write,
     last_request_id,
-    observe,
+    on_new_client,
     server_software,
     time_budget,
 )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import datetime
 import logging
 import queue
 import threading
@@ -102,7 +101,7 @@ FRIENDLY = {
 # --- call accounting: call counts for tests, the last request id for the audit trail ------------
 CALL_COUNTS: collections.Counter[str] = collections.Counter()
 _last_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("s3_last_request_id", default="")
-_observers: list = []
+_client_hooks: list = []
 
 
 def last_request_id() -> str:
@@ -117,9 +116,10 @@ def server_software(endpoint: Endpoint) -> str:
     return _servers.get(endpoint.pk, "")
 
 
-def observe(callback) -> None:
-    """Register ``callback(operation, outcome, seconds)`` for every call (metrics)."""
-    _observers.append(callback)
+def on_new_client(callback) -> None:
+    """Run ``callback(client, endpoint_name)`` for every new client (metrics register their events so)."""
+    if callback not in _client_hooks:
+        _client_hooks.append(callback)
 
 
 def _request_id(answer: dict) -> str:
@@ -296,6 +296,8 @@ def new_client(endpoint: Endpoint, **overrides):
     except BotoCoreError as exc:
         raise S3Error(type(exc).__name__, str(exc)) from None
     client.meta.events.register("before-call.s3", _count_call)
+    for hook in _client_hooks:
+        hook(client, endpoint.name)
     return client
 
 
@@ -373,22 +375,16 @@ def call(endpoint: Endpoint, operation: str, /, *, client=None, **params) -> dic
     if is_write(operation) and not _audited.get():
         raise UnauditedWrite(f"S3 {operation} outside an audited change: call it from a service in audit.change.")
     _last_request_id.set("")
-    started = time.monotonic()
-    outcome = "ok"
     try:
         function = getattr(client or client_for(endpoint), operation)
         answer = _run_with_budget(function, params)
     except (BotoCoreError, ClientError, S3Error) as exc:
         error = translate(exc)
-        outcome = error.code
         _last_request_id.set(error.request_id)
         log.info(
             "S3 %s on endpoint %s failed: %s (request id %s)", operation, endpoint.name, error.code, error.request_id
         )
         raise error from None
-    finally:
-        for observer in _observers:
-            observer(operation, outcome, time.monotonic() - started)
     _last_request_id.set(_request_id(answer))
     server = ((answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}).get("server")
     if server and endpoint.pk:
@@ -422,7 +418,3 @@ def read_body(body, length: int) -> bytes:
         raise translate(exc) from None
     finally:
         body.close()
-
-
-def utc(value: datetime.datetime | None) -> datetime.datetime | None:
-    return value.astimezone(datetime.UTC) if value is not None else None

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from console import embedded_s3
+from console import embedded_s3, secret_key_file
 from console.settings import envbool, envint
 
 
@@ -34,6 +34,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+            self._ensure_secret_key()
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database ready.")
             if envbool("EMBEDDED_S3", True):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             call_command("ensure_admin")
             manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
             children.append(
-                ("task worker", subprocess.Popen([*manage, "db_worker", "--no-reload"], start_new_session=True))
+                ("task worker", subprocess.Popen([*manage, "console_worker", "--no-reload"], start_new_session=True))
             )
             children.append(
                 ("web server", subprocess.Popen([*manage, "runserver", addr, "--noreload"], start_new_session=True))
@@ -57,6 +58,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"Stopping the {name}…")
                 embedded_s3.stop(proc)
             self.stdout.write("Stopped.")
+
+    def _ensure_secret_key(self) -> None:
+        """Keep a generated SECRET_KEY in var/ so that manage.py commands here work without DEBUG=1."""
+        if os.environ.get("SECRET_KEY") or settings.SECRET_KEY_FROM_FILE:
+            return
+        key = secret_key_file.ensure(settings.SECRET_KEY_FILE)
+        # This process read its settings before the file existed; its children read the file.
+        settings.SECRET_KEY, settings.SECRET_KEY_FROM_FILE = key, True
+        self.stdout.write(f"Generated a SECRET_KEY for this checkout in {settings.SECRET_KEY_FILE}.")
 
     def _start_s3(self) -> subprocess.Popen:
         var = settings.VAR_DIR

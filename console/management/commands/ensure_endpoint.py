@@ -4,6 +4,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
+from console import crypto
 from console.models import Endpoint
 
 
@@ -26,6 +27,12 @@ class Command(BaseCommand):
             raise CommandError("Give the secret key in $S3_SECRET_ACCESS_KEY (or --secret-key).")
         endpoint = Endpoint.objects.filter(name=name).first()
         if endpoint is not None:
+            if endpoint.access_key_id == access_key and self._secret_lost(endpoint):
+                # The key that encrypted it changed (e.g. a checkout's first generated SECRET_KEY): store it again.
+                endpoint.set_secret_access_key(secret_key)
+                endpoint.save(update_fields=["secret_access_key_encrypted", "updated_at"])
+                self.stdout.write(f"Endpoint '{name}' exists already; its secret key was stored again (new key).")
+                return
             self.stdout.write(f"Endpoint '{name}' exists already.")
             return
         endpoint = Endpoint(
@@ -39,3 +46,11 @@ class Command(BaseCommand):
         endpoint.set_secret_access_key(secret_key)
         endpoint.save()
         self.stdout.write(self.style.SUCCESS(f"Registered endpoint '{name}' at {url}."))
+
+    @staticmethod
+    def _secret_lost(endpoint: Endpoint) -> bool:
+        try:
+            endpoint.get_secret_access_key()
+        except crypto.DecryptionError:
+            return True
+        return False
