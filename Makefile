@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
+NODE_TOOLS := tests/a11y/node_modules/.package-lock.json
+
 .PHONY: run test bench lint format browser clean
 
 $(STAMP): requirements.txt
@@ -22,7 +24,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
-test: $(STAMP) browser
+# Node test tools (axe-core for tests/test_a11y.py), pinned by tests/a11y/package-lock.json.
+$(NODE_TOOLS): tests/a11y/package.json tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+test: $(STAMP) browser $(NODE_TOOLS)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
 
@@ -38,4 +45,4 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache tests/a11y/node_modules

@@ -8,7 +8,6 @@ reaches it.
 
 from __future__ import annotations
 
-import io
 import re
 import struct
 import urllib.parse
@@ -124,9 +123,6 @@ def seeded(endpoint, make_bucket, s3client, admin_user, operator_user, viewer_us
     for name in (bucket, other):
         Bucket.objects.create(endpoint=endpoint, name=name, region="us-east-1")
 
-    group = Group.objects.create(name="ops-team")
-    group.user_set.add(operator_user)
-    RoleAssignment.objects.create(group=group, role=Role.OPERATOR, endpoint=endpoint, bucket=bucket)
     RoleAssignment.objects.create(user=viewer_user, role=Role.VIEWER, endpoint=endpoint, bucket=bucket, prefix="docs/")
     nobody_user.is_active = False
     nobody_user.save()
@@ -166,7 +162,6 @@ def seeded(endpoint, make_bucket, s3client, admin_user, operator_user, viewer_us
         "endpoint": endpoint,
         "bucket": bucket,
         "other": other,
-        "group": group,
         "job": job,
         "running": running,
         "old_version": old_version,
@@ -220,7 +215,7 @@ def q(**params) -> str:
 
 def test_axe_every_page_and_fragment(browser, seeded, live_server):
     origin = live_server.url
-    ep, bucket, other = seeded["endpoint"], seeded["bucket"], seeded["bucket"] and seeded["other"]
+    ep, bucket, other = seeded["endpoint"], seeded["bucket"], seeded["other"]
     users = seeded["users"]
     b = f"/b/{ep.pk}/{bucket}"
     page = a11y.new_page(browser)
@@ -228,6 +223,10 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
 
     walk.visit("/login/", "login page")
     login(page, origin, "alice")
+    walk.visit("/users/", "user list without groups")  # the empty state, with its link in the text
+    group = Group.objects.create(name="ops-team")
+    group.user_set.add(users["operator"])
+    RoleAssignment.objects.create(group=group, role=Role.OPERATOR, endpoint=ep, bucket=bucket)
     readme = q(key="docs/readme.txt")
     paths = [
         "/",
@@ -241,7 +240,7 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
         f"/users/{users['viewer'].pk}/",
         f"/users/{users['nobody'].pk}/",
         "/groups/new/",
-        f"/groups/{seeded['group'].pk}/",
+        f"/groups/{group.pk}/",
         f"/access/bucket/{ep.pk}/{bucket}/",
         "/account/2fa/",
         "/audit/",
@@ -323,7 +322,7 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     walk.visit(f"{b}/object/{readme}", "object page")
     for section in ("#object-metadata", "#object-tags", "#object-acl", "#object-storage"):
         page.locator(section).get_by_role("button", name=re.compile("^(Edit|Change)$")).click()
-        expect(page.locator(f"{section} form")).to_have_count(1)
+        expect(page.locator(f"{section} form[method=post]")).to_have_count(1)
     page.locator("#object-history").scroll_into_view_if_needed()
     walk.check("object page, every section editing")
     page.locator("#object-share").get_by_role("button", name="Create link").click()
@@ -385,3 +384,195 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     if missing:
         problems.append(f"named URLs the walk did not reach (walk them or list them in NOT_PAGES): {sorted(missing)}")
     assert not problems, "\n\n".join(problems)
+
+
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "body";
+  const label = (el.getAttribute("aria-label") || el.textContent || el.value || "").trim().replace(/\\s+/g, " ");
+  return `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.name ? "[name=" + el.name + "]" : ""} ${label}`
+    .slice(0, 120);
+}"""
+
+
+def focused(page) -> str:
+    return page.evaluate(FOCUSED)
+
+
+def focus_is(page, selector: str) -> bool:
+    return page.evaluate("(sel) => !!document.activeElement && document.activeElement.matches(sel)", selector)
+
+
+def tab_to(page, selector: str, limit: int = 60, key: str = "Tab") -> None:
+    """Press Tab until focus is on an element matching selector (as a keyboard user would)."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if focus_is(page, selector):
+            return
+    raise AssertionError(f"{limit} presses of {key} never reached {selector}; focus is on {focused(page)}")
+
+
+def focus_ring(page) -> bool:
+    """The focused element draws an outline (or its label does, for a visually hidden file input)."""
+    return page.evaluate(
+        """() => {
+            let el = document.activeElement;
+            if (el.matches("input.visually-hidden")) el = el.closest("label");
+            const style = getComputedStyle(el);
+            return style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+        }"""
+    )
+
+
+def test_keyboard_upload_open_edit_and_save(
+    browser, live_server, operator_user, endpoint, make_bucket, s3client, tmp_path
+):
+    bucket = make_bucket("kbd")
+    origin = live_server.url
+    s3client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [upload.upload_rule(origin)]})
+    s3client.put_object(Bucket=bucket, Key="docs/other.txt", Body=b"other")
+    s3client.put_object(Bucket=bucket, Key="docs/sub/deeper.txt", Body=b"deeper")
+    (tmp_path / "readme.txt").write_bytes(b"hello\n")
+    page = a11y.new_page(browser)
+    login(page, origin, "oscar")
+    page.goto(f"{origin}/b/{endpoint.pk}/{bucket}/objects/?prefix=docs/")
+    a11y.settle(page)
+
+    # The first Tab reaches the skip link, visible while focused; Enter puts focus on the main area.
+    page.keyboard.press("Tab")
+    assert focus_is(page, "a.skip-link"), focused(page)
+    assert page.locator("a.skip-link").bounding_box()["y"] >= 0 and focus_ring(page)
+    page.keyboard.press("Enter")
+    assert focus_is(page, "main#main"), focused(page)
+
+    # "?" opens the shortcut help as a modal dialog; Escape closes it and focus comes back.
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts-help")).to_be_visible()
+    assert page.evaluate("() => document.getElementById('shortcuts-help').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts-help")).to_be_hidden()
+    assert focus_is(page, "main#main"), focused(page)
+
+    # "u" opens the file picker; Tab reaches Upload; the file goes to S3.
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("u")
+    chooser.value.set_files(tmp_path / "readme.txt")
+    expect(page.locator("[data-staged-summary]")).to_contain_text("1 file")
+    tab_to(page, "[data-upload-go]")
+    assert focus_ring(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-batch-summary]")).to_contain_text("Uploaded 1 file")
+    assert s3client.get_object(Bucket=bucket, Key="docs/readme.txt")["Body"].read() == b"hello\n"
+    expect(page.locator("#object-table")).to_contain_text("readme.txt")
+
+    # "/" goes to the filter; typing filters; ArrowDown goes to the first row, "x" selects it, "a" goes to the actions.
+    page.keyboard.press("/")
+    assert focus_is(page, "#object-filter"), focused(page)
+    page.keyboard.type("read")
+    expect(page.locator("#object-table tbody tr")).to_have_count(1)
+    assert focus_is(page, "#object-filter"), focused(page)
+    page.keyboard.press("ArrowDown")
+    assert focus_is(page, "#object-table a.entry"), focused(page)
+    assert "readme.txt" in focused(page)
+    page.keyboard.press("x")
+    expect(page.get_by_role("checkbox", name="Select readme.txt")).to_be_checked()
+    expect(page.locator("[data-selection-count]")).to_have_text("1 selected:")
+    page.keyboard.press("a")
+    assert focus_is(page, "#object-actions button"), focused(page)
+    assert "Copy" in focused(page) and focus_ring(page)
+
+    # Clear the filter; j/k move between rows; Backspace goes up a folder and back in with Enter.
+    page.keyboard.press("/")
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    expect(page.locator("#object-table tbody tr")).to_have_count(3)  # sub/, other.txt, readme.txt
+    page.keyboard.press("ArrowDown")
+    assert "sub" in focused(page)
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert "readme.txt" in focused(page)
+    page.keyboard.press("k")
+    assert "other.txt" in focused(page)
+    page.keyboard.press("Backspace")
+    page.wait_for_url(re.compile(r"/objects/$"))
+    a11y.settle(page)
+    page.keyboard.press("j")
+    assert "docs" in focused(page)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"prefix=docs"))
+    a11y.settle(page)
+
+    # Open readme.txt with "o".
+    for _ in range(3):
+        page.keyboard.press("j")
+    assert "readme.txt" in focused(page)
+    page.keyboard.press("o")
+    page.wait_for_url(re.compile(r"/object/\?key=docs%2Freadme.txt"))
+    a11y.settle(page)
+
+    # The metadata Edit is a real button: Space opens the form and focus lands on its first field.
+    section = page.locator("#object-metadata")
+    tab_to(page, "#object-metadata button[data-focus-return]")
+    assert focus_ring(page)
+    page.keyboard.press("Space")
+    expect(section.locator("form[method=post]")).to_have_count(1)
+    page.wait_for_function("() => document.activeElement.name === 'content_type'")
+    assert focus_is(page, "#object-metadata input[name=content_type]")
+
+    # A value S3 cannot take: the save fails and focus goes to the field that is wrong.
+    page.keyboard.press("Tab")
+    assert focus_is(page, "input[name=cache_control]"), focused(page)
+    page.keyboard.type("max-age=60")
+    tab_to(page, "input[name=expires]")
+    page.keyboard.type("not a date")
+    page.keyboard.press("Enter")
+    expect(section.locator(".has-error")).to_have_count(1)
+    page.wait_for_function("() => document.activeElement.name === 'expires'")
+    assert page.locator("input[name=expires]").get_attribute("aria-invalid") == "true"
+    assert "CacheControl" not in s3client.head_object(Bucket=bucket, Key="docs/readme.txt")
+
+    # Fixed and saved with Enter: the section shows what S3 holds, focus is back on its Edit button, said aloud.
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.press("Enter")
+    expect(section.locator("form[method=post]")).to_have_count(0)
+    expect(section).to_contain_text("max-age=60")
+    page.wait_for_function("() => document.activeElement.matches('#object-metadata [data-focus-return]')")
+    expect(page.locator("#announcer")).not_to_be_empty()
+    assert s3client.head_object(Bucket=bucket, Key="docs/readme.txt")["CacheControl"] == "max-age=60"
+
+    # Enter opens it again; Cancel (a link that acts as a button) works with Space and returns focus to Edit.
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.name === 'content_type'")
+    tab_to(page, "#object-metadata a[role=button]")
+    assert focused(page).endswith("Cancel")
+    page.keyboard.press("Space")
+    expect(section.locator("form[method=post]")).to_have_count(0)
+    page.wait_for_function("() => document.activeElement.matches('#object-metadata [data-focus-return]')")
+    assert not page.js_errors, page.js_errors
+    page.context.close()
+
+
+def test_keyboard_bucket_setting_focus(browser, live_server, admin_user, endpoint, make_bucket):
+    """The same focus rules on the bucket page's sections (one mechanism in console.js)."""
+    bucket = make_bucket("kbd-set")
+    Bucket.objects.create(endpoint=endpoint, name=bucket)
+    page = a11y.new_page(browser)
+    login(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}/b/{endpoint.pk}/{bucket}/")
+    a11y.settle(page)
+    # The sections loaded by themselves: none took focus.
+    assert focused(page) == "body"
+    tab_to(page, "#setting-tags button[data-focus-return]")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.name === 'tag_key'")
+    page.keyboard.type("bad key " + "k" * 130)
+    page.keyboard.press("Enter")
+    expect(page.locator("#setting-tags [role=alert]")).to_have_count(1)
+    # Focus goes to the message that says what is wrong (the form's only error is not tied to one field).
+    page.wait_for_function("() => document.activeElement.matches('#setting-tags [role=alert]')")
+    tab_to(page, "#setting-tags a[role=button]")
+    page.keyboard.press("Space")
+    page.wait_for_function("() => document.activeElement.matches('#setting-tags [data-focus-return]')")
+    assert not page.js_errors, page.js_errors
+    page.context.close()

@@ -2,7 +2,7 @@
 //
 // FOCUS AFTER HTMX SWAPS: the markup convention (templates follow it; this file does the rest)
 //
-// When a swap is caused by the user (a trusted click, key press or submit whose element, or the focus, was inside
+// When a swap is caused by the user (a click, key press or submit whose element, or the focus, was inside
 // the element being replaced), focus is moved on purpose once the new content has settled, so the next Tab
 // continues from where the user is looking instead of from <body>. Swaps htmx starts by itself (hx-trigger
 // "load", "revealed", polling) never move focus, nor does a swap while the user has moved focus elsewhere.
@@ -17,7 +17,8 @@
 //                         (the Edit button), or else its first heading (given tabindex="-1"), or else the
 //                         section itself (given tabindex="-1").
 //   data-focus="none"     leave focus alone (htmx's own rule then keeps focus on an element with the same id).
-// Without data-focus the same rules are inferred: content with a form inside is "form", anything else "display".
+// Without data-focus the same rules are inferred: content with a form that has a visible field is "form",
+// anything else (an Edit button in a GET form included) is "display".
 //
 // In the same swaps, the text of a [role=status] or [role=alert] element in the new content (a "saved" note, a
 // save error) is also written into the page's #announcer live region: an element that arrives with its text
@@ -72,7 +73,9 @@ const pendingFocus = new WeakMap();
 document.addEventListener("htmx:beforeSwap", (event) => {
   const { requestConfig, target, xhr } = event.detail;
   const trigger = requestConfig?.triggeringEvent;
-  if (!target || !xhr || !trigger?.isTrusted) return;
+  // htmx's own triggers (load, revealed, polling) come as CustomEvents or none; a user's come as clicks, keys,
+  // submits (also the click console.js sends for Space on a link-button).
+  if (!target || !xhr || !(trigger instanceof Event) || trigger instanceof CustomEvent) return;
   const active = document.activeElement;
   const lost = !active || active === document.body;
   if (target.contains(active) || (lost && target.contains(requestConfig.elt))) {
@@ -91,7 +94,8 @@ document.addEventListener("htmx:afterSettle", (event) => {
   const active = document.activeElement;
   const kept = active && active !== document.body;
   if (kept && !root.contains(active)) return; // the user went elsewhere while the request ran
-  const mode = root.dataset.focus || (root.querySelector("form") || root.matches("form") ? "form" : "display");
+  const fields = [...root.querySelectorAll("form")].some((form) => [...form.querySelectorAll(FIELD)].some(visible));
+  const mode = root.dataset.focus || (fields ? "form" : "display");
   if (mode === "form") {
     // htmx puts focus back on a field with the same id (Enter pressed in it): keep it unless there is an error.
     if (!kept || [...root.querySelectorAll(ERROR)].some(visible)) focusInForm(root);
