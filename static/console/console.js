@@ -24,6 +24,8 @@
 // save error) is also written into the page's #announcer live region: an element that arrives with its text
 // already inside is not reliably read out by screen readers, a change to a live region that was there is.
 //
+// [data-cancel] marks the Cancel of an inline edit form: Escape anywhere in that form activates it.
+//
 // Buttons that are links: an <a role="button"> (a Cancel that still works without JavaScript as a plain link)
 // is activated by Space as well as Enter. Prefer a real <button> in a GET <form> for an action that opens
 // something (the Edit buttons), which works without JavaScript too.
@@ -109,6 +111,14 @@ document.addEventListener("keydown", (event) => {
   if (link && event.key === " ") {
     event.preventDefault();
     link.click();
+  }
+  // Escape in an inline edit form is its Cancel.
+  if (event.key === "Escape" && !event.defaultPrevented && !event.target.closest?.("dialog")) {
+    const cancel = event.target.closest?.("form")?.querySelector("[data-cancel]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
   }
 });
 
