@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
+NODE_TOOLS := tests/a11y/node_modules/.package-lock.json
+
 .PHONY: run test bench lint format browser ldap-build-deps identity-servers clean
 
 # Debian packages, as root or through sudo: $(call apt,PACKAGES)
@@ -40,7 +42,12 @@ tests/oidc/node_modules/.installed: tests/oidc/package-lock.json | identity-serv
 	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: $(STAMP) browser identity-servers tests/oidc/node_modules/.installed
+# Node test tools (axe-core for tests/test_a11y.py), pinned by tests/a11y/package-lock.json.
+$(NODE_TOOLS): tests/a11y/package.json tests/a11y/package-lock.json | identity-servers
+	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
+test: $(STAMP) browser identity-servers tests/oidc/node_modules/.installed $(NODE_TOOLS)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
 
@@ -56,4 +63,4 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache tests/oidc/node_modules
+	rm -rf $(VENV) staticfiles .pytest_cache tests/oidc/node_modules tests/a11y/node_modules

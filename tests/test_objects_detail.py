@@ -55,7 +55,7 @@ def test_object_page_shows_properties_checksum_and_preview(viewer_client, endpoi
     assert "text/markdown" in page and "team-a" in page and "prod" in page
     assert "SHA256" in page and "SSE-S3 (AES256)" in page
     assert '<pre class="preview-text"># Title\n&lt;script&gt;alert(1)&lt;/script&gt;' in page
-    assert ">Edit</a>" not in page and "Share link" not in page  # a viewer reads only
+    assert ">Edit</button>" not in page and "Share link" not in page  # a viewer reads only
     missing = viewer_client.get(url("object_detail", endpoint, bucket, key="nope"))
     assert missing.status_code == 404 and "No such object" in missing.content.decode()
 

@@ -28,3 +28,88 @@ document.addEventListener("change", (event) => {
 document.addEventListener("htmx:afterSwap", updateSelection);
 window.addEventListener("pageshow", updateSelection);
 updateSelection();
+
+// Keyboard shortcuts of the object list (listed in the "?" dialog, templates/buckets/objects/_shortcuts.html).
+// They act only when focus is not in a text field, so typing a filter or a name never triggers one.
+function objectRows() {
+  return [...document.querySelectorAll("#object-table tbody tr")].filter((row) => row.querySelector("a.entry"));
+}
+
+function currentRow() {
+  return document.activeElement?.closest?.("#object-table tbody tr") || null;
+}
+
+function focusRow(row) {
+  const link = row?.querySelector("a.entry");
+  if (!link) return;
+  link.focus();
+  link.scrollIntoView({ block: "nearest" });
+}
+
+function moveRow(step) {
+  const rows = objectRows();
+  if (!rows.length) return;
+  const index = rows.indexOf(currentRow());
+  const next = index < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, index + step));
+  focusRow(rows[next]);
+}
+
+function upUrl() {
+  const filter = document.querySelector("form.object-filter");
+  const prefix = filter?.querySelector("input[name=prefix]")?.value || "";
+  if (!prefix) return document.querySelector("nav.breadcrumbs a:nth-of-type(2)")?.href || null;
+  const parent = prefix.slice(0, -1).lastIndexOf("/");
+  const base = filter.getAttribute("action");
+  return parent < 0 ? base : `${base}?prefix=${encodeURIComponent(prefix.slice(0, parent + 1))}`;
+}
+
+function typing(target) {
+  const text = "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=file])";
+  return target.closest?.(`${text}, select, textarea, [contenteditable=''], [contenteditable=true], dialog`);
+}
+
+const shortcuts = {
+  j: () => moveRow(1),
+  ArrowDown: () => moveRow(1),
+  k: () => moveRow(-1),
+  ArrowUp: () => moveRow(-1),
+  o: () => currentRow()?.querySelector("a.entry")?.click(),
+  x: () => {
+    const box = currentRow()?.querySelector("input[type=checkbox]");
+    if (!box) return;
+    box.checked = !box.checked;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+  },
+  a: () => {
+    const bar = document.getElementById("object-actions");
+    const first = [...(bar?.querySelectorAll("button:not([disabled]), a.button") || [])][0];
+    first?.focus();
+  },
+  u: () => document.querySelector("[data-upload-panel] input[type=file]:not([webkitdirectory])")?.click(),
+  "/": () => document.getElementById("object-filter")?.focus(),
+  Backspace: () => {
+    const url = upUrl();
+    if (url) window.location.assign(url);
+  },
+  "?": () => document.getElementById("shortcuts-help")?.showModal(),
+};
+
+document.addEventListener("keydown", (event) => {
+  if (!document.getElementById("object-table") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.id === "object-filter" && event.key === "ArrowDown") {
+    event.preventDefault();
+    moveRow(1);
+    return;
+  }
+  if (typing(event.target)) return;
+  // The arrows keep scrolling the page unless focus is already on a row.
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && !currentRow()) return;
+  const action = shortcuts[event.key];
+  if (!action) return;
+  event.preventDefault();
+  action();
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-shortcuts-open]")) document.getElementById("shortcuts-help")?.showModal();
+});
