@@ -359,3 +359,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.worker_id} on {self.hostname} (pid {self.pid})"
+
+
+class ScheduledRun(models.Model):
+    """One interval of one periodic task, claimed by the scheduler process that enqueued it."""
+
+    name = models.CharField(max_length=100)
+    slot = models.BigIntegerField(help_text="the interval's number since the epoch")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.slot}"

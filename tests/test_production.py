@@ -211,7 +211,9 @@ def test_production_deploy_serves_styled_pages_and_htmx_edits(production, page, 
     page.goto(f"{origin}/")
     expect(page).to_have_url(re.compile(r"/login/"))
     login_button = page.get_by_role("button", name="Log in")
-    assert login_button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(10, 88, 202)"  # the accent of console.css (4.5:1 on white)
+    assert (
+        login_button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(10, 88, 202)"
+    )  # the accent of console.css (4.5:1 on white)
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
     assets = page.evaluate(
         "[...document.querySelectorAll('link[rel=stylesheet][href], script[src]')].map(e => e.href || e.src)"

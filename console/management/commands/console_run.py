@@ -44,6 +44,7 @@ class Command(BaseCommand):
             children.append(
                 ("task worker", subprocess.Popen([*manage, "console_worker", "--no-reload"], start_new_session=True))
             )
+            children.append(("scheduler", subprocess.Popen([*manage, "console_scheduler"], start_new_session=True)))
             children.append(
                 ("web server", subprocess.Popen([*manage, "runserver", addr, "--noreload"], start_new_session=True))
             )

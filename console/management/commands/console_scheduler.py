@@ -1,0 +1,42 @@
+"""Enqueue the periodic tasks (console.scheduler) when they are due; safe to run on several hosts."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django.utils.module_loading import autodiscover_modules
+
+from console import scheduler
+
+
+class Command(BaseCommand):
+    help = "Run the schedule of periodic tasks (drift checks, index re-crawls…); the worker runs them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=5.0, help="seconds between looks at the schedule")
+        parser.add_argument("--once", action="store_true", help="enqueue what is due now, then exit")
+
+    def handle(self, *args, interval: float, once: bool, **options):
+        autodiscover_modules("tasks")  # each app's tasks module registers its periodic tasks
+        running = True
+
+        def stop(*_):
+            nonlocal running
+            running = False
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        names = ", ".join(f"{s.name} every {s.every}" for s in scheduler.SCHEDULES.values()) or "nothing yet"
+        self.stdout.write(f"Scheduler: {names}.")
+        while running:
+            for name in scheduler.run_due():
+                self.stdout.write(f"Enqueued {name}.")
+            if once:
+                return
+            deadline = time.monotonic() + interval
+            while running and time.monotonic() < deadline:
+                time.sleep(min(0.5, interval))
+            close_old_connections()  # a long-lived process: drop a connection the database closed

@@ -1,0 +1,66 @@
+"""The scheduler enqueues each periodic task once per interval, however many scheduler processes run."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from console import scheduler
+from console.models import ScheduledRun
+
+
+class CountingTask:
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def enqueue(self, *args, **kwargs):
+        with self.lock:
+            self.count += 1
+
+
+@pytest.fixture
+def schedule(monkeypatch):
+    task = CountingTask()
+    monkeypatch.setattr(scheduler, "SCHEDULES", {})
+    scheduler.periodic("test.every-minute", every=timedelta(minutes=1))(task)
+    return task
+
+
+@pytest.mark.django_db
+def test_once_per_interval(schedule):
+    start = datetime(2026, 12, 1, 12, 0, 5, tzinfo=UTC)
+    assert scheduler.run_due(start) == ["test.every-minute"]
+    assert scheduler.run_due(start + timedelta(seconds=30)) == []  # the same minute: already claimed
+    assert scheduler.run_due(start + timedelta(seconds=60)) == ["test.every-minute"]
+    assert schedule.count == 2 and ScheduledRun.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_schedulers_at_once_enqueue_once(schedule):
+    now = datetime(2026, 12, 1, 12, 0, 5, tzinfo=UTC)
+    barrier = threading.Barrier(4)
+
+    def scheduler_process():
+        try:
+            barrier.wait()
+            scheduler.run_due(now)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=scheduler_process) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert schedule.count == 1 and ScheduledRun.objects.filter(name="test.every-minute").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_command_once(schedule, capsys):
+    call_command("console_scheduler", "--once")
+    assert schedule.count == 1 and "Enqueued test.every-minute" in capsys.readouterr().out
