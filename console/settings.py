@@ -125,6 +125,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "console.urls"
+CSRF_FAILURE_VIEW = "console.errors.csrf_failure"  # JSON for the upload script, the usual page otherwise
 WSGI_APPLICATION = "console.wsgi.application"
 
 TEMPLATES = [

@@ -396,3 +396,44 @@ def test_saving_no_cors_rules_on_a_bucket_without_any_sends_no_delete(clients, e
     saved = clients["admin"].post(url("bucket_setting_save", endpoint, bucket, "cors"), {"rules": ""}, **HTMX)
     assert saved.status_code == 200
     assert s3.CALL_COUNTS["DeleteBucketCors"] == before
+
+
+def test_sse_kms_that_breaks_uploads_is_put_back(clients, endpoint, bucket, s3client):
+    """SeaweedFS accepts SSE-KMS as the default without a KMS, then refuses every upload: the console tries
+    a test write, puts the previous setting back and says why; the audit row is a failure."""
+    s3client.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    admin = clients["admin"]
+    form = admin.get(url("bucket_setting_edit", endpoint, bucket, "encryption"), **HTMX)
+    seen = form.context["s"]["form"]["seen"].value()
+    answer = admin.post(
+        url("bucket_setting_save", endpoint, bucket, "encryption"), {"seen": seen, "algorithm": "aws:kms"}, **HTMX
+    )
+    assert answer.status_code == 422 and "Uploads fail with this default encryption" in answer.text
+    assert "previous setting was put back" in answer.text
+    rule = s3client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    event = AuditEvent.objects.get(action="bucket.encryption.put")
+    assert event.outcome == "failed"
+    s3client.put_object(Bucket=bucket, Key="after.txt", Body=b"uploads still work")
+    listed = [o["Key"] for o in s3client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert listed == ["after.txt"], "the test write was removed"
+
+
+def test_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, bucket, s3client):
+    s3client.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    admin = clients["admin"]
+    shown = admin.get(url("bucket_setting", endpoint, bucket, "acl"), **HTMX)
+    assert "ACLs are disabled" in shown.text and url("bucket_setting_edit", endpoint, bucket, "acl") not in shown.text
+    # A crafted save is refused too (SeaweedFS itself would accept it and ignore ownership).
+    grants = {"canned": "public-read", "seen": ""}
+    refused = admin.post(url("bucket_setting_save", endpoint, bucket, "acl"), grants, **HTMX)
+    assert refused.status_code == 422 and "ACLs are disabled" in refused.text
+    holders = [g["Grantee"].get("URI", "") for g in s3client.get_bucket_acl(Bucket=bucket)["Grants"]]
+    assert not any(u.endswith("AllUsers") for u in holders)

@@ -93,13 +93,14 @@ def write_public_access_block(target: Target, data: dict, before: Any) -> None:
 
 def write_ownership(target: Target, data: dict, before: Any) -> None:
     s3.put_bucket_ownership(endpoint=target.endpoint, bucket=target.bucket, ownership=data["ownership"])
-    reads.forget_ownership(endpoint=target.endpoint, bucket=target.bucket)
+    reads.forget_facts(endpoint=target.endpoint, bucket=target.bucket)
 
 
 def write_object_lock(target: Target, data: dict, before: Any) -> None:
     s3.put_object_lock(
         endpoint=target.endpoint, bucket=target.bucket, mode=data["mode"], days=data["days"], years=data["years"]
     )
+    reads.forget_facts(endpoint=target.endpoint, bucket=target.bucket)
 
 
 def write_website(target: Target, data: dict, before: Any) -> None:

@@ -74,23 +74,51 @@ def rewrites_keys(*, endpoint: Endpoint, bucket: str) -> bool:
     return vocabulary.rewrites_keys(server)
 
 
-_OWNERSHIP_TTL = 60.0
-_ownership: dict[tuple[int, str], tuple[float, bool]] = {}
+# Bucket facts that pages and uploads ask for often and that rarely change: kept a minute per process.
+_FACT_TTL = 60.0
+_facts: dict[tuple, tuple[float, bool]] = {}
+
+
+def _fact(name: str, endpoint: Endpoint, bucket: str, compute) -> bool:
+    now = time.monotonic()
+    cached = _facts.get((name, endpoint.pk, bucket))
+    if cached and now - cached[0] < _FACT_TTL:
+        return cached[1]
+    value = compute()
+    _facts[(name, endpoint.pk, bucket)] = (now, value)
+    return value
+
+
+def forget_facts(*, endpoint: Endpoint, bucket: str) -> None:
+    """After a change of the bucket's ownership or object lock settings."""
+    for key in [k for k in _facts if k[1:] == (endpoint.pk, bucket)]:
+        del _facts[key]
 
 
 def ownership_enforced(*, endpoint: Endpoint, bucket: str) -> bool:
-    """Whether the bucket's object ownership is "bucket owner enforced" (ACLs disabled); kept a minute."""
-    now = time.monotonic()
-    cached = _ownership.get((endpoint.pk, bucket))
-    if cached and now - cached[0] < _OWNERSHIP_TTL:
-        return cached[1]
-    try:
-        enforced = s3.get_bucket_ownership(endpoint=endpoint, bucket=bucket) == "BucketOwnerEnforced"
-    except s3.S3Error:
-        enforced = False  # not supported, or not readable: the ACL section says what S3 answers
-    _ownership[(endpoint.pk, bucket)] = (now, enforced)
-    return enforced
+    """Whether the bucket's object ownership is "bucket owner enforced" (ACLs disabled)."""
+
+    def compute() -> bool:
+        try:
+            return s3.get_bucket_ownership(endpoint=endpoint, bucket=bucket) == "BucketOwnerEnforced"
+        except s3.S3Error:
+            return False  # not supported, or not readable: the ACL section says what S3 answers
+
+    return _fact("ownership", endpoint, bucket, compute)
 
 
-def forget_ownership(*, endpoint: Endpoint, bucket: str) -> None:
-    _ownership.pop((endpoint.pk, bucket), None)
+def default_retention(*, endpoint: Endpoint, bucket: str) -> bool:
+    """Whether new objects of the bucket get an object-lock retention by default.
+
+    Then AWS accepts a write only with an integrity header (Content-MD5 or a checksum), which a
+    browser's presigned PUT cannot add: such uploads go through the console, where botocore adds it.
+    """
+
+    def compute() -> bool:
+        try:
+            config = s3.get_object_lock(endpoint=endpoint, bucket=bucket)
+        except s3.S3Error:
+            return False
+        return bool(config and config["enabled"] and config["mode"])
+
+    return _fact("retention", endpoint, bucket, compute)

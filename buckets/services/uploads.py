@@ -19,6 +19,7 @@ from django.core import signing
 
 from buckets import s3, vocabulary
 from buckets.forms.upload import UploadStartForm
+from buckets.services import reads
 from console import audit
 from console.models import Endpoint
 
@@ -133,7 +134,7 @@ def upload_start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: U
             "part_size": grant.part_size,
             "part_count": grant.part_count,
         }
-        if single and not fallback:
+        if single and not fallback and not reads.default_retention(endpoint=endpoint, bucket=bucket):
             plan["put"] = s3.presign_put_object(endpoint=endpoint, bucket=bucket, key=key, attributes=attributes)
             ev.params["presigned_put_seconds"] = s3.UPLOAD_URL_SECONDS
     return plan
