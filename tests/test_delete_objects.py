@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buckets import transfer
+from buckets.services import transfer
 from buckets.models import Job
 from console.models import AuditEvent, Endpoint
 from tests.transfer_fixtures import (

@@ -6,9 +6,8 @@ import math
 
 import pytest
 
-from buckets import transfer
 from buckets.models import Job
-from buckets.services import copying
+from buckets.services import copying, prefixes, transfer
 from console.models import AuditEvent, Role, RoleAssignment
 from tests.transfer_fixtures import AWKWARD, calls_fixture, events, list_keys, put_many, records_fixture, url  # noqa: F401 - fixtures
 
@@ -320,7 +319,7 @@ def test_existing_keys_cursor_lists_lazily(endpoint, s3client, make_bucket, call
     bucket = make_bucket("cur")
     put_many(s3client, bucket, [f"d/{i:04d}" for i in range(0, 2500, 2)] + ["e/x"])
     calls.clear()
-    cursor = transfer.ExistingKeys(endpoint, bucket, "d/")
+    cursor = prefixes.ExistingKeys(endpoint, bucket, "d/")
     assert [k in cursor for k in ["d/0000", "d/0001", "d/0998", "d/1999", "d/2498", "d/2499", "d/9999"]] == [
         True, False, True, False, True, False, False,
     ]  # fmt: skip

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from buckets import views
+from buckets.views import jobs
 
 urlpatterns = [
-    path("jobs/<uuid:pk>/", views.job_detail, name="job_detail"),
+    path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
 ]
