@@ -39,8 +39,8 @@ def count(client, bucket: str) -> int:
 def main() -> None:
     aws = aws_binary()
     setup_django()
-    from buckets.services import emptying
     from buckets.models import Job
+    from buckets.services import emptying
     from console import audit
 
     with seaweed() as server:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from buckets.services import transfer
 from buckets.models import Job
+from buckets.services import transfer
 from console.models import AuditEvent, Endpoint
 from tests.transfer_fixtures import (
     AWKWARD,
