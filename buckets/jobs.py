@@ -426,7 +426,7 @@ def active_job(*, endpoint: Endpoint, bucket: str, kinds: tuple[str, ...]) -> Jo
     )
     for job in jobs:
         recover(job)
-    return jobs.first()
+    return jobs.all().first()  # a fresh query: the loop's rows may have ended
 
 
 class Sweeper(threading.Thread):

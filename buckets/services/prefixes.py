@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from buckets import s3
+from buckets import s3, vocabulary
 from console.models import Endpoint
 
 MAX_DRY_RUN_PAGES = 200  # a dry run counts up to 200,000 keys, then says "more than"
@@ -120,13 +120,36 @@ class ExistingKeys:
         return self.get(key) is not None
 
 
-def key_exists(*, endpoint: Endpoint, bucket: str, key: str) -> bool:
-    """Whether the object is there. A folder marker (a key ending in "/") is looked up in a listing:
-    SeaweedFS answers HEAD of a folder that still has a directory entry even when the marker is gone."""
-    if not key.endswith("/"):
-        return s3.head_object(endpoint=endpoint, bucket=bucket, key=key) is not None
-    page = list_after(endpoint=endpoint, bucket=bucket, prefix=key, max_keys=1)
-    return any(o["key"] == key for o in page["objects"])
+def plain_key(key: str) -> bool:
+    """A key no known server stores under another name (no "//", "\\", "." segments, control characters)."""
+    return not vocabulary.key_errors(key, rewrites=True, folder=key.endswith("/"))
+
+
+def key_exists(*, endpoint: Endpoint, bucket: str, key: str, max_pages: int = 5) -> bool:
+    """Whether a listing shows exactly ``key``: how a write is checked to have landed as typed.
+
+    Neither HEAD nor a listing from or under the key as typed will do: SeaweedFS answers both for "a//b"
+    from the "a/b" it stored (and HEAD of a folder whose marker is gone). So the listing starts from the
+    nearest folder above the key that no server rewrites, and shows what is really stored there.
+    """
+    if key.endswith("/") and plain_key(key):  # a folder marker is the first entry of its own listing
+        page = list_after(endpoint=endpoint, bucket=bucket, prefix=key, max_keys=1)
+        return any(o["key"] == key for o in page["objects"])
+    folder = key[: key.rstrip("/").rfind("/") + 1]
+    while folder and not plain_key(folder):
+        folder = folder[: folder[:-1].rfind("/") + 1]
+    after, token = (key[:-1] if plain_key(key) else ""), ""
+    for _ in range(max_pages):
+        page = s3.list_objects_page(
+            endpoint=endpoint, bucket=bucket, prefix=folder, start_after=after, token=token, max_keys=1000
+        )
+        for entry in page["objects"]:
+            if entry["key"] >= key:
+                return entry["key"] == key
+        if not page["next_token"]:
+            return False
+        token = page["next_token"]
+    return s3.head_object(endpoint=endpoint, bucket=bucket, key=key) is not None
 
 
 def delete_keys(*, endpoint: Endpoint, bucket: str, keys: list[str]) -> list[dict]:

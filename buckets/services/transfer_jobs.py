@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from buckets import s3
 from buckets.jobs import JobFailed, Outcome, Progress
 from buckets.models import Job
-from buckets.services import copying, reads, transfer
+from buckets.services import copying, prefixes, reads, transfer
 from buckets.services.prefixes import ExistingKeys, common_prefix, count_prefix, delete_keys, iter_pages
 from console.models import Endpoint
 
@@ -138,7 +138,13 @@ class _Plan:
         there = ExistingKeys(self.endpoint, self.dest_bucket, self.dest_prefix)
         landed, errors = [], []
         for obj, target in sorted(copied, key=lambda item: item[1]):
-            if target in there:
+            # A key some server renames cannot be looked up from a listing after it (see key_exists).
+            plain = prefixes.plain_key(target)
+            if (
+                (target in there)
+                if plain
+                else prefixes.key_exists(endpoint=self.endpoint, bucket=self.dest_bucket, key=target)
+            ):
                 landed.append(obj)
             else:
                 message = transfer.NOT_AS_TYPED.format(key=target, bucket=self.dest_bucket)
