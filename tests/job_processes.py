@@ -192,6 +192,12 @@ class Rules:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # a killed worker's connection resets: expected here
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class Proxy:
     """Forwards requests verbatim (the Host header too: SigV4 signatures stay valid) to ``upstream``."""
 
@@ -238,7 +244,7 @@ class Proxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="s3-proxy", daemon=True)
