@@ -374,7 +374,7 @@ def recover(job: Job, now: datetime | None = None) -> bool:
         total = f" of {job.total:,}" if job.total is not None else ""
         failure = JobFailed(
             "WorkerLost",
-            f"The worker running this job stopped answering (last heard from at {heard:%H:%M:%S} UTC), "
+            f"The worker running this job stopped answering (last heard at {heard:%H:%M:%S} UTC), "
             f"{job.attempts} time(s); it is not started again.",
         )
         message = (

@@ -87,8 +87,10 @@ class Job(models.Model):
 
     @property
     def percent(self) -> int | None:
+        if self.status == self.Status.DONE:  # all it found to do (selected keys that were not there are not done)
+            return 100
         if not self.total:
-            return 100 if self.status == self.Status.DONE else None
+            return None
         return min(100, int(100 * (self.done + self.failed) / self.total))
 
 

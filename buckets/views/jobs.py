@@ -23,7 +23,7 @@ def job_detail(request, pk):
     if jobs.recover(job):  # its worker died: queued again (or failed) now rather than at the next sweep
         job.refresh_from_db()
     context = {
-        "job": job, "lost": jobs.is_lost(job), "waiting": jobs.is_waiting_long(job), "bound": jobs.recovery_bound(),
+        "job": job, "waiting": jobs.is_waiting_long(job), "bound": jobs.recovery_bound(),
         "max_attempts": settings.JOB_MAX_ATTEMPTS,
     }  # fmt: skip
     template = "buckets/job_detail.html#job-progress" if request.htmx else "buckets/job_detail.html"
