@@ -15,7 +15,7 @@ from django.core.management import get_commands
 from django.urls import reverse
 from django.utils import timezone
 
-from buckets import jobs, s3
+from buckets import job_recovery, jobs, s3
 from buckets.models import Job
 from buckets.services import emptying, transfer, transfer_jobs
 from console import audit
@@ -49,13 +49,13 @@ def test_a_lost_job_resumes_from_its_checkpoint(endpoint, s3client, make_bucket,
     job = _lost_job(endpoint, bucket, "bucket.count", "bucket_count", checkpoint=checkpoint, done=14)
     calls.clear()
 
-    assert jobs.recover_lost() == 1
+    assert job_recovery.recover_lost() == 1
     job.refresh_from_db()
     assert (job.status, job.done, job.attempts) == (Job.Status.DONE, 25, 2)
     assert calls["ListObjectsV2"] == 2  # p/10… and p/20…: not from the start again
     (outcome,) = AuditEvent.objects.filter(action="bucket.count")
     assert outcome.outcome == "ok" and outcome.after == {"objects": 25, "bytes": 100} and outcome.params["runs"] == 2
-    assert jobs.recover_lost() == 0 and AuditEvent.objects.filter(action="bucket.count").count() == 1
+    assert job_recovery.recover_lost() == 0 and AuditEvent.objects.filter(action="bucket.count").count() == 1
 
 
 def test_a_job_lost_too_often_ends_failed_once_and_frees_the_bucket(admin_client, endpoint, s3client, make_bucket):
@@ -72,7 +72,7 @@ def test_a_job_lost_too_often_ends_failed_once_and_frees_the_bucket(admin_client
     (outcome,) = AuditEvent.objects.filter(action="bucket.empty")
     assert (outcome.outcome, outcome.error_code, outcome.params["done"]) == ("failed", "WorkerLost", 1000)
     assert outcome.actor_name == "alice"
-    assert jobs.recover_lost() == 0 and not jobs.recover(job)
+    assert job_recovery.recover_lost() == 0 and not job_recovery.recover(job)
     assert AuditEvent.objects.filter(action="bucket.empty").count() == 1
     assert "stopped answering" in admin_client.get(reverse("job_detail", args=[job.pk])).content.decode()
 
@@ -109,9 +109,9 @@ def test_a_worker_that_lost_its_lease_writes_nothing_more(endpoint, make_bucket)
     Job.objects.filter(pk=job.pk).update(lease_owner="you")  # taken over while "me" looked dead
     with pytest.raises(jobs.LeaseLost):
         progress.note("still here")
-    assert not jobs._finish(job, owner="me", outcome=jobs.Outcome("done"))
-    assert jobs._finish(job, owner="you", outcome=jobs.Outcome("done"))
-    assert not jobs._finish(job, owner="you", outcome=jobs.Outcome("done again"))
+    assert not jobs.finish(job, owner="me", outcome=jobs.Outcome("done"))
+    assert jobs.finish(job, owner="you", outcome=jobs.Outcome("done"))
+    assert not jobs.finish(job, owner="you", outcome=jobs.Outcome("done again"))
     assert AuditEvent.objects.filter(action="bucket.count").count() == 1
 
 
@@ -144,7 +144,7 @@ def test_a_move_killed_mid_batch_resumes_without_harm(admin_client, endpoint, s3
 
     monkeypatch.setattr(transfer_jobs._Plan, "delete_sources", real)
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
-    assert jobs.recover_lost() == 1
+    assert job_recovery.recover_lost() == 1
     job.refresh_from_db()
     assert (job.status, job.attempts, job.done, job.failed) == (Job.Status.FAILED, 2, 29, 1)
     assert job.errors == [

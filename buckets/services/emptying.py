@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from buckets import jobs, s3, tasks
+from buckets import job_recovery, jobs, s3, tasks
 from buckets.jobs import Outcome, Progress
 from buckets.models import Bucket, Job
 from buckets.services import reads
@@ -32,7 +32,7 @@ EMPTY, DELETE, COUNT = "bucket.empty", "bucket.delete", "bucket.count"
 # --- starting the jobs ----------------------------------------------------------------------------
 def running_job(*, endpoint: Endpoint, bucket: str, kinds: tuple[str, ...] = (EMPTY, DELETE)) -> Job | None:
     """The empty/delete (or count) job under way on the bucket; one whose worker died is taken over first."""
-    return jobs.active_job(endpoint=endpoint, bucket=bucket, kinds=kinds)
+    return job_recovery.active_job(endpoint=endpoint, bucket=bucket, kinds=kinds)
 
 
 def bucket_empty_start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str) -> Job:
