@@ -96,11 +96,28 @@ def _close_stale_task_results(job: Job) -> None:
 
 
 def recover_lost() -> int:
-    """Take over every running job whose lease expired; how many."""
+    """Take over every running job whose lease expired, and every stranded queued one; how many."""
     now = timezone.now()
     stale = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
     lost = Job.objects.select_related("endpoint").filter(stale, status=Job.Status.RUNNING)
-    return sum(recover(job, now) for job in lost)
+    taken = sum(recover(job, now) for job in lost)
+    waiting = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=now - timedelta(seconds=recovery_bound()))
+    return taken + sum(_requeue_stranded(job, now) for job in waiting.exclude(task_path=""))
+
+
+def _requeue_stranded(job: Job, now: datetime) -> bool:
+    """A queued job whose task a worker took and then died with, before it could take the job's lease:
+    nothing would ever run it again. A job that merely waits for a free worker has its task ready."""
+    from django_tasks_db.models import DBTaskResult
+
+    results = DBTaskResult.objects.filter(task_path=job.task_path, args_kwargs__args__0=str(job.pk))
+    recent = Q(status="READY") | Q(status="RUNNING", started_at__gte=now - timedelta(seconds=recovery_bound()))
+    if results.filter(recent).exists() or not results.filter(status="RUNNING").exists():
+        return False
+    _close_stale_task_results(job)
+    import_string(job.task_path).enqueue(str(job.pk))
+    log.warning("Job %s was taken by a worker that stopped before starting it; queued again.", job.pk)
+    return True
 
 
 def active_job(*, endpoint: Endpoint, bucket: str, kinds: tuple[str, ...]) -> Job | None:

@@ -182,3 +182,33 @@ def test_job_views_and_tasks_write_nothing_themselves():
                 called = (node.value.id, node.attr)
                 assert not (called[0] == "s3" and called[1] in s3.WRITES), (path, called)
                 assert called not in {("audit", "change"), ("audit", "record"), ("audit", "job_writes")}, (path, called)
+
+
+def test_a_queued_job_whose_worker_died_before_starting_it_is_queued_again(endpoint, s3client, make_bucket):
+    from django_tasks_db.models import DBTaskResult
+
+    bucket = make_bucket("stranded")
+    s3client.put_object(Bucket=bucket, Key="k", Body=b"1")
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    actor = {"user_id": None, "username": "alice", "ip": None, "role": "operator"}
+    job = Job.objects.create(kind="bucket.count", title="t", endpoint=endpoint, bucket=bucket, actor_data=actor,
+                             task_path="buckets.tasks.bucket_count")  # fmt: skip
+    Job.objects.filter(pk=job.pk).update(created_at=long_ago)
+    taken = DBTaskResult.objects.create(
+        status="RUNNING", started_at=long_ago, args_kwargs={"args": [str(job.pk)], "kwargs": {}},
+        task_path=job.task_path, backend_name="default", run_after=long_ago, worker_ids=["dead"],
+    )  # fmt: skip
+    waiting = Job.objects.create(kind="bucket.count", title="t", endpoint=endpoint, bucket=bucket, actor_data=actor,
+                                 task_path="buckets.tasks.bucket_count")  # fmt: skip
+    Job.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+    DBTaskResult.objects.create(
+        status="READY", args_kwargs={"args": [str(waiting.pk)], "kwargs": {}}, task_path=job.task_path,
+        backend_name="default", run_after=long_ago,
+    )  # fmt: skip
+
+    assert job_recovery.recover_lost() == 1  # the one waiting for a free worker is left alone
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.done == 1
+    taken.refresh_from_db()
+    assert taken.status == "FAILED"
+    assert Job.objects.get(pk=waiting.pk).status == Job.Status.QUEUED
