@@ -246,3 +246,21 @@ def test_a_big_selection_delete_reports_keys_that_were_not_there(admin_client, e
     assert job.message == "Deleted 60 object(s). 2 selected key(s) were not there: nothing to delete."
     assert events("object.delete")[-1].after == {"op": "delete", "done": 60, "failed": 0, "bytes": 120, "not_found": 2}
     assert list_keys(s3client, bucket) == []
+
+
+def test_review_pages_carry_keys_with_line_breaks_intact(admin_client, endpoint, s3client, make_bucket):
+    """Browsers rewrite "\\r" in form values to "\\r\\n": the review page carries keys encoded, not raw."""
+    import html
+    import re
+
+    bucket = make_bucket("crlf")
+    key = "cr/line\rbreak.txt"
+    s3client.put_object(Bucket=bucket, Key=key, Body=b"1")
+    s3client.put_object(Bucket=bucket, Key="cr/other.txt", Body=b"1")
+    review = admin_client.post(url("selection_delete_review", endpoint, bucket), {"key": [key], "prefix": "cr/"})
+    page = review.content.decode()
+    assert "\r" not in re.sub(r"<li[^>]*>.*?</li>", "", page, flags=re.S)  # no raw key in any value
+    tokens = [html.unescape(t) for t in re.findall(r'name="key_b64" value="([^"]*)"', page)]
+    assert len(tokens) == 1
+    admin_client.post(url("selection_delete", endpoint, bucket), {"key_b64": tokens, "prefix": "cr/"})
+    assert list_keys(s3client, bucket) == ["cr/other.txt"]
