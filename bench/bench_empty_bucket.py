@@ -39,8 +39,8 @@ def count(client, bucket: str) -> int:
 def main() -> None:
     aws = aws_binary()
     setup_django()
-    from buckets import bucket_tasks, jobs
     from buckets.models import Job
+    from buckets.services import emptying
     from console import audit
 
     with seaweed() as server:
@@ -54,8 +54,7 @@ def main() -> None:
 
         actor = audit.Actor(user_id=None, username="bench")
         started = time.perf_counter()
-        task = bucket_tasks.empty_bucket_task
-        job = jobs.start(task, kind="bucket.empty", title="bench", actor=actor, endpoint=endpoint, bucket=ours)
+        job = emptying.bucket_empty_start(actor=actor, endpoint=endpoint, bucket=ours)
         console = time.perf_counter() - started
         job.refresh_from_db()
         assert job.status == Job.Status.DONE and job.done == OBJECTS, (job.status, job.done, job.message)

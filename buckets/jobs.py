@@ -1,23 +1,90 @@
-"""Background jobs: a Job row for progress, a django-tasks task for the work.
+"""Background jobs: a Job row for progress and recovery, a django-tasks task for the work.
 
-A task is thin (HackSoft style): it loads the Job, calls a service function with a
-``Progress`` to report to, and records the outcome. Views start jobs with :func:`start`.
+A service starts a job with :func:`start`, which writes ``<kind>.start`` and enqueues the job's task;
+the task (``buckets.tasks``, thin) calls :func:`run` with the job's work, a service function
+``work(job, progress) -> Outcome``. While it runs:
+
+- the worker holds a lease on the row (owner, expiry), renewed by every progress write and by a
+  heartbeat thread, so a long S3 call does not make it look dead. Every write is fenced by the lease:
+  a worker that was thought dead and comes back learns it (:class:`LeaseLost`) and stops;
+- progress reaches the row at least every second while the work advances (``progress.advance``),
+  and the work saves a checkpoint after each batch (``progress.save(state)``): its own state and the
+  counters at that point. A resumed run starts from there (``progress.state``); work is idempotent per
+  batch, so repeating the batch that was in flight harms nothing;
+- exactly one outcome event is written (:func:`finish`), in one transaction with the row's end
+  (``finished_at``): by the worker that finishes the job, or by ``job_recovery.recover`` when the job's
+  worker died and it has been started ``JOB_MAX_ATTEMPTS`` times.
+
+Taking over the jobs of workers that died is in ``buckets.job_recovery``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from django.db.models import F
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
+from buckets import s3
 from buckets.models import Job
 from console import audit
 from console.models import Endpoint
 
+log = logging.getLogger(__name__)
+
 MAX_ERRORS_KEPT = 200
+AUDIT_KEYS_KEPT = 100  # a job's audit rows keep the count and the first keys of a selection, not all
+FLUSH_SECONDS = 1.0  # progress is written at least this often while the work advances
 
 
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was thought dead): stop at once, write nothing more."""
+
+
+@dataclass
+class JobFailed(s3.S3Error):
+    """Why a job's outcome is "failed" although nothing raised: entries refused, or its worker lost."""
+
+
+@dataclass
+class Outcome:
+    """What a job's work returns: the message on its page and what its outcome event records."""
+
+    message: str
+    after: dict | None = None
+    params: dict = field(default_factory=dict)
+    error: s3.S3Error | None = None  # set: the job failed (the event says why), after doing what it could
+
+
+def lease_seconds() -> float:
+    return settings.JOB_LEASE_SECONDS
+
+
+def beat_seconds() -> float:
+    """How often a running job's lease is renewed, and how often workers look for lost jobs."""
+    return settings.JOB_LEASE_SECONDS / 4
+
+
+def audit_params(params: dict) -> dict:
+    """A job's parameters as its audit rows keep them: a selection by its count and first keys."""
+    shown = {k: v for k, v in params.items() if k != "keys"}
+    if "keys" in params:
+        shown.update(count=len(params["keys"]), keys=params["keys"][:AUDIT_KEYS_KEPT])
+    return shown
+
+
+# --- starting ------------------------------------------------------------------------------------
 def start(
     task,
     *,
@@ -30,39 +97,140 @@ def start(
     params: dict | None = None,
     total: int | None = None,
 ) -> Job:
-    """Create the Job row and enqueue ``task(job_id)``. The row is committed first (autocommit)."""
-    job = Job.objects.create(
-        kind=kind,
-        title=title,
-        endpoint=endpoint,
-        bucket=bucket,
-        prefix=prefix,
-        params=params or {},
-        actor_id=actor.user_id,
-        actor_data=actor.to_json(),
-        total=total,
-    )
-    task.enqueue(str(job.pk))
+    """Create the Job row, audited as ``<kind>.start``, then enqueue ``task(job_id)`` (outside a transaction)."""
+    params = params or {}
+    with audit.change(
+        actor, f"{kind}.start", endpoint=endpoint, bucket=bucket, key=prefix, params=audit_params(params)
+    ) as ev:
+        job = Job.objects.create(
+            kind=kind,
+            title=title,
+            endpoint=endpoint,
+            bucket=bucket,
+            prefix=prefix,
+            params=params,
+            actor_id=actor.user_id,
+            actor_data=actor.to_json(),
+            total=total,
+            task_path=task.module_path,
+        )
+        ev.params["job_id"] = str(job.pk)
+    try:
+        task.enqueue(str(job.pk))
+    except Exception as exc:  # a job that was never queued must not wait forever (nor block the bucket)
+        finish(job, owner="", failure=exc, message=f"Not started: {exc}")
+        raise
     job.refresh_from_db()
     return job
 
 
-class Progress:
-    """What a running job reports; each call is one UPDATE so the page can poll it."""
+# --- running -------------------------------------------------------------------------------------
+def run(job_id: str, work: Callable[[Job, Progress], Outcome]) -> None:
+    """Run ``work`` for a queued job under a lease, within the job's S3 budget; write its outcome."""
+    owner = _owner()
+    job = _claim(job_id, owner)
+    if job is None:
+        log.info("Job %s is not waiting to run (finished, or run by another worker).", job_id)
+        return
+    progress = Progress(job, owner)
+    with _heartbeat(job, owner, progress.lost), audit.job_writes(job.kind):
+        with s3.time_budget(settings.S3_JOB_CALL_BUDGET, per_call=True):
+            try:
+                outcome = work(job, progress)
+                progress.flush()
+            except LeaseLost:
+                log.warning("Job %s was taken over by another worker; this run stops.", job.pk)
+                return
+            except Exception as exc:  # the job must end and say so, whatever stopped it
+                try:
+                    progress.flush()
+                except LeaseLost:
+                    return
+                text = exc.user_message if isinstance(exc, s3.S3Error) else f"{type(exc).__name__}: {exc}"
+                finish(job, owner=owner, failure=exc, message=f"Stopped: {text}")
+                raise
+    finish(job, owner=owner, outcome=outcome)
 
-    def __init__(self, job: Job):
-        self.job = job
+
+def _owner() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _claim(job_id: str, owner: str) -> Job | None:
+    """Take a queued job: one conditional UPDATE, so two workers never both run it."""
+    now = timezone.now()
+    taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED, finished_at__isnull=True).update(
+        status=Job.Status.RUNNING,
+        lease_owner=owner,
+        lease_expires_at=now + timedelta(seconds=lease_seconds()),
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )
+    if not taken:
+        return None
+    job = Job.objects.select_related("endpoint").get(pk=job_id)
+    fields: dict = {"started_at": job.started_at or now}
+    if job.attempts > 1:  # resumed: the counters go back to the last checkpoint, where the work restarts
+        counters = (job.checkpoint or {}).get("counters") or {}
+        fields.update(
+            done=counters.get("done", 0),
+            failed=counters.get("failed", 0),
+            done_bytes=counters.get("done_bytes", 0),
+            errors=job.errors[: counters.get("errors", 0)],
+        )
+    Job.objects.filter(pk=job.pk, lease_owner=owner).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    return job
+
+
+class Progress:
+    """What a running job reports. Each write renews the lease and fails with LeaseLost once it is not ours."""
+
+    def __init__(self, job: Job, owner: str):
+        self.job, self.owner = job, owner
+        self.lost = threading.Event()  # set by the heartbeat when another worker owns the job
+        self._done = self._bytes = 0  # advanced, not yet written
+        self._written = time.monotonic()
 
     @property
     def actor(self) -> audit.Actor:
         return audit.Actor.from_json(self.job.actor_data)
 
+    @property
+    def resumed(self) -> bool:
+        return self.job.attempts > 1
+
+    @property
+    def state(self) -> dict:
+        """The work's state at its last checkpoint ({} on a first run)."""
+        return dict((self.job.checkpoint or {}).get("state") or {}) if self.resumed else {}
+
+    def _write(self, **fields) -> None:
+        if self.lost.is_set():
+            raise LeaseLost(str(self.job.pk))
+        now = timezone.now()
+        lease = {"lease_expires_at": now + timedelta(seconds=lease_seconds()), "heartbeat_at": now}
+        if not Job.objects.filter(pk=self.job.pk, lease_owner=self.owner).update(**lease, **fields):
+            self.lost.set()
+            raise LeaseLost(str(self.job.pk))
+
     def set_total(self, total: int) -> None:
-        Job.objects.filter(pk=self.job.pk).update(total=total)
+        self._write(total=total)
         self.job.total = total
 
     def advance(self, count: int, nbytes: int = 0) -> None:
-        Job.objects.filter(pk=self.job.pk).update(done=F("done") + count, done_bytes=F("done_bytes") + nbytes)
+        """Count entries done; written at most once a second (so per object is fine), and at each checkpoint."""
+        self._done += count
+        self._bytes += nbytes
+        if time.monotonic() - self._written >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._done or self._bytes:
+            self._write(done=F("done") + self._done, done_bytes=F("done_bytes") + self._bytes)
+            self._done = self._bytes = 0
+        self._written = time.monotonic()
 
     def fail(self, errors: list[dict]) -> None:
         """Entries that could not be processed: counted, and the first ones kept with their reason."""
@@ -70,26 +238,101 @@ class Progress:
             return
         self.job.refresh_from_db(fields=["errors"])
         kept = (self.job.errors + errors)[:MAX_ERRORS_KEPT]
-        Job.objects.filter(pk=self.job.pk).update(failed=F("failed") + len(errors), errors=kept)
+        self._write(failed=F("failed") + len(errors), errors=kept)
+        self.job.errors = kept
 
     def note(self, message: str) -> None:
-        Job.objects.filter(pk=self.job.pk).update(message=message)
+        self._write(message=message)
+
+    def save(self, state: dict) -> None:
+        """A checkpoint: ``state`` (JSON, the work's own) with the counters as they are now."""
+        self.flush()
+        self.job.refresh_from_db(fields=["done", "failed", "done_bytes", "errors"])
+        counters = {
+            "done": self.job.done,
+            "failed": self.job.failed,
+            "done_bytes": self.job.done_bytes,
+            "errors": len(self.job.errors),
+        }
+        self.job.checkpoint = {"state": state, "counters": counters}
+        self._write(checkpoint=self.job.checkpoint)
 
 
-def run(job_id: str, work: Callable[[Job, Progress], str]) -> None:
-    """Run ``work(job, progress)`` for a queued job; its return value is the final message."""
-    job = Job.objects.select_related("endpoint").get(pk=job_id)
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now())
+@contextmanager
+def _heartbeat(job: Job, owner: str, lost: threading.Event) -> Iterator[None]:
+    """Renew the lease from a thread every JOB_LEASE_SECONDS / 4 while the work runs.
+
+    Not inside a transaction (a job run in the request by the immediate backend, as in tests): another
+    connection cannot see, let alone renew, a lease that is not committed.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_beat, args=(job.pk, owner, stop, lost), name=f"job-heartbeat-{job.pk}", daemon=True
+    )
+    thread.start()
     try:
-        message = work(job, Progress(job))
-    except Exception as exc:  # the job row must say it failed, whatever the cause
-        from buckets.s3 import S3Error
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
-        text = exc.user_message if isinstance(exc, S3Error) else f"{type(exc).__name__}: {exc}"
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, finished_at=timezone.now(), message=f"Stopped: {text}"
-        )
-        raise
-    job.refresh_from_db(fields=["failed"])
-    status = Job.Status.FAILED if job.failed else Job.Status.DONE
-    Job.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), message=message)
+
+def _beat(job_id, owner: str, stop: threading.Event, lost: threading.Event) -> None:
+    try:
+        while not stop.wait(beat_seconds()):
+            now = timezone.now()
+            try:
+                renewed = Job.objects.filter(pk=job_id, lease_owner=owner).update(
+                    lease_expires_at=now + timedelta(seconds=lease_seconds()), heartbeat_at=now
+                )
+                if not renewed and Job.objects.filter(pk=job_id).exclude(lease_owner=owner).exists():
+                    lost.set()
+                    return
+            except DatabaseError as exc:  # the next beat tries again; the lease outlives a few misses
+                log.warning("Heartbeat of job %s failed: %s", job_id, exc)
+    finally:
+        connection.close()
+
+
+# --- ending ----------------------------------------------------------------------------------------
+def finish(
+    job: Job,
+    *,
+    owner: str,
+    outcome: Outcome | None = None,
+    failure: BaseException | None = None,
+    message: str = "",
+    expired_before: datetime | None = None,
+) -> bool:
+    """End the job and write its one outcome event, in one transaction. False when it was not ours to end."""
+    job.refresh_from_db(fields=["done", "failed", "done_bytes", "total", "attempts"])
+    failure = failure if failure is not None else (outcome.error if outcome else None)
+    failed = failure is not None or job.failed > 0
+    params = {"job_id": str(job.pk), **audit_params(job.params)}
+    if outcome is None:  # stopped half way: what it had done
+        params.update(done=job.done, failed=job.failed)
+    else:
+        params.update(outcome.params)
+    if job.attempts > 1:
+        params["runs"] = job.attempts
+    mine = Q(pk=job.pk, finished_at__isnull=True, lease_owner=owner)
+    if expired_before is not None:
+        mine &= Q(lease_expires_at__lt=expired_before) | Q(lease_expires_at__isnull=True)
+    ended = {"status": Job.Status.FAILED if failed else Job.Status.DONE, "finished_at": timezone.now()}
+    ended.update(message=outcome.message if outcome else message, lease_owner="", lease_expires_at=None)
+    with transaction.atomic():
+        if not Job.objects.filter(mine).update(**ended):
+            return False
+        where = {"endpoint": job.endpoint, "bucket": job.bucket, "key": job.prefix, "params": params}
+        try:
+            with audit.change(audit.Actor.from_json(job.actor_data), job.kind, **where) as ev:
+                ev.after = outcome.after if outcome else None
+                if failure is not None:
+                    raise failure
+        except BaseException as exc:  # recorded as the failed outcome; only the one we raised is expected
+            if exc is not failure:
+                raise
+    return True

@@ -59,10 +59,20 @@ class Job(models.Model):
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="set with the one outcome audit event")
+    # Surviving a worker that dies (buckets.jobs): the task to enqueue again, the lease the running
+    # worker renews, how often it was started, and where to resume (the work's own state and the
+    # counters as they were at that point).
+    task_path = models.CharField(max_length=200, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    checkpoint = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "lease_expires_at"], name="job_status_lease")]
 
     def __str__(self) -> str:
         return self.title
@@ -72,9 +82,15 @@ class Job(models.Model):
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
 
     @property
+    def resumed(self) -> bool:
+        return self.attempts > 1
+
+    @property
     def percent(self) -> int | None:
+        if self.status == self.Status.DONE:  # all it found to do (selected keys that were not there are not done)
+            return 100
         if not self.total:
-            return 100 if self.status == self.Status.DONE else None
+            return None
         return min(100, int(100 * (self.done + self.failed) / self.total))
 
 

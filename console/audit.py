@@ -172,6 +172,7 @@ def change(
             action,
             outcome="failed",
             params={**(params or {}), **pending.params},
+            after=pending.after,  # what the caller knew it had done when it failed (a job's counts), if anything
             error_code=exc.code,
             error_message=exc.message,
             request_id=exc.request_id,
@@ -184,6 +185,7 @@ def change(
             action,
             outcome="failed",
             params={**(params or {}), **pending.params},
+            after=pending.after,
             error_code=type(exc).__name__,
             error_message=str(exc)[:500],
             **where,
@@ -202,3 +204,13 @@ def change(
 
 def denied(actor: Actor, action: str, **where: Any) -> AuditEvent:
     return record(actor, action, outcome="denied", **where)
+
+
+@contextmanager
+def job_writes(action: str) -> Iterator[None]:
+    """The S3 writes of a background job's run. They are covered by the job's two events: ``<kind>.start``,
+    written when it was started, and its one outcome event, written when it ends by whichever worker
+    finishes it, or when it is declared lost (``buckets.jobs``); a run may span several processes, so
+    no single ``change`` block can hold it."""
+    with s3.audited_scope(action):
+        yield

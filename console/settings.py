@@ -98,9 +98,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "django_tasks",
-    "django_tasks_db",
     "console",
+    # Before django_tasks_db: `manage.py db_worker` is then ours (buckets/management/commands/db_worker.py),
+    # which also takes over the jobs of workers that died.
     "buckets",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -392,3 +394,11 @@ S3_JOB_CALL_BUDGET = envfloat("S3_JOB_CALL_BUDGET", 120.0)
 # the second waits at most LOCK_WAIT_SECONDS; a lease whose holder died expires after LOCK_LEASE_SECONDS.
 LOCK_WAIT_SECONDS = envfloat("LOCK_WAIT_SECONDS", 10.0)
 LOCK_LEASE_SECONDS = envfloat("LOCK_LEASE_SECONDS", 120.0)
+# A running background job holds a lease that its worker renews every JOB_LEASE_SECONDS / 4; a job
+# whose lease ran out (its worker was killed, ran out of memory, lost its host) is taken over by any
+# worker (each one looks every JOB_LEASE_SECONDS / 4) and resumed from its last checkpoint, or ended
+# as failed once it has been started JOB_MAX_ATTEMPTS times. See buckets/jobs.py.
+JOB_LEASE_SECONDS = envfloat("JOB_LEASE_SECONDS", 60.0)
+JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
+if JOB_LEASE_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("JOB_LEASE_SECONDS must be at least 1 and JOB_MAX_ATTEMPTS at least 1.")

@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from buckets import emptying, s3
+from buckets import s3
 from buckets.models import Bucket, Job
+from buckets.services import emptying
 from console.models import AuditEvent
 from tests.objects_fixtures import fast_client, put_many
 
@@ -80,14 +81,12 @@ def test_empty_versioned_bucket_of_5000_keys(admin_client, endpoint, seaweed, s3
     assert s3client.head_bucket(Bucket=bucket)  # emptied, not deleted
 
     start = AuditEvent.objects.get(action="bucket.empty.start", bucket=bucket)
-    assert (start.params["objects"], start.params["versions"], start.params["delete_markers"]) == (
-        objects,
-        versions,
-        markers,
-    )
-    assert start.params["uploads"] == 2 and start.params["bytes"] == total_bytes
+    assert start.params == {"job_id": str(job.pk)} and start.actor_name == "alice"
     outcome = AuditEvent.objects.get(action="bucket.empty", bucket=bucket)
     assert outcome.outcome == "ok" and outcome.actor_name == "alice"
+    counted = outcome.params["counted"]  # what the job counted before it started deleting
+    assert (counted["objects"], counted["versions"], counted["delete_markers"]) == (objects, versions, markers)
+    assert counted["uploads"] == 2 and counted["bytes"] == total_bytes
     assert (outcome.params["deleted"], outcome.params["failed"], outcome.params["aborted_uploads"]) == (entries, 0, 2)
     assert start.pk < outcome.pk
 
@@ -117,8 +116,8 @@ def test_delete_bucket_end_to_end(admin_client, endpoint, s3client, make_bucket)
 
     rows = list(AuditEvent.objects.filter(bucket=bucket).order_by("id").values_list("action", "outcome"))
     assert rows == [("bucket.delete.start", "ok"), ("bucket.delete", "ok")]
-    start = AuditEvent.objects.get(action="bucket.delete.start", bucket=bucket)
-    assert (start.params["objects"], start.params["uploads"], start.params["versioning"]) == (5, 1, "")
+    counted = AuditEvent.objects.get(action="bucket.delete", bucket=bucket).params["counted"]
+    assert (counted["objects"], counted["uploads"], counted["versioning"]) == (5, 1, "")
 
 
 def test_wrong_typed_name_deletes_nothing(admin_client, endpoint, s3client, make_bucket):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from buckets import transfer
 from buckets.models import Job
+from buckets.services import transfer
 from console.models import AuditEvent, Endpoint
 from tests.transfer_fixtures import (
     AWKWARD,
@@ -197,3 +197,70 @@ def test_prefix_scoped_operator_cannot_delete_a_wider_folder(
     ok = client.post(url("prefix_delete", endpoint, bucket, prefix="team/a/"), {"confirm": "team/a/"})
     assert ok.status_code == 302 and list_keys(s3client, bucket) == ["team/b/2.txt"]
     assert Endpoint.objects.count() == 1
+
+
+def test_one_key_is_deleted_with_delete_object_and_a_missing_one_is_said_so(
+    admin_client, endpoint, s3client, make_bucket, calls
+):
+    bucket = make_bucket("single", versioned=True)
+    s3client.put_object(Bucket=bucket, Key="docs/a.txt", Body=b"1")
+    calls.clear()
+    page = admin_client.post(url("object_delete", endpoint, bucket, key="docs/a.txt"), follow=True).content.decode()
+    assert "Deleted “docs/a.txt”." in page
+    assert (calls["DeleteObject"], calls["DeleteObjects"]) == (1, 0)
+
+    again = admin_client.post(url("object_delete", endpoint, bucket, key="docs/a.txt"), follow=True).content.decode()
+    assert "was not there (any more): there was nothing to delete." in again and "Deleted" not in again
+    versions = s3client.list_object_versions(Bucket=bucket, Prefix="docs/")
+    assert len(versions.get("Versions", [])) == 1 and len(versions.get("DeleteMarkers", [])) == 1  # no second marker
+    first, second = events("object.delete")
+    assert first.outcome == "ok" and first.after["deleted"] == 1 and first.after["delete_marker"] is True
+    assert second.outcome == "ok" and second.after == {"deleted": 0, "not_found": ["docs/a.txt"]}
+
+
+def test_a_folder_marker_is_deleted_and_checked_gone(admin_client, endpoint, s3client, make_bucket):
+    """SeaweedFS reports folder markers ("…/") deleted by DeleteObjects while they stay, and answers HEAD
+    of them while the folder has a directory entry: they go by DeleteObject and are checked in a listing."""
+    bucket = make_bucket("marker")
+    s3client.put_object(Bucket=bucket, Key="m/", Body=b"")
+    s3client.put_object(Bucket=bucket, Key="m/child.txt", Body=b"1")
+    s3client.put_object(Bucket=bucket, Key="n/", Body=b"")
+    page = admin_client.post(url("object_delete", endpoint, bucket, key="m/"), follow=True).content.decode()
+    assert "Deleted “m/”." in page
+    assert list_keys(s3client, bucket) == ["m/child.txt", "n/"]
+    selection = {"key": ["n/", "m/child.txt", "gone.txt"], "prefix": ""}
+    page = admin_client.post(url("selection_delete", endpoint, bucket), selection, follow=True).content.decode()
+    assert "Deleted 2 object(s)." in page and "1 selected key(s) were not there, nothing to delete" in page
+    assert list_keys(s3client, bucket) == []
+    assert events("object.delete")[-1].after["not_found"] == ["gone.txt"]
+
+
+def test_a_big_selection_delete_reports_keys_that_were_not_there(admin_client, endpoint, s3client, make_bucket):
+    bucket = make_bucket("bigsel")
+    present = [f"s/{i:03d}" for i in range(60)]
+    put_many(s3client, bucket, present, body=b"12")
+    keys = present + ["s/missing-1", "s/missing-2"]
+    admin_client.post(url("selection_delete", endpoint, bucket), {"key": keys, "prefix": "s/"})
+    job = Job.objects.get()
+    assert job.status == Job.Status.DONE and (job.done, job.failed, job.done_bytes) == (60, 0, 120)
+    assert job.message == "Deleted 60 object(s). 2 selected key(s) were not there: nothing to delete."
+    assert events("object.delete")[-1].after == {"op": "delete", "done": 60, "failed": 0, "bytes": 120, "not_found": 2}
+    assert list_keys(s3client, bucket) == []
+
+
+def test_review_pages_carry_keys_with_line_breaks_intact(admin_client, endpoint, s3client, make_bucket):
+    """Browsers rewrite "\\r" in form values to "\\r\\n": the review page carries keys encoded, not raw."""
+    import html
+    import re
+
+    bucket = make_bucket("crlf")
+    key = "cr/line\rbreak.txt"
+    s3client.put_object(Bucket=bucket, Key=key, Body=b"1")
+    s3client.put_object(Bucket=bucket, Key="cr/other.txt", Body=b"1")
+    review = admin_client.post(url("selection_delete_review", endpoint, bucket), {"key": [key], "prefix": "cr/"})
+    page = review.content.decode()
+    assert "\r" not in re.sub(r"<li[^>]*>.*?</li>", "", page, flags=re.S)  # no raw key in any value
+    tokens = [html.unescape(t) for t in re.findall(r'name="key_b64" value="([^"]*)"', page)]
+    assert len(tokens) == 1
+    admin_client.post(url("selection_delete", endpoint, bucket), {"key_b64": tokens, "prefix": "cr/"})
+    assert list_keys(s3client, bucket) == ["cr/other.txt"]

@@ -15,7 +15,7 @@ from tests.objects_fixtures import AWKWARD_KEYS, fast_client, fetch, folder_of, 
 
 
 def _rows(page: str) -> int:
-    return len(re.findall(r'name="key" value=', page))
+    return len(re.findall(r'name="key_b64" value=', page))
 
 
 def _folders(page: str) -> list[str]:

@@ -9,6 +9,7 @@ import re
 from django.test import Client
 
 from buckets import s3
+from buckets.forms.transfer import decode_key
 from console.models import AuditEvent, Role, RoleAssignment
 from tests.objects_fixtures import fast_client, link, links, put_many, query_of, url
 
@@ -202,7 +203,7 @@ def test_awkward_keys_escaped_and_linked(admin_client, endpoint, s3client, make_
             assert shown.status_code == 200, row
     marker = next(r for r in rows if r["marker"])
     assert marker["key"] == keys[0] and marker["undelete"]
-    hidden_keys = [html.unescape(k) for k in re.findall(r'<input type="hidden" name="key" value="([^"]*)">', page)]
+    hidden_keys = [decode_key(k) for k in re.findall(r'<input type="hidden" name="key_b64" value="([^"]*)">', page)]
     assert keys[0] in hidden_keys
     assert all(r["href"].startswith(f"/b/{endpoint.pk}/{bucket}/") for r in rows)
     assert not [h for h in links(page) if "odd/<" in h.split("?")[0]]  # keys only in query strings

@@ -6,9 +6,8 @@ import math
 
 import pytest
 
-from buckets import transfer
 from buckets.models import Job
-from buckets.services import copying
+from buckets.services import copying, prefixes, transfer
 from console.models import AuditEvent, Role, RoleAssignment
 from tests.transfer_fixtures import AWKWARD, calls_fixture, events, list_keys, put_many, records_fixture, url  # noqa: F401 - fixtures
 
@@ -320,8 +319,47 @@ def test_existing_keys_cursor_lists_lazily(endpoint, s3client, make_bucket, call
     bucket = make_bucket("cur")
     put_many(s3client, bucket, [f"d/{i:04d}" for i in range(0, 2500, 2)] + ["e/x"])
     calls.clear()
-    cursor = transfer.ExistingKeys(endpoint, bucket, "d/")
+    cursor = prefixes.ExistingKeys(endpoint, bucket, "d/")
     assert [k in cursor for k in ["d/0000", "d/0001", "d/0998", "d/1999", "d/2498", "d/2499", "d/9999"]] == [
         True, False, True, False, True, False, False,
     ]  # fmt: skip
     assert calls["ListObjectsV2"] <= 3
+
+
+def test_keys_the_endpoint_would_rewrite_are_refused_up_front(admin_client, endpoint, s3client, make_bucket, calls):
+    """SeaweedFS stores "a//b" as "a/b" and "a\\b" as "a/b": copy, move and rename refuse them, saying why."""
+    bucket = make_bucket("rw")
+    s3client.put_object(Bucket=bucket, Key="k.txt", Body=b"1")
+    put_many(s3client, bucket, ["dir/a.txt"])
+    calls.clear()
+    copy = admin_client.post(
+        url("object_copy", endpoint, bucket, key="k.txt"), {"dest_bucket": bucket, "dest_key": "a//b"}
+    )
+    assert copy.status_code == 422 and "which this endpoint drops" in copy.content.decode()
+    rename = admin_client.post(url("object_rename", endpoint, bucket, key="k.txt"), {"new_key": "a\\b.txt"})
+    assert rename.status_code == 422 and "which this endpoint stores as “/”" in rename.content.decode()
+    folder = admin_client.post(
+        url("prefix_copy", endpoint, bucket, prefix="dir/"), {"dest_bucket": bucket, "dest_prefix": "x//y"}
+    )
+    assert folder.status_code == 422 and "which this endpoint drops" in folder.content.decode()
+    assert calls["CopyObject"] == 0 and list_keys(s3client, bucket) == ["dir/a.txt", "k.txt"]
+    assert not Job.objects.exists()
+
+
+def test_a_copy_is_only_reported_when_the_destination_is_there_as_typed(
+    admin_client, endpoint, s3client, make_bucket, monkeypatch
+):
+    """Had the console not known that this server rewrites keys, the check after the copy would catch it."""
+    from buckets.services import reads
+
+    monkeypatch.setattr(reads, "rewrites_keys", lambda **kwargs: False)
+    bucket = make_bucket("typed")
+    s3client.put_object(Bucket=bucket, Key="k.txt", Body=b"1")
+    moved = admin_client.post(
+        url("object_move", endpoint, bucket, key="k.txt"), {"dest_bucket": bucket, "dest_key": "a//b.txt"}
+    )
+    assert moved.status_code == 422
+    assert "is not in" in moved.content.decode() and "under another name" in moved.content.decode()
+    assert "k.txt" in list_keys(s3client, bucket)  # the source stays: its copy did not land as typed
+    (event,) = events("object.move")
+    assert (event.outcome, event.error_code) == ("failed", "NotStoredAsTyped")

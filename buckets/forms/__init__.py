@@ -1,7 +1,8 @@
 """Forms: they validate and normalise, so a bad value never reaches S3; views apply them through services.
 
-- ``sections``: the inline sections of the bucket page and the object page (one base, one rows helper);
+- ``base``: what every section form shares (the state it was opened on, editable rows);
+- ``sections``: the inline sections of the bucket page and the object page;
 - ``buckets``: creating a bucket;
-- ``transfer``: copy, move, rename, delete of objects and folders;
+- ``transfer``, ``empty``: copy, move, rename and delete of objects and folders; emptying a bucket;
 - ``upload``: what the browser sends when it starts an upload.
 """

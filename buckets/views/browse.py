@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from buckets import s3
+from buckets.forms.transfer import encode_key
 from buckets.views.common import PAGE_SIZES, crumbs, endpoint_or_404, human_size, optional, url_for
 from console import access, crypto
 from console.models import Endpoint, Role
@@ -29,9 +30,9 @@ TOKEN_PURPOSE = "listing-position"
 # One object row of the object list, filled with html.escape'd values (quote=True: safe in attributes and
 # text alike). Rendered in Python because the template engine spends ~70 µs a row and a page holds up to
 # 1,000 rows; the page's goal is to cost little more than the ListObjectsV2 call behind it. The checkbox
-# carries the key percent-encoded: a browser turns line breaks in attribute values into spaces.
+# carries the key base64-encoded (key_b64): a browser rewrites line breaks in attribute values.
 OBJECT_ROW = (
-    '<tr><td class="check"><input type="checkbox" name="key" value="{value}" form="object-actions" '
+    '<tr><td class="check"><input type="checkbox" name="key_b64" value="{value}" form="object-actions" '
     'aria-label="Select {name}"></td><td><a class="entry break" href="{href}"><svg class="icon icon-file" '
     'viewBox="0 0 16 16" aria-hidden="true"><use href="#icon-file"></use></svg><span>{name}</span></a></td>'
     '<td class="num nowrap" title="{size} bytes">{size_text}</td><td class="nowrap">{modified}</td>'
@@ -44,7 +45,7 @@ def object_rows(objects: list[dict], detail_url: str) -> str:
     zone = timezone.get_current_timezone()
     rows = [
         OBJECT_ROW.format(
-            value=esc(quote(o["key"], safe="")),
+            value=encode_key(o["key"]),
             name=esc(o["name"]),
             href=esc(detail_url + quote(o["key"], safe="")),
             size=int(o["size"] or 0),

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from buckets import s3
+from buckets.forms.transfer import decode_key
 from console import audit
 from console.models import Endpoint, Role
 
@@ -25,8 +26,13 @@ def endpoint_or_404(endpoint_pk: int) -> Endpoint:
 
 
 def key_param(request) -> str:
-    """The object key of the request (``key`` in the query string, or in the form for a POST)."""
-    key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
+    """The object key of the request: in the form for a POST, else in the query string.
+
+    Forms carry it base64-encoded (``key_b64``): a browser turns line breaks in a form value into
+    other ones, and keys may hold them. A plain ``key`` (links, query strings) is read too.
+    """
+    data = request.POST if request.method == "POST" else request.GET
+    key = decode_key(data["key_b64"]) if data.get("key_b64") else data.get("key")
     if not key:
         raise Http404("No object key given.")
     return key

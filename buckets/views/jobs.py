@@ -1,10 +1,12 @@
-"""A background job's page: its progress, outcome and the keys it could not process."""
+"""The progress page of a background job (polled by htmx while the job runs)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from buckets import job_recovery
 from buckets.models import Job
 from console import access
 from console.models import Role
@@ -18,5 +20,11 @@ def job_detail(request, pk):
     mine = job.actor_id is not None and job.actor_id == request.user.pk
     key = job.prefix if job.bucket and not mine else None
     access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket, key=key)
+    if job_recovery.recover(job):  # its worker died: queued again (or failed) now rather than at the next sweep
+        job.refresh_from_db()
+    context = {
+        "job": job, "waiting": job_recovery.is_waiting_long(job), "bound": job_recovery.recovery_bound(),
+        "max_attempts": settings.JOB_MAX_ATTEMPTS,
+    }  # fmt: skip
     template = "buckets/job_detail.html#job-progress" if request.htmx else "buckets/job_detail.html"
-    return render(request, template, {"job": job})
+    return render(request, template, context)

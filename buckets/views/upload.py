@@ -135,8 +135,10 @@ def upload_start(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.OPERATOR, action="object.upload", endpoint=endpoint, bucket=bucket, key=key
     )
-    rewrites = reads.rewrites_keys(endpoint=endpoint, bucket=bucket)
-    form = UploadStartForm(data, accepted_classes=endpoint.accepted_storage_classes, rewrites=rewrites)
+    form = UploadStartForm(data, accepted_classes=endpoint.accepted_storage_classes)
+    # Checked without an S3 call first; the endpoint's own key rules (it may rewrite some keys) after.
+    if form.is_valid() and reads.rewrites_keys(endpoint=endpoint, bucket=bucket):
+        form = UploadStartForm(data, accepted_classes=endpoint.accepted_storage_classes, rewrites=True)
     if not form.is_valid():
         return JsonResponse({"error": form.first_error(), "errors": form.errors}, status=422)
     return JsonResponse(upload.upload_start(actor=actor(request, role), endpoint=endpoint, bucket=bucket, form=form))

@@ -14,7 +14,7 @@ document.addEventListener("change", (event) => {
 function updateSelection() {
   const form = document.getElementById("object-actions");
   if (!form) return;
-  const ticked = document.querySelectorAll('input[type=checkbox][name="key"][form="object-actions"]:checked').length;
+  const ticked = document.querySelectorAll('input[type=checkbox][name="key_b64"][form="object-actions"]:checked').length;
   form.querySelectorAll("[data-needs-selection]").forEach((button) => {
     button.disabled = ticked === 0;
     button.title = ticked === 0 ? "Tick objects in the list first" : "";

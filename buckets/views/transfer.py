@@ -2,7 +2,8 @@
 
 One object runs inline; a folder, or a selection of more than ``transfer.INLINE_LIMIT`` keys,
 runs as a background job (the user lands on the job page). Copying needs viewer on the source
-and operator on the destination; moving and deleting need operator on the source too.
+and operator on the destination; moving and deleting need operator on the source too. The work
+is in ``buckets.services.transfer``; these views check access, validate the form and report.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from buckets import jobs, object_tasks, s3, transfer
-from buckets.models import Bucket
-from buckets.services import reads
-from buckets.transfer_forms import (
+from buckets import s3
+from buckets.forms.transfer import (
     ConfirmPrefixForm,
     ObjectTransferForm,
     PrefixRenameForm,
@@ -26,11 +25,14 @@ from buckets.transfer_forms import (
     RenameForm,
     SelectionForm,
     SelectionTransferForm,
+    selected_keys,
 )
+from buckets.models import Bucket
+from buckets.services import prefixes, reads, transfer
 from console import access, audit
 from console.models import ROLE_RANK, Endpoint, Role
 
-OPS = {"copy": "Copy", "move": "Move", "rename": "Rename"}
+OPS = transfer.OPS
 PREVIEW_PAGES = 20  # copy/move pages count up to 20,000 keys before saying "more than"
 
 
@@ -119,34 +121,31 @@ def _versioning(endpoint: Endpoint, bucket: str) -> str:
         return ""  # the page still works; it just cannot say whether delete markers are added
 
 
-def _start_job(request, actor, task, *, action: str, endpoint, bucket, prefix, title, params, total=None):
-    """Start a job, audited as ``<action>.start``, and send the user to its page."""
-    shown = dict(params)
-    if "keys" in shown:  # the audit row keeps the count and the first keys, not a thousand of them
-        shown.update(count=len(params["keys"]), keys=params["keys"][: transfer.AUDIT_KEYS_KEPT])
-    with audit.change(actor, f"{action}.start", endpoint=endpoint, bucket=bucket, key=prefix, params=shown) as ev:
-        job = jobs.start(
-            task,
-            kind=action,
-            title=title,
-            actor=actor,
-            endpoint=endpoint,
-            bucket=bucket,
-            prefix=prefix,
-            params=params,
-            total=total,
-        )
-        ev.params["job_id"] = str(job.pk)
-    return redirect("job_detail", job.pk)
+def _attempt(form, service, **kwargs):
+    """Run a service; a refusal or an S3 error becomes a form error. The service's result, or None."""
+    try:
+        return service(**kwargs)
+    except transfer.TransferError as exc:
+        form.add_error(None, str(exc))
+    except s3.S3Error as exc:
+        form.add_error(None, exc.user_message)
+    return None
 
 
 def _report(request, outcome: transfer.Outcome, verb: str) -> None:
     if outcome.done:
         messages.success(request, f"{verb} {outcome.done} object(s).")
+    if outcome.missing:
+        shown = ", ".join(f"“{k}”" for k in outcome.missing[:5]) + ("…" if len(outcome.missing) > 5 else "")
+        messages.info(request, f"{len(outcome.missing)} selected key(s) were not there, nothing to delete: {shown}")
     for error in outcome.errors[:10]:
         messages.error(request, f"“{error['key']}”: {error['message']}")
     if len(outcome.errors) > 10:
         messages.error(request, f"{len(outcome.errors) - 10} more object(s) were not processed.")
+
+
+def _form_errors(request, form) -> None:
+    messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
 
 
 # --- one object -------------------------------------------------------------------
@@ -155,51 +154,39 @@ def object_transfer(request, endpoint_pk: int, bucket: str, op: str):
     endpoint, key = _endpoint(endpoint_pk), _key_param(request)
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
     role = access.require_role(request, need, action=f"object.{op}", endpoint=endpoint, bucket=bucket, key=key)
-    buckets = _destination_buckets(request, endpoint, bucket)
-    form = ObjectTransferForm(request.POST or None, buckets=buckets, initial={"dest_bucket": bucket, "dest_key": key})
-    if form.is_valid():
-        dest_bucket, dest_key = (
-            form.cleaned_data["dest_bucket"],
-            transfer.object_destination(key, form.cleaned_data["dest_key"]),
-        )
+    form = ObjectTransferForm(
+        request.POST or None, buckets=_destination_buckets(request, endpoint, bucket), endpoint=endpoint,
+        source_key=key, initial={"dest_bucket": bucket, "dest_key": key},
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        dest_bucket, dest_key = form.cleaned_data["dest_bucket"], form.cleaned_data["destination"]
         dest_role = _require_destination(request, endpoint, bucket, dest_bucket, dest_key, f"object.{op}")
-        if _run_inline(request, form, role, dest_role, endpoint, bucket, key, dest_bucket, dest_key, op == "move"):
+        service = transfer.object_move if op == "move" else transfer.object_copy
+        done = _attempt(
+            form, service, actor=_actor(request, role, dest_role), endpoint=endpoint, source_bucket=bucket,
+            source_key=key, bucket=dest_bucket, key=dest_key, overwrite=form.cleaned_data["overwrite"],
+        )  # fmt: skip
+        if done is not None:
             messages.success(request, f"{OPS[op]}: “{key}” → {dest_bucket} / “{dest_key}”.")
             return redirect(_url("object_detail", endpoint, dest_bucket, key=dest_key))
     ctx = _page(endpoint, bucket, op, key=key, parent=_parent(key), form=form)
     return render(request, "buckets/objects/transfer_object.html", ctx, status=422 if form.errors else 200)
 
 
-def _run_inline(request, form, role, dest_role, endpoint, bucket, key, dest_bucket, dest_key, move, rename=False):
-    """Copy/move one object; a refusal or S3 error becomes a form error. True when it worked."""
-    try:
-        transfer.transfer_object(
-            _actor(request, role, dest_role),
-            endpoint,
-            source_bucket=bucket,
-            source_key=key,
-            bucket=dest_bucket,
-            key=dest_key,
-            move=move,
-            overwrite=form.cleaned_data["overwrite"],
-            rename=rename,
-        )
-    except transfer.TransferError as exc:
-        form.add_error(None, str(exc))
-    except s3.S3Error as exc:
-        form.add_error(None, exc.user_message)
-    return not form.errors
-
-
 @require_http_methods(["GET", "POST"])
 def object_rename(request, endpoint_pk: int, bucket: str):
     endpoint, key = _endpoint(endpoint_pk), _key_param(request)
     role = access.require_role(request, Role.OPERATOR, action="object.move", endpoint=endpoint, bucket=bucket, key=key)
-    form = RenameForm(request.POST or None, initial={"new_key": key})
-    if form.is_valid():
+    form = RenameForm(request.POST or None, endpoint=endpoint, bucket=bucket, source_key=key, initial={"new_key": key})
+    if request.method == "POST" and form.is_valid():
         new_key = form.cleaned_data["new_key"]
         dest_role = _require_destination(request, endpoint, bucket, bucket, new_key, "object.move")
-        if _run_inline(request, form, role, dest_role, endpoint, bucket, key, bucket, new_key, True, rename=True):
+        done = _attempt(
+            form, transfer.object_move, actor=_actor(request, role, dest_role), endpoint=endpoint,
+            source_bucket=bucket, source_key=key, bucket=bucket, key=new_key,
+            overwrite=form.cleaned_data["overwrite"], rename=True,
+        )  # fmt: skip
+        if done is not None:
             messages.success(request, f"Renamed “{key}” to “{new_key}”.")
             return redirect(_url("object_detail", endpoint, bucket, key=new_key))
     ctx = _page(endpoint, bucket, "rename", key=key, parent=_parent(key), form=form)
@@ -213,20 +200,20 @@ def object_delete(request, endpoint_pk: int, bucket: str):
         request, Role.OPERATOR, action="object.delete", endpoint=endpoint, bucket=bucket, key=key
     )
     if request.method == "POST":
-        return _delete_keys_inline(request, role, endpoint, bucket, [key], back=_parent(key))
+        actor = audit.Actor.from_request(request, role)
+        try:
+            deleted = transfer.object_delete(actor=actor, endpoint=endpoint, bucket=bucket, key=key)
+        except s3.S3Error as exc:
+            messages.error(request, f"Nothing was deleted: {exc.user_message}")
+        else:
+            if deleted:
+                messages.success(request, f"Deleted “{key}”.")
+            else:
+                messages.info(request, f"“{key}” was not there (any more): there was nothing to delete.")
+        return redirect(_list_url(endpoint, bucket, _parent(key)))
     ctx = _page(endpoint, bucket, "delete", key=key, parent=_parent(key), versioning=_versioning(endpoint, bucket))
-    ctx.update(_dry_run(transfer.measure_selection, endpoint, bucket, [key]))
+    ctx.update(_dry_run(prefixes.measure_selection, endpoint, bucket, [key]))
     return render(request, "buckets/objects/delete_object.html", ctx)
-
-
-def _delete_keys_inline(request, role, endpoint, bucket, keys, *, back: str):
-    try:
-        errors = transfer.delete_selection(audit.Actor.from_request(request, role), endpoint, bucket=bucket, keys=keys)
-    except s3.S3Error as exc:
-        messages.error(request, f"Nothing was deleted: {exc.user_message}")
-        return redirect(_list_url(endpoint, bucket, back))
-    _report(request, transfer.Outcome(done=len(keys) - len(errors), errors=errors), "Deleted")
-    return redirect(_list_url(endpoint, bucket, back))
 
 
 # --- a selection from the object list -----------------------------------------------
@@ -237,89 +224,69 @@ def selection_review(request, endpoint_pk: int, bucket: str, op: str):
     form = SelectionForm(request.POST)
     if not form.is_valid():
         access.require_role(request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket)
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        _form_errors(request, form)
         return redirect(_list_url(endpoint, bucket, request.POST.get("prefix", "")))
     keys, prefix = form.cleaned_data["key"], form.cleaned_data["prefix"]
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
-    action = "object.delete" if op == "delete" else f"object.{op}"
-    _require_keys(request, need, action=action, endpoint=endpoint, bucket=bucket, keys=keys)
+    _require_keys(request, need, action=f"object.{op}", endpoint=endpoint, bucket=bucket, keys=keys)
     ctx = _page(endpoint, bucket, op, keys=keys, prefix=prefix, inline_limit=transfer.INLINE_LIMIT)
     if op == "delete":
-        ctx.update(_dry_run(transfer.measure_selection, endpoint, bucket, keys))
+        ctx.update(_dry_run(prefixes.measure_selection, endpoint, bucket, keys))
         ctx["versioning"] = _versioning(endpoint, bucket)
         ctx["form"] = SelectionForm(initial={"key": keys, "prefix": prefix})
         return render(request, "buckets/objects/delete_selection.html", ctx)
-    buckets = _destination_buckets(request, endpoint, bucket)
     ctx["form"] = SelectionTransferForm(
-        buckets=buckets, initial={"key": keys, "prefix": prefix, "dest_bucket": bucket, "dest_prefix": prefix}
-    )
+        buckets=_destination_buckets(request, endpoint, bucket), endpoint=endpoint, source_bucket=bucket,
+        initial={"key": keys, "prefix": prefix, "dest_bucket": bucket, "dest_prefix": prefix},
+    )  # fmt: skip
     return render(request, "buckets/objects/transfer_selection.html", ctx)
 
 
 @require_POST
 def selection_transfer(request, endpoint_pk: int, bucket: str, op: str):
-    endpoint = _endpoint(endpoint_pk)
-    form = SelectionTransferForm(request.POST, buckets=_destination_buckets(request, endpoint, bucket))
-    keys = form.fields["key"].to_python(request.POST.getlist("key"))
+    endpoint, keys = _endpoint(endpoint_pk), selected_keys(request.POST)
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
     role = _require_keys(request, need, action=f"object.{op}", endpoint=endpoint, bucket=bucket, keys=keys)
-    data = form.cleaned_data if form.is_valid() else {}
-    if data and (data["dest_bucket"], data["dest_prefix"]) == (bucket, data["prefix"]):
-        form.add_error("dest_prefix", "That is where the objects are: choose another folder or bucket.")
+    buckets = _destination_buckets(request, endpoint, bucket)
+    form = SelectionTransferForm(request.POST, buckets=buckets, endpoint=endpoint, source_bucket=bucket)
     if not form.is_valid():
         prefix = request.POST.get("prefix", "")
         ctx = _page(endpoint, bucket, op, keys=keys, prefix=prefix, form=form, inline_limit=transfer.INLINE_LIMIT)
         return render(request, "buckets/objects/transfer_selection.html", ctx, status=422)
-    dest_bucket, dest_prefix = data["dest_bucket"], data["dest_prefix"]
-    dest_role = _require_destination(request, endpoint, bucket, dest_bucket, dest_prefix, f"object.{op}")
-    actor, move = _actor(request, role, dest_role), op == "move"
+    data, action = form.cleaned_data, f"object.{op}"
+    dest_role = _require_destination(request, endpoint, bucket, data["dest_bucket"], data["dest_prefix"], action)
+    where = {
+        "actor": _actor(request, role, dest_role), "endpoint": endpoint, "source_bucket": bucket, "keys": keys,
+        "base_prefix": data["prefix"], "bucket": data["dest_bucket"], "dest_prefix": data["dest_prefix"],
+        "overwrite": data["overwrite"],
+    }  # fmt: skip
     if len(keys) > transfer.INLINE_LIMIT:
-        params = transfer.job_params_for_transfer(
-            move=move,
-            source_bucket=bucket,
-            source_prefix=data["prefix"],
-            bucket=data["dest_bucket"],
-            dest_prefix=data["dest_prefix"],
-            overwrite=data["overwrite"],
-            keys=keys,
-        )
-        title = f"{OPS[op]} {len(keys)} objects from {bucket} to {data['dest_bucket']}/{data['dest_prefix']}"
-        return _start_job(
-            request, actor, object_tasks.transfer_objects, action=f"object.{op}", endpoint=endpoint,
-            bucket=bucket, prefix=data["prefix"], title=title, params=params, total=len(keys),
-        )  # fmt: skip
-    outcome = transfer.transfer_selection(
-        actor,
-        endpoint,
-        source_bucket=bucket,
-        keys=keys,
-        base_prefix=data["prefix"],
-        bucket=data["dest_bucket"],
-        dest_prefix=data["dest_prefix"],
-        move=move,
-        overwrite=data["overwrite"],
-    )
+        start = transfer.objects_move_start if op == "move" else transfer.objects_copy_start
+        return redirect("job_detail", start(**where).pk)
+    outcome = (transfer.objects_move if op == "move" else transfer.objects_copy)(**where)
     _report(request, outcome, "Copied" if op == "copy" else "Moved")
     return redirect(_list_url(endpoint, data["dest_bucket"], data["dest_prefix"]))
 
 
 @require_POST
 def selection_delete(request, endpoint_pk: int, bucket: str):
-    endpoint = _endpoint(endpoint_pk)
-    form = SelectionForm(request.POST)
-    keys = form.fields["key"].to_python(request.POST.getlist("key"))
+    endpoint, keys = _endpoint(endpoint_pk), selected_keys(request.POST)
     role = _require_keys(request, Role.OPERATOR, action="object.delete", endpoint=endpoint, bucket=bucket, keys=keys)
+    form = SelectionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        _form_errors(request, form)
         return redirect(_list_url(endpoint, bucket, request.POST.get("prefix", "")))
-    prefix = form.cleaned_data["prefix"]
-    if len(keys) <= transfer.INLINE_LIMIT:
-        return _delete_keys_inline(request, role, endpoint, bucket, keys, back=prefix)
-    return _start_job(
-        request, audit.Actor.from_request(request, role), object_tasks.delete_objects, action="object.delete",
-        endpoint=endpoint, bucket=bucket, prefix=prefix, title=f"Delete {len(keys)} objects from {bucket}",
-        params={"bucket": bucket, "prefix": prefix, "keys": keys}, total=len(keys),
-    )  # fmt: skip
+    prefix, actor = form.cleaned_data["prefix"], audit.Actor.from_request(request, role)
+    if len(keys) > transfer.INLINE_LIMIT:
+        job = transfer.objects_delete_start(actor=actor, endpoint=endpoint, bucket=bucket, keys=keys, prefix=prefix)
+        return redirect("job_detail", job.pk)
+    try:
+        outcome = transfer.objects_delete(actor=actor, endpoint=endpoint, bucket=bucket, keys=keys)
+    except s3.S3Error as exc:
+        messages.error(request, f"Nothing was deleted: {exc.user_message}")
+    else:
+        _report(request, outcome, "Deleted")
+    return redirect(_list_url(endpoint, bucket, prefix))
 
 
 # --- a folder (prefix) ------------------------------------------------------------
@@ -329,42 +296,24 @@ def prefix_transfer(request, endpoint_pk: int, bucket: str, op: str):
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
     role = access.require_role(request, need, action=f"prefix.{op}", endpoint=endpoint, bucket=bucket, key=prefix)
     buckets = _destination_buckets(request, endpoint, bucket)
-    form = PrefixTransferForm(request.POST or None, buckets=buckets, initial={"dest_bucket": bucket})
-    if form.is_valid():
+    form = PrefixTransferForm(request.POST or None, buckets=buckets, endpoint=endpoint, initial={"dest_bucket": bucket})
+    if request.method == "POST" and form.is_valid():
         dest_bucket, dest_prefix = form.cleaned_data["dest_bucket"], form.cleaned_data["dest_prefix"]
         dest_role = _require_destination(request, endpoint, bucket, dest_bucket, dest_prefix, f"prefix.{op}")
-        try:
-            transfer.check_prefix_target(bucket, prefix, dest_bucket, dest_prefix)
-        except transfer.TransferError as exc:
-            form.add_error("dest_prefix", str(exc))
-        else:
-            return _start_prefix_transfer(
-                request, _actor(request, role, dest_role), endpoint, bucket, prefix, op,
-                dest_bucket, dest_prefix, form.cleaned_data["overwrite"],
-            )  # fmt: skip
+        job = _attempt(
+            form, transfer.prefix_move_start if op == "move" else transfer.prefix_copy_start,
+            actor=_actor(request, role, dest_role), endpoint=endpoint, source_bucket=bucket, source_prefix=prefix,
+            bucket=dest_bucket, dest_prefix=dest_prefix, overwrite=form.cleaned_data["overwrite"],
+        )  # fmt: skip
+        if job is not None:
+            return redirect("job_detail", job.pk)
     return _prefix_page(request, endpoint, bucket, prefix, op, form)
 
 
 def _prefix_page(request, endpoint, bucket, prefix, op, form):
     ctx = _page(endpoint, bucket, op, prefix=prefix, form=form)
-    ctx.update(_dry_run(transfer.count_prefix, endpoint, bucket, prefix, max_pages=PREVIEW_PAGES))
+    ctx.update(_dry_run(prefixes.count_prefix, endpoint, bucket, prefix, max_pages=PREVIEW_PAGES))
     return render(request, "buckets/objects/transfer_prefix.html", ctx, status=422 if form.errors else 200)
-
-
-def _start_prefix_transfer(request, actor, endpoint, bucket, prefix, op, dest_bucket, dest_prefix, overwrite):
-    params = transfer.job_params_for_transfer(
-        move=op == "move",
-        source_bucket=bucket,
-        source_prefix=prefix,
-        bucket=dest_bucket,
-        dest_prefix=dest_prefix,
-        overwrite=overwrite,
-    )
-    title = f"{OPS[op]} {bucket}/{prefix} to {dest_bucket}/{dest_prefix}"
-    return _start_job(
-        request, actor, object_tasks.transfer_objects, action=f"prefix.{op}", endpoint=endpoint, bucket=bucket,
-        prefix=prefix, title=title, params=params,
-    )  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
@@ -373,17 +322,19 @@ def prefix_rename(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.OPERATOR, action="prefix.move", endpoint=endpoint, bucket=bucket, key=prefix
     )
-    form = PrefixRenameForm(request.POST or None, initial={"new_prefix": prefix})
-    if form.is_valid():
+    form = PrefixRenameForm(request.POST or None, endpoint=endpoint, bucket=bucket, initial={"new_prefix": prefix})
+    if request.method == "POST" and form.is_valid():
         new_prefix = form.cleaned_data["new_prefix"]
         dest_role = _require_destination(request, endpoint, bucket, bucket, new_prefix, "prefix.move")
         try:
-            transfer.check_prefix_target(bucket, prefix, bucket, new_prefix)
+            job = transfer.prefix_rename_start(
+                actor=_actor(request, role, dest_role), endpoint=endpoint, source_bucket=bucket, source_prefix=prefix,
+                bucket=bucket, dest_prefix=new_prefix,
+            )  # fmt: skip
         except transfer.TransferError as exc:
             form.add_error("new_prefix", str(exc))
         else:
-            actor = _actor(request, role, dest_role)
-            return _start_prefix_transfer(request, actor, endpoint, bucket, prefix, "move", bucket, new_prefix, False)
+            return redirect("job_detail", job.pk)
     return _prefix_page(request, endpoint, bucket, prefix, "rename", form)
 
 
@@ -395,11 +346,9 @@ def prefix_delete(request, endpoint_pk: int, bucket: str):
     )
     form = ConfirmPrefixForm(request.POST or None, folder=prefix)
     if form.is_valid():
-        return _start_job(
-            request, audit.Actor.from_request(request, role), object_tasks.delete_objects, action="prefix.delete",
-            endpoint=endpoint, bucket=bucket, prefix=prefix, title=f"Delete {bucket}/{prefix}",
-            params={"bucket": bucket, "prefix": prefix},
-        )  # fmt: skip
+        actor = audit.Actor.from_request(request, role)
+        job = transfer.prefix_delete_start(actor=actor, endpoint=endpoint, bucket=bucket, prefix=prefix)
+        return redirect("job_detail", job.pk)
     ctx = _page(endpoint, bucket, "delete", prefix=prefix, form=form, versioning=_versioning(endpoint, bucket))
-    ctx.update(_dry_run(transfer.count_prefix, endpoint, bucket, prefix))
+    ctx.update(_dry_run(prefixes.count_prefix, endpoint, bucket, prefix))
     return render(request, "buckets/objects/delete_prefix.html", ctx, status=422 if form.errors else 200)
