@@ -16,6 +16,7 @@ from typing import Any
 
 from buckets import s3, vocabulary
 from buckets.forms import sections as forms
+from buckets.forms import settings as setting_forms
 from buckets.forms.base import sign_seen
 from buckets.services import bucket_settings as bs
 from buckets.services import objects as obj
@@ -161,7 +162,7 @@ def _website_initial(value: dict | None) -> dict:
 
 def _present_rules(rules: list[dict]) -> dict:
     """The rules in words, each with the state a delete of it is compared with."""
-    return {"rules": [{**forms.describe_lifecycle_rule(r), "seen": sign_seen(normalised(r))} for r in rules]}
+    return {"rules": [{**setting_forms.describe_lifecycle_rule(r), "seen": sign_seen(normalised(r))} for r in rules]}
 
 
 def _tag_rows(tags: list[dict]) -> list[tuple[str, str]]:
@@ -176,13 +177,13 @@ BUCKET_SECTIONS = [
     Section("bucket", "overview", "Overview", bs.read_overview),
     Section(
         "bucket", "versioning", "Versioning", bs.getter(s3.get_bucket_versioning),
-        form=forms.VersioningForm, write=bs.write_versioning,
+        form=setting_forms.VersioningForm, write=bs.write_versioning,
         # Never enabled: nothing pre-selected, so an unchanged Save cannot switch it on for good.
         initial=lambda v: {"status": v["status"]},
     ),
     Section(
         "bucket", "encryption", "Default encryption", bs.getter(s3.get_bucket_encryption),
-        form=forms.EncryptionForm, write=bs.write_encryption, initial=_encryption_initial,
+        form=setting_forms.EncryptionForm, write=bs.write_encryption, initial=_encryption_initial,
         note="Saving tries a small test upload (removed at once); if it fails, the previous setting is put back.",
     ),
     Section(
@@ -193,10 +194,10 @@ BUCKET_SECTIONS = [
     ),
     Section(
         "bucket", "cors", "CORS", bs.getter(s3.get_bucket_cors),
-        form=forms.CorsForm, write=bs.write_cors, remove=bs.remove_cors,
+        form=setting_forms.CorsForm, write=bs.write_cors, remove=bs.remove_cors,
         initial=lambda v: {"rules": bs.cors_text(v)},
         remove_label="Remove CORS", remove_confirm="Remove every CORS rule of this bucket?",
-        extra={"example": json.dumps(forms.CORS_EXAMPLE, indent=2)},
+        extra={"example": json.dumps(setting_forms.CORS_EXAMPLE, indent=2)},
     ),
     Section(
         "bucket", "lifecycle", "Lifecycle rules", bs.getter(s3.get_bucket_lifecycle),
@@ -206,7 +207,7 @@ BUCKET_SECTIONS = [
     ),
     Section(
         "bucket", "policy", "Bucket policy", bs.getter(s3.get_bucket_policy),
-        form=forms.PolicyForm, write=bs.write_policy, remove=bs.remove_policy,
+        form=setting_forms.PolicyForm, write=bs.write_policy, remove=bs.remove_policy,
         initial=lambda v: {"policy": bs.policy_text(v)}, present=bs.present_policy,
         remove_label="Delete policy", remove_confirm="Delete the bucket policy? Access it grants stops at once.",
         save_label="Review changes", submit_to="review",
@@ -218,24 +219,25 @@ BUCKET_SECTIONS = [
     ),
     Section(
         "bucket", "public-access-block", "Block public access", bs.getter(s3.get_public_access_block),
-        form=forms.PublicAccessBlockForm, write=bs.write_public_access_block, remove=bs.remove_public_access_block,
+        form=setting_forms.PublicAccessBlockForm, write=bs.write_public_access_block,
+        remove=bs.remove_public_access_block,
         initial=lambda v: v or {},
         remove_label="Remove the block",
         remove_confirm="Remove the bucket's public access block? Public ACLs and policies take effect again.",
     ),
     Section(
         "bucket", "ownership", "Object ownership", bs.getter(s3.get_bucket_ownership),
-        form=forms.OwnershipForm, write=bs.write_ownership,
+        form=setting_forms.OwnershipForm, write=bs.write_ownership,
         initial=lambda v: {"ownership": v or "BucketOwnerEnforced"},
     ),
     Section(
         "bucket", "object-lock", "Object lock", bs.getter(s3.get_object_lock),
-        form=forms.ObjectLockForm, write=bs.write_object_lock, blocked=_object_lock_blocked,
+        form=setting_forms.ObjectLockForm, write=bs.write_object_lock, blocked=_object_lock_blocked,
         initial=lambda v: {k: (v or {}).get(k) for k in ("mode", "days", "years")},
     ),
     Section(
         "bucket", "website", "Static website hosting", bs.getter(s3.get_bucket_website),
-        form=forms.WebsiteForm, write=bs.write_website, remove=bs.remove_website, initial=_website_initial,
+        form=setting_forms.WebsiteForm, write=bs.write_website, remove=bs.remove_website, initial=_website_initial,
         remove_label="Disable website hosting", remove_confirm="Disable static website hosting for this bucket?",
         save_label="Save and enable", unsupported_on_write=True,
     ),

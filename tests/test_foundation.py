@@ -192,7 +192,7 @@ def test_audit_row_for_a_successful_s3_call(admin_user, endpoint, make_bucket):
     name = make_bucket("ok")
     actor = audit.Actor(admin_user.pk, admin_user.username, "10.0.0.1", "admin")
     with audit.change(actor, "object.put", endpoint=endpoint, bucket=name, key="a.txt", params={"size": 1}) as ev:
-        s3.client_for(endpoint).put_object(Bucket=name, Key="a.txt", Body=b"x")
+        s3.put_object(endpoint=endpoint, bucket=name, key="a.txt", body=b"x")
         ev.after = {"etag": "x"}
     event = AuditEvent.objects.get(action="object.put")
     assert event.outcome == "ok" and event.key == "a.txt" and event.client_ip == "10.0.0.1"

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from buckets import vocabulary
-from buckets.forms.sections import clean_tag_lines
+from buckets.forms.settings import clean_tag_lines
 
 
 class BucketCreateForm(forms.Form):

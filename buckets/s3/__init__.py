@@ -4,7 +4,8 @@ Functions are keyword-only, named by verb, take an ``Endpoint`` and return plain
 Expected absences (no policy, no tags, no such key) come back as ``None``/empty; everything else
 raises :class:`S3Error`. Callers use the names below (``from buckets import s3``; ``s3.head_object``).
 
-- ``client``: clients per endpoint, the one error type, the call with its time budget and audit guard;
+- ``client``: clients per endpoint, and the call (with its audit guard);
+- ``errors``: the one error type, ``S3Error``; ``budget``: the time budget of a page or a job;
 - ``listing``: one page per call of buckets, objects, versions and incomplete uploads;
 - ``objects``: reading, writing, copying, multipart parts, presigned links, deleting;
 - ``buckets``: creating and deleting buckets, a getter and a setter per bucket setting.

@@ -1,4 +1,4 @@
-"""Clients, the one error type, and the one way every S3 call is made (:func:`call`).
+"""Clients per endpoint, and the one way every S3 call is made (:func:`call`).
 
 Every call goes through :func:`call`, which
 
@@ -14,14 +14,9 @@ from __future__ import annotations
 import collections
 import contextvars
 import logging
-import queue
 import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -41,62 +36,13 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
+from buckets.s3.budget import run_with_budget, time_budget  # noqa: F401 - time_budget is part of the layer
+from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, TIMEOUT_CODE, S3Error  # noqa: F401
+
 if TYPE_CHECKING:
     from console.models import Endpoint
 
 log = logging.getLogger("buckets.s3")
-
-# Error codes that mean "the server does not implement this setting".
-NOT_SUPPORTED_CODES = frozenset(
-    {"NotImplemented", "NotSupported", "UnsupportedOperation", "XNotImplemented", "MethodNotAllowed"}
-)
-TIMEOUT_CODE = "EndpointTimeout"
-
-
-@dataclass
-class S3Error(Exception):
-    code: str
-    message: str = ""
-    request_id: str = ""
-    status: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}" if self.message else self.code
-
-    @property
-    def not_supported(self) -> bool:
-        return self.code in NOT_SUPPORTED_CODES or self.status == 501
-
-    @property
-    def timed_out(self) -> bool:
-        return self.code == TIMEOUT_CODE
-
-    @property
-    def user_message(self) -> str:
-        """A sentence for the page: what went wrong, in words, with the S3 code."""
-        if self.timed_out:
-            return self.message
-        hint = FRIENDLY.get(self.code)
-        text = hint or self.message or "The S3 server refused the request."
-        return f"{text} ({self.code})" if self.code not in text else text
-
-
-FRIENDLY = {
-    "AccessDenied": "The endpoint's credentials are not allowed to do this.",
-    "InvalidAccessKeyId": "The access key id is not known to the S3 server.",
-    "SignatureDoesNotMatch": "The secret access key is wrong: the server rejected the request signature.",
-    "EndpointUnreachable": "The S3 endpoint cannot be reached.",
-    "NoCredentials": "No credentials were found for this endpoint.",
-    "ProfileNotFound": "The named AWS profile does not exist on this server.",
-    "SlowDown": "The S3 server asks to slow down (too many requests); try again in a moment.",
-    "NoSuchBucket": "The bucket does not exist (any more).",
-    "BucketAlreadyExists": "That bucket name is taken by someone else; bucket names are global.",
-    "BucketAlreadyOwnedByYou": "You already own a bucket with that name.",
-    "BucketNotEmpty": "The bucket is not empty.",
-    "InvalidBucketName": "The S3 server rejected the bucket name.",
-    "PreconditionFailed": "The object changed since you opened it.",
-    "ExpiredToken": "The endpoint's temporary credentials have expired.",
-}
 
 # --- call accounting: call counts for tests, the last request id for the audit trail ------------
 CALL_COUNTS: collections.Counter[str] = collections.Counter()
@@ -150,91 +96,6 @@ def audited_scope(action: str) -> Iterator[None]:
 
 class UnauditedWrite(RuntimeError):
     """A write to S3 outside ``audit.change``: a bug, refused before anything is sent."""
-
-
-# --- time budgets ---------------------------------------------------------------------------------
-@dataclass
-class _Budget:
-    seconds: float
-    deadline: float | None  # a total for a page; None: each call gets ``seconds`` (background jobs)
-    spent: bool = False
-
-
-_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("s3_budget", default=None)
-
-
-class _DaemonPool:
-    """Threads for calls under a budget. Daemon threads: a call left hanging on an endpoint that never
-    answers must not keep the process alive at exit (a ThreadPoolExecutor joins its threads)."""
-
-    def __init__(self, most: int):
-        self.most, self.idle, self.threads = most, 0, 0
-        self.lock = threading.Lock()
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-
-    def submit(self, function, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        self.queue.put((future, function, args, kwargs))
-        with self.lock:
-            if self.idle == 0 and self.threads < self.most:
-                self.threads += 1
-                threading.Thread(target=self._work, name=f"s3-call-{self.threads}", daemon=True).start()
-        return future
-
-    def _work(self) -> None:
-        while True:
-            with self.lock:
-                self.idle += 1
-            future, function, args, kwargs = self.queue.get()
-            with self.lock:
-                self.idle -= 1
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(function(*args, **kwargs))
-            except BaseException as exc:  # handed to the waiting caller
-                future.set_exception(exc)
-
-
-_executor = _DaemonPool(most=64)
-
-
-@contextmanager
-def time_budget(seconds: float, *, per_call: bool = False) -> Iterator[None]:
-    """S3 calls inside wait at most ``seconds`` in all (a page), or each (``per_call``: a background job).
-
-    A call still running when the budget ends is left to finish on its own thread (its socket
-    timeouts end it); the caller gets ``S3Error("EndpointTimeout")`` at once, and every later call
-    of the same page fails fast, so a page with several S3 reads still answers within its budget.
-    """
-    deadline = None if per_call else time.monotonic() + seconds
-    token = _budget.set(_Budget(seconds, deadline))
-    try:
-        yield
-    finally:
-        _budget.reset(token)
-
-
-def _timeout_error(budget: _Budget) -> S3Error:
-    return S3Error(TIMEOUT_CODE, f"The endpoint did not answer within {budget.seconds:g} s.", status=504)
-
-
-def _run_with_budget(function, params: dict) -> dict:
-    budget = _budget.get()
-    if budget is None:
-        return function(**params)
-    if budget.spent:
-        raise _timeout_error(budget)
-    wait = budget.seconds if budget.deadline is None else budget.deadline - time.monotonic()
-    if wait <= 0:
-        budget.spent = True
-        raise _timeout_error(budget)
-    future = _executor.submit(contextvars.copy_context().run, function, **params)
-    try:
-        return future.result(timeout=wait)
-    except FutureTimeout:
-        budget.spent = budget.deadline is not None
-        raise _timeout_error(budget) from None
 
 
 # --- clients ----------------------------------------------------------------------------------------
@@ -392,7 +253,7 @@ def call(endpoint: Endpoint, operation: str, /, *, client=None, **params) -> dic
     _last_request_id.set("")
     try:
         function = getattr(client or client_for(endpoint), operation)
-        answer = _run_with_budget(function, params)
+        answer = run_with_budget(function, params)
     except (BotoCoreError, ClientError, S3Error) as exc:
         error = translate(exc)
         _last_request_id.set(error.request_id)

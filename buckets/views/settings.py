@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from buckets import policy as bucket_policy
 from buckets import s3
 from buckets.forms.base import sign_seen
-from buckets.forms.sections import LifecycleRuleForm, PolicyForm, lifecycle_rule_initial
+from buckets.forms.settings import LifecycleRuleForm, PolicyForm, lifecycle_rule_initial
 from buckets.services import bucket_settings
 from buckets.services.sections import normalised
 from buckets.views.sections import SeenOnly, change, display, read_state, render_section, saved, section_scope
