@@ -53,6 +53,8 @@ class Section:
     # "" when the section can be edited now; otherwise the reason, shown instead of the Edit button.
     blocked: Callable[[Target, Any], str] = _ready
     present: Callable[[Any], dict] = _none
+    # Run after a read, in the request's own thread (reads may run in threads: no database there).
+    after_read: Callable[[Target, Any], None] | None = None
     edit_role: Role = Role.ADMIN
     edit_label: str = "Edit"
     save_label: str = "Save"
@@ -174,7 +176,7 @@ def _header_initial(head: dict) -> dict:
 
 
 BUCKET_SECTIONS = [
-    Section("bucket", "overview", "Overview", bs.read_overview),
+    Section("bucket", "overview", "Overview", bs.read_overview, after_read=bs.record_public),
     Section(
         "bucket", "versioning", "Versioning", bs.getter(s3.get_bucket_versioning),
         form=setting_forms.VersioningForm, write=bs.write_versioning,

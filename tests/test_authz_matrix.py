@@ -254,6 +254,7 @@ EXPECTED: dict[str, Row] = {
     "bucket_name_suggest": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),  # without htmx: redirect to the form
     "bucket_detail": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
     "bucket_setting": Row(SETTING, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "bucket_settings_all": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
     "bucket_setting_edit": Row(SETTING, get=BUCKET_ADMIN, post=NOT_ALLOWED),
     "bucket_setting_save": Row(SETTING, get=NOT_ALLOWED, post=BUCKET_ADMIN),
     "bucket_setting_remove": Row(SETTING, get=NOT_ALLOWED, post=BUCKET_ADMIN),

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from buckets import s3
 from console.models import AuditEvent
 from tests.bucket_helpers import HTMX, no_s3_calls, record, url
 
@@ -154,10 +155,33 @@ def test_page_makes_no_s3_call_and_lists_every_setting(clients, endpoint, bucket
         page = clients["viewer"].get(page_url)
     assert page.status_code == 200
     for slug in ("overview", "versioning", "encryption", "tags", "cors", "lifecycle", "policy", "acl"):
-        assert f'hx-get="{url("bucket_setting", endpoint, bucket, slug)}"' in page.text
-    assert 'hx-trigger="load"' in page.text
+        assert f'href="{url("bucket_setting", endpoint, bucket, slug)}"' in page.text  # without JavaScript
+    # One request fills every section, not one per section.
+    assert page.text.count('hx-trigger="load"') == 1
+    assert f'hx-get="{url("bucket_settings_all", endpoint, bucket)}"' in page.text
     assert clients["nobody"].get(page_url).status_code == 404
     assert clients["viewer"].get(url("bucket_detail", endpoint, "not-a-known-bucket")).status_code == 404
+
+
+def test_every_section_in_one_answer(clients, endpoint, bucket, django_assert_max_num_queries):
+    from buckets.sections import BUCKET_SECTIONS
+
+    all_url = url("bucket_settings_all", endpoint, bucket)
+    clients["viewer"].get(all_url, **HTMX)  # the first answer also records what the endpoint does not implement
+    before = dict(s3.CALL_COUNTS)
+    with django_assert_max_num_queries(10):  # not one set per section
+        answer = clients["viewer"].get(all_url, **HTMX)
+    assert answer.status_code == 200
+    for spec in BUCKET_SECTIONS:
+        assert f'id="{spec.dom_id}"' in answer.text
+        assert f'hx-get="{url("bucket_setting_edit", endpoint, bucket, spec.slug)}"' not in answer.text  # a viewer
+    made = {op: n - before.get(op, 0) for op, n in s3.CALL_COUNTS.items() if n != before.get(op, 0)}
+    assert made and max(made.values()) == 1, made  # every read once, none repeated
+    assert 'class="card setting loading"' not in answer.text
+    admin_answer = clients["admin"].get(all_url, **HTMX).text
+    assert f'hx-get="{url("bucket_setting_edit", endpoint, bucket, "versioning")}"' in admin_answer
+    assert clients["nobody"].get(all_url, **HTMX).status_code == 404
+    assert clients["viewer"].get(all_url).status_code == 302  # without htmx: the page itself
 
 
 def test_overview_public_indicator_and_counts(clients, endpoint, bucket, s3client):

@@ -350,3 +350,13 @@ def test_logout_says_so_and_ends_the_session(admin_client):
     assert "You have been logged out." in response.content.decode()
     assert admin_client.get(reverse("dashboard")).status_code == 302
     assert admin_client.get(reverse("logout")).status_code in (302, 405)
+
+
+def test_the_fast_timestamp_parser_agrees_with_botocore():
+    import botocore.utils
+
+    from buckets.s3.client import fast_timestamp
+
+    for text in ("2026-12-01T20:35:32.000Z", "2026-12-01T20:35:32Z", "2026-12-01T20:35:32.123456+02:00",
+                 "Tue, 01 Dec 2026 20:35:32 GMT", "2026-12-01T20:35:32", "1764621332"):  # fmt: skip
+        assert fast_timestamp(text) == botocore.utils.parse_timestamp(text), text

@@ -60,6 +60,7 @@ from buckets.s3.client import (
     last_request_id,
     on_new_client,
     server_software,
+    shared_reads,
     time_budget,
 )
 from buckets.s3.listing import (

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import datetime
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -129,9 +132,23 @@ def session_for(endpoint: Endpoint) -> boto3.session.Session:
         )
     else:
         session = boto3.session.Session(region_name=endpoint.region or None)
+    session._session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)
     for configure in _session_defaults:
         configure(session._session)
     return session
+
+
+def fast_timestamp(value):
+    """botocore's timestamp parser, with ISO 8601 (what S3's XML carries: "2026-12-01T20:35:32.000Z")
+    parsed by ``datetime.fromisoformat``: ~0.2 µs instead of ~60 µs, 60 ms on a 1,000-key listing."""
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    return botocore.utils.parse_timestamp(value)
 
 
 def configure_sessions(callback) -> None:
@@ -246,8 +263,58 @@ def translate(exc: Exception) -> S3Error:
     return S3Error(type(exc).__name__, str(exc))
 
 
+class _SharedReads:
+    """Answers of reads made inside ``shared_reads()``: the same read asked twice (or by two threads at
+    once) goes to S3 once; the second caller gets the first one's answer or error."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.answers: dict[tuple, Future] = {}
+
+    def once(self, key: tuple, function):
+        with self.lock:
+            future, owner = self.answers.get(key), False
+            if future is None:
+                future = self.answers[key] = Future()
+                owner = True
+        if not owner:
+            return future.result()
+        try:
+            answer = function()
+        except S3Error as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(answer)
+        return answer
+
+
+_shared: contextvars.ContextVar[_SharedReads | None] = contextvars.ContextVar("s3_shared_reads", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Inside, a bucket setting read twice is asked once (a page whose sections read the same settings).
+
+    Only ``get_*`` calls other than GetObject are shared, and only until the block ends: a write inside
+    (there should be none) would not be seen by a later read.
+    """
+    token = _shared.set(_SharedReads())
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
 def call(endpoint: Endpoint, operation: str, /, *, client=None, **params) -> dict:
     """Call one S3 operation within the time budget; every failure becomes S3Error, logged once."""
+    shared = _shared.get()
+    if shared is not None and client is None and operation.startswith("get_") and operation != "get_object":
+        key = (endpoint.pk, operation, repr(sorted(params.items())))
+        return shared.once(key, lambda: _call(endpoint, operation, None, params))
+    return _call(endpoint, operation, client, params)
+
+
+def _call(endpoint: Endpoint, operation: str, client, params: dict) -> dict:
     if is_write(operation) and not _audited.get():
         raise UnauditedWrite(f"S3 {operation} outside an audited change: call it from a service in audit.change.")
     _last_request_id.set("")

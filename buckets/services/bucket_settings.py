@@ -47,12 +47,15 @@ def read_overview(target: Target) -> dict:
     except safejson.JSONRefused:
         document, unknown = None, [*unknown, "bucket policy: not valid JSON"]
     status = bucket_policy.public_status(policy=document, acl=acl, block=block, unknown=unknown[checked:])
-    if status.level != "unknown":
-        # The dashboard lists public buckets from this record, without an S3 call per bucket.
-        Bucket.objects.filter(endpoint=endpoint, name=name).update(
-            is_public=status.level == "public", public_checked_at=timezone.now()
-        )
     return {"versioning": versioning, "region": region, "public": status, "block": block, "unknown": unknown}
+
+
+def record_public(target: Target, value: dict) -> None:
+    """Keep the public indicator on the bucket record: the dashboard lists public buckets without S3 calls."""
+    if value["public"].level != "unknown":
+        Bucket.objects.filter(endpoint=target.endpoint, name=target.bucket).update(
+            is_public=value["public"].level == "public", public_checked_at=timezone.now()
+        )
 
 
 def getter(function):
@@ -70,6 +73,7 @@ def write_tags(target: Target, data: dict, before: Any) -> None:
 
 
 def write_cors(target: Target, data: dict, before: Any) -> None:
+    reads.forget_facts(endpoint=target.endpoint, bucket=target.bucket)  # the upload panel asks again
     if data["rules"]:
         s3.put_bucket_cors(endpoint=target.endpoint, bucket=target.bucket, rules=data["rules"])
     elif before:  # nothing to delete: no call
@@ -160,6 +164,7 @@ def _restore_encryption(target: Target, before: dict | None) -> None:
 
 # --- removers --------------------------------------------------------------------------------------
 def remove_cors(target: Target, before: Any) -> None:
+    reads.forget_facts(endpoint=target.endpoint, bucket=target.bucket)
     s3.delete_bucket_cors(endpoint=target.endpoint, bucket=target.bucket)
 
 

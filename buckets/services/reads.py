@@ -76,10 +76,11 @@ def rewrites_keys(*, endpoint: Endpoint, bucket: str) -> bool:
 
 # Bucket facts that pages and uploads ask for often and that rarely change: kept a minute per process.
 _FACT_TTL = 60.0
-_facts: dict[tuple, tuple[float, bool]] = {}
+_facts: dict[tuple, tuple[float, object]] = {}
 
 
-def _fact(name: str, endpoint: Endpoint, bucket: str, compute) -> bool:
+def remembered(name: str, endpoint: Endpoint, bucket: str, compute):
+    """``compute()``, or what it gave less than a minute ago in this process for the same bucket."""
     now = time.monotonic()
     cached = _facts.get((name, endpoint.pk, bucket))
     if cached and now - cached[0] < _FACT_TTL:
@@ -90,7 +91,7 @@ def _fact(name: str, endpoint: Endpoint, bucket: str, compute) -> bool:
 
 
 def forget_facts(*, endpoint: Endpoint, bucket: str) -> None:
-    """After a change of the bucket's ownership or object lock settings."""
+    """After a change of the bucket's ownership, object lock or CORS settings."""
     for key in [k for k in _facts if k[1:] == (endpoint.pk, bucket)]:
         del _facts[key]
 
@@ -104,7 +105,7 @@ def ownership_enforced(*, endpoint: Endpoint, bucket: str) -> bool:
         except s3.S3Error:
             return False  # not supported, or not readable: the ACL section says what S3 answers
 
-    return _fact("ownership", endpoint, bucket, compute)
+    return remembered("ownership", endpoint, bucket, compute)
 
 
 def default_retention(*, endpoint: Endpoint, bucket: str) -> bool:
@@ -121,4 +122,4 @@ def default_retention(*, endpoint: Endpoint, bucket: str) -> bool:
             return False
         return bool(config and config["enabled"] and config["mode"])
 
-    return _fact("retention", endpoint, bucket, compute)
+    return remembered("retention", endpoint, bucket, compute)

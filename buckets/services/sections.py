@@ -172,6 +172,11 @@ def known_unsupported(endpoint: Endpoint, feature: str) -> UnsupportedFeature | 
     return UnsupportedFeature.objects.filter(endpoint=endpoint, feature=feature).first()
 
 
+def known_unsupported_all(endpoint: Endpoint, features: list[str]) -> dict[str, UnsupportedFeature]:
+    """{feature: record} of the features the endpoint said it does not implement (one query)."""
+    return {f.feature: f for f in UnsupportedFeature.objects.filter(endpoint=endpoint, feature__in=features)}
+
+
 def unsupported_recheck(*, actor: audit.Actor, endpoint: Endpoint, feature: str) -> None:
     """Forget that the endpoint does not support ``feature``: the next read or save asks S3 again."""
     with audit.change(actor, "endpoint.feature.recheck", endpoint=endpoint, params={"feature": feature}):

@@ -20,6 +20,7 @@ from django.core import signing
 from buckets import s3, vocabulary
 from buckets.forms.upload import UploadStartForm
 from buckets.services import reads
+from buckets.services.sections import Target, section_change
 from console import audit
 from console.models import Endpoint
 
@@ -274,27 +275,45 @@ def rule_allows_uploads(rule: dict, origin: str) -> bool:
 
 
 def cors_state(*, endpoint: Endpoint, bucket: str, origin: str) -> CorsState:
-    try:
-        rules = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
-    except s3.S3Error as exc:
-        text = "this endpoint does not support CORS settings" if exc.not_supported else exc.user_message
-        return CorsState("unknown", origin, text)
-    return CorsState("ok" if any(rule_allows_uploads(r, origin) for r in rules) else "missing", origin)
+    """Whether the browser may send to the bucket from the console's origin; asked of S3 once a minute
+    per bucket (the upload panel loads with every folder)."""
+
+    def ask() -> CorsState:
+        try:
+            rules = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
+        except s3.S3Error as exc:
+            text = "this endpoint does not support CORS settings" if exc.not_supported else exc.user_message
+            return CorsState("unknown", origin, text)
+        return CorsState("ok" if any(rule_allows_uploads(r, origin) for r in rules) else "missing", origin)
+
+    return reads.remembered(f"cors:{origin}", endpoint, bucket, ask)
 
 
 def upload_cors_allow(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, origin: str) -> list[dict]:
-    """Add the upload rule for the origin to the bucket's CORS rules (kept), audited as bucket.cors.put."""
-    before = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
-    if any(rule_allows_uploads(r, origin) for r in before):
-        return before
-    if len(before) >= 100:
-        raise UploadRefused("The bucket already has 100 CORS rules, the most S3 allows.", 409)
-    rules = [*before, upload_rule(origin)]
-    params = {"origin": origin, "added_rule": upload_rule(origin)}
-    with audit.change(actor, "bucket.cors.put", endpoint=endpoint, bucket=bucket, params=params, before=before) as ev:
-        s3.put_bucket_cors(endpoint=endpoint, bucket=bucket, rules=rules)
-        ev.after = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
-    return ev.after
+    """Add the upload rule for the origin to the bucket's CORS rules (kept), audited as bucket.cors.put.
+
+    A read-modify-write of the CORS configuration like the CORS section's: under its lease, so a
+    rule someone saves at the same moment is not lost.
+    """
+
+    def add(before: list[dict]) -> None:
+        if any(rule_allows_uploads(r, origin) for r in before):
+            return
+        if len(before) >= vocabulary.MAX_CORS_RULES:
+            raise UploadRefused("The bucket already has 100 CORS rules, the most S3 allows.", 409)
+        s3.put_bucket_cors(endpoint=endpoint, bucket=bucket, rules=[*before, upload_rule(origin)])
+
+    current = s3.get_bucket_cors(endpoint=endpoint, bucket=bucket)
+    if any(rule_allows_uploads(r, origin) for r in current):
+        return current  # nothing to change, nothing to audit
+    try:
+        return section_change(
+            actor=actor, target=Target(endpoint, bucket), action="bucket.cors.put", lock="cors",
+            read=lambda t: s3.get_bucket_cors(endpoint=t.endpoint, bucket=t.bucket), apply=add,
+            params={"origin": origin, "added_rule": upload_rule(origin)}, feature="cors",
+        )  # fmt: skip
+    finally:
+        reads.forget_facts(endpoint=endpoint, bucket=bucket)
 
 
 def _arrived(endpoint: Endpoint, grant: Grant) -> dict:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("lifecycle/rule/", settings.lifecycle_rule_edit, name="lifecycle_rule"),
     path("lifecycle/rule/save/", settings.lifecycle_rule_save, name="lifecycle_rule_save"),
     path("lifecycle/rule/delete/", settings.lifecycle_rule_delete, name="lifecycle_rule_delete"),
+    path("", sections.sections_all, page, name="bucket_settings_all"),
     path("<slug:slug>/", sections.section_show, page, name="bucket_setting"),
     path("<slug:slug>/edit/", sections.section_edit, page, name="bucket_setting_edit"),
     path("<slug:slug>/save/", sections.section_save, page, name="bucket_setting_save"),

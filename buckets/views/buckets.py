@@ -83,7 +83,9 @@ def bucket_detail(request, endpoint_pk: int, bucket: str):
         {"spec": s, "url": reverse("bucket_setting", args=[endpoint.pk, bucket, s.slug])} for s in BUCKET_SECTIONS
     ]
     history_url = reverse("audit_history") + "?" + urlencode({"endpoint": endpoint.pk, "bucket": bucket})
-    context = {"endpoint": endpoint, "bucket": record, "role": role, "sections": sections, "history_url": history_url}
+    all_url = reverse("bucket_settings_all", args=[endpoint.pk, bucket])
+    context = {"endpoint": endpoint, "bucket": record, "role": role, "sections": sections,
+               "history_url": history_url, "all_url": all_url}  # fmt: skip
     return render(request, "buckets/bucket_detail.html", context)
 
 

@@ -18,7 +18,7 @@ from buckets.services import objects as object_services
 from buckets.services import reads
 from buckets.services.sections import Target
 from buckets.views.common import actor, crumbs, endpoint_or_404, key_param, optional, parent_of
-from buckets.views.sections import ACL_VOCABULARY, read_state, section_context
+from buckets.views.sections import ACL_VOCABULARY, read_states, section_context
 from console import access
 from console.models import Endpoint, Role
 
@@ -123,7 +123,10 @@ def _object_page(target: Target, role: Role) -> dict:
     shown.cached("head", lambda: head)
     if old:
         shown.version_id = target.version_id
-    sections = [section_context(spec, shown, role, **read_state(spec, shown)) for spec in OBJECT_SECTIONS]
+    states = read_states(OBJECT_SECTIONS, shown)  # the S3 reads of every section at the same time
+    sections = [
+        section_context(spec, shown, role, **state) for spec, state in zip(OBJECT_SECTIONS, states, strict=True)
+    ]
     found, error = optional(lambda: preview(target.endpoint, target.bucket, head), "Reading the content is")
     ctx.update(
         old_version=old,
