@@ -6,7 +6,7 @@ STAMP := $(VENV)/.requirements-installed
 
 NODE_TOOLS := tests/a11y/node_modules/.package-lock.json
 
-.PHONY: run test bench lint format browser ldap-build-deps identity-servers clean
+.PHONY: run test bench lint format browser ldap-build-deps identity-servers test-servers clean
 
 # Debian packages, as root or through sudo: $(call apt,PACKAGES)
 apt = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
@@ -38,6 +38,10 @@ identity-servers:
 	@test -x /usr/sbin/slapd -a -x /usr/bin/ldapsearch || { $(call apt,slapd ldap-utils); }
 	@command -v npm >/dev/null || { $(call apt,nodejs npm); }
 
+# Other servers the tests start on free loopback ports: Debian's redis-server (the shared cache).
+test-servers:
+	@test -x /usr/bin/redis-server || { $(call apt,redis-server); }
+
 tests/oidc/node_modules/.installed: tests/oidc/package-lock.json | identity-servers
 	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	touch $@
@@ -47,7 +51,7 @@ $(NODE_TOOLS): tests/a11y/package.json tests/a11y/package-lock.json | identity-s
 	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_TOOLS)
 
-test: $(STAMP) browser identity-servers tests/oidc/node_modules/.installed $(NODE_TOOLS)
+test: $(STAMP) browser identity-servers test-servers tests/oidc/node_modules/.installed $(NODE_TOOLS)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
 

@@ -151,7 +151,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'console.sqlite3'}",
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+        # Connections are kept between requests (a new PostgreSQL connection costs ~5 ms) and checked
+        # before reuse. Each gunicorn thread holds one: workers x threads x instances in all.
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -180,6 +183,26 @@ SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_TOUCH_INTERVAL = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- Cache ------------------------------------------------------------------
+# With REDIS_URL, one cache for every instance and worker: sessions are read from it instead of the
+# database (cached_db: written to both), and remembered bucket facts are shared. Without it, each
+# process keeps its own small cache and sessions stay in the database (a per-process session cache
+# would keep a logged-out session alive in the other processes).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    _redis_timeout = envfloat("REDIS_TIMEOUT", 0.5)
+    CACHES = {
+        "default": {
+            "BACKEND": "console.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "s3console"),
+            "OPTIONS": {"socket_timeout": _redis_timeout, "socket_connect_timeout": _redis_timeout},
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "s3console"}}
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before the password is checked
     "console.backends.LocalPasswordBackend",  # Django's ModelBackend; SSO_ONLY limits it to break-glass admins

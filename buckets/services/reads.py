@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from django.core.cache import cache
+
 from buckets import s3, vocabulary
 from console.models import Endpoint
 
@@ -74,26 +76,33 @@ def rewrites_keys(*, endpoint: Endpoint, bucket: str) -> bool:
     return vocabulary.rewrites_keys(server)
 
 
-# Bucket facts that pages and uploads ask for often and that rarely change: kept a minute per process.
+# Bucket facts that pages and uploads ask for often and that rarely change: kept a minute, in the
+# shared cache when there is one (REDIS_URL; a change made in one instance is then seen by all) or
+# in each process. One cache entry per bucket holds all its facts, so a change forgets them at once.
 _FACT_TTL = 60.0
-_facts: dict[tuple, tuple[float, object]] = {}
+
+
+def _facts_key(endpoint: Endpoint, bucket: str) -> str:
+    return f"bucket-facts:{endpoint.pk}:{bucket}"
 
 
 def remembered(name: str, endpoint: Endpoint, bucket: str, compute):
-    """``compute()``, or what it gave less than a minute ago in this process for the same bucket."""
-    now = time.monotonic()
-    cached = _facts.get((name, endpoint.pk, bucket))
-    if cached and now - cached[0] < _FACT_TTL:
-        return cached[1]
+    """``compute()``, or what it gave less than a minute ago for the same bucket."""
+    key = _facts_key(endpoint, bucket)
+    facts = cache.get(key) or {}
+    now = time.time()
+    if name in facts and now - facts[name][0] < _FACT_TTL:
+        return facts[name][1]
     value = compute()
-    _facts[(name, endpoint.pk, bucket)] = (now, value)
+    facts = cache.get(key) or {}  # what another request added meanwhile
+    facts[name] = (now, value)
+    cache.set(key, facts, _FACT_TTL)
     return value
 
 
 def forget_facts(*, endpoint: Endpoint, bucket: str) -> None:
     """After a change of the bucket's ownership, object lock or CORS settings."""
-    for key in [k for k in _facts if k[1:] == (endpoint.pk, bucket)]:
-        del _facts[key]
+    cache.delete(_facts_key(endpoint, bucket))
 
 
 def ownership_enforced(*, endpoint: Endpoint, bucket: str) -> bool:
