@@ -168,3 +168,93 @@ def report(name: str, measured: float, baseline: float, unit: str = "ms", goal: 
     if goal:
         line += f"  (goal {goal})"
     print(line, flush=True)
+
+
+def verdict(met: bool) -> str:
+    """The end of every measure line: `goal met` or `goal NOT met`."""
+    return "goal met" if met else "goal NOT met"
+
+
+def check(name: str, measured: float, baseline: float, *, at_most: float, unit: str = "ms") -> bool:
+    """Print one measure against its baseline and whether the ratio is within ``at_most``."""
+    scale = 1000 if unit == "ms" else 1
+    ratio = measured / baseline if baseline else float("inf")
+    print(
+        f"{name}: {measured * scale:.1f} {unit} vs baseline {baseline * scale:.1f} {unit}  "
+        f"ratio {ratio:.2f}x (goal <= {at_most:g}x)  {verdict(ratio <= at_most)}",
+        flush=True,
+    )
+    return ratio <= at_most
+
+
+@contextlib.contextmanager
+def gunicorn_console(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """The console under gunicorn with the repository's gunicorn.conf.py, on this process's database.
+
+    Uses the settings ``setup_django`` chose (its var directory and DATABASE_URL), after collectstatic
+    into that directory. Yields the origin (``http://127.0.0.1:<port>``).
+    """
+    import re
+    import signal
+    import subprocess
+    import urllib.request
+
+    from django.conf import settings
+
+    static_root = Path(_tmp_var or tempfile.mkdtemp()) / "static"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "STATIC_ROOT": str(static_root),
+        "SECURE_COOKIES": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "GUNICORN_BIND": "127.0.0.1:0",
+        "GUNICORN_ACCESS_LOG": os.devnull,
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        **(extra_env or {}),
+    })  # fmt: skip
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [gunicorn, "-c", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        origin = ""
+        for _ in range(300):
+            if found := re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text()):
+                origin = found.group(1)
+                try:
+                    with urllib.request.urlopen(f"{origin}/healthz", timeout=5):  # noqa: S310 - loopback
+                        break
+                except OSError:
+                    pass
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        else:
+            origin = ""
+        if not origin:
+            raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+        yield origin
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        log.unlink(missing_ok=True)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
