@@ -55,6 +55,9 @@ def new_page(browser, width: int = 1280, height: int = 900):
     page.set_default_timeout(15_000)
     page.js_errors = []
     page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    # Playwright turns file-chooser interception on without waiting for the browser; a listener from
+    # the start makes sure a picker opened later (the "u" shortcut) is caught, however loaded the machine.
+    page.on("filechooser", lambda chooser: None)
     return page
 
 

@@ -44,6 +44,7 @@ def page(monkeypatch):
         page.set_default_timeout(20_000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("filechooser", lambda chooser: None)  # interception on from the start (see a11y_helpers)
         yield page
         browser.close()
         assert not errors, f"JavaScript errors in the page: {errors}"
