@@ -472,7 +472,8 @@ def test_keyboard_upload_open_edit_and_save(
     assert s3client.get_object(Bucket=bucket, Key="docs/readme.txt")["Body"].read() == b"hello\n"
     expect(page.locator("#object-table")).to_contain_text("readme.txt")
     # The panel after a batch (file rows, progress bars, summary) is a state of the page axe checks too.
-    # (Focus is left on <body> here by static/console/upload.js, which is being rewritten; "/" below still works.)
+    # Focus went to the batch summary (the button pressed is gone), not to <body>.
+    assert focus_is(page, "[data-batch-summary]"), focused(page)
     found: list[str] = []
     a11y.check(page, "object list after an upload", found)
     assert not found, a11y.report(found)
