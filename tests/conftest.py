@@ -10,11 +10,16 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from playwright.sync_api import expect
 
 from console import embedded_s3
 from console.models import Endpoint, Role, RoleAssignment
 from tests.ldap_fixtures import ldap_on, slapd  # noqa: F401 - the test OpenLDAP server (session)
 from tests.oidc_fixtures import oidc_on, oidc_provider  # noqa: F401 - the test OpenID provider (session)
+
+# Browser assertions wait as long as the pages' own timeout: on a loaded 2-core CI machine an upload
+# of a few MB through SeaweedFS can take longer than Playwright's default 5 s.
+expect.set_options(timeout=20_000)
 
 
 class SeaweedServer:
