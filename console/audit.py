@@ -47,8 +47,15 @@ class Actor:
         return {"user_id": self.user_id, "username": self.username, "ip": self.ip, "role": self.role}
 
     @classmethod
-    def from_json(cls, data: dict) -> Actor:
-        return cls(**data)
+    def from_json(cls, data: dict | None) -> Actor:
+        """The actor ``to_json`` wrote; a row without one (an older job) is an unnamed actor, not a crash."""
+        data = data or {}
+        return cls(
+            user_id=data.get("user_id"),
+            username=data.get("username") or "",
+            ip=data.get("ip"),
+            role=data.get("role") or "",
+        )
 
 
 def client_ip(request) -> str | None:

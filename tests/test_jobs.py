@@ -212,3 +212,13 @@ def test_a_queued_job_whose_worker_died_before_starting_it_is_queued_again(endpo
     taken.refresh_from_db()
     assert taken.status == "FAILED"
     assert Job.objects.get(pk=waiting.pk).status == Job.Status.QUEUED
+
+
+def test_actor_round_trips_and_a_job_without_one_still_ends():
+    from console.audit import Actor
+
+    actor = Actor(user_id=3, username="ann", ip="10.0.0.1", role="operator")
+    assert Actor.from_json(actor.to_json()) == actor
+    # A job row with no actor recorded (seeded, or from before actors were kept) is finished, not a 500.
+    assert Actor.from_json({}) == Actor(user_id=None, username="")
+    assert Actor.from_json(None).username == ""
