@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django_tasks import task
 
+from buckets import s3
 from console.scheduler import periodic
 from watch.services import deliveries, drift
 
@@ -15,7 +16,8 @@ from watch.services import deliveries, drift
 @task()
 def drift_check() -> int:
     """One drift pass over every endpoint (the scheduler enqueues it once per interval)."""
-    return drift.drift_check(trigger="schedule").run.changes
+    with s3.time_budget(settings.S3_JOB_CALL_BUDGET, per_call=True):  # each S3 call waits at most this
+        return drift.drift_check(trigger="schedule").run.changes
 
 
 @periodic("watch.alert_retries", every=timedelta(minutes=1))

@@ -159,8 +159,10 @@ def bucket_drift_check(request, endpoint_pk: int, bucket: str):
     result = drift.drift_check(endpoints=[endpoint], bucket=bucket, trigger="button")
     found = len(result.events)
     problem = "; ".join(reason for _, reason in result.run.unchecked)
-    text = problem or (f"{found} change{'s' if found != 1 else ''} made outside the console." if found else
-                       "Checked: nothing changed outside the console.")  # fmt: skip
+    text = f"Could not check: {problem}" if problem else (
+        f"Checked now: {found} new change{'s' if found != 1 else ''} made outside the console." if found
+        else "Checked now: no new change outside the console."
+    )  # fmt: skip
     if not request.htmx:
         (messages.warning if problem else messages.success)(request, text)
         return redirect(reverse("bucket_detail", args=[endpoint.pk, bucket]) + "#bucket-drift")

@@ -32,7 +32,13 @@ from buckets import locks, s3
 from buckets.models import ResourceLock
 from buckets.sections import BUCKET_SECTIONS
 from buckets.services import bucket_settings
-from buckets.services.sections import Target, known_unsupported_all, normalised, remember_unsupported
+from buckets.services.sections import (
+    Target,
+    describe_changes,
+    known_unsupported_all,
+    normalised,
+    remember_unsupported,
+)
 from console import audit
 from console.models import AuditEvent, Endpoint
 from watch.models import BucketSnapshot, DriftRun, EndpointWatch
@@ -337,5 +343,9 @@ def bucket_drift(*, endpoint: Endpoint, bucket: str, limit: int = 10) -> dict:
         .filter(action__endswith=EXTERNAL)
         .order_by("-created_at", "-id")[:limit]
     )
+    for event in changes:
+        event.title = TITLES.get(event.action.split(".")[1], event.action)
+        lines = [] if event.before is None or event.after is None else describe_changes(event.before, event.after)
+        event.summary = "; ".join(lines[:2]) + ("; …" if len(lines) > 2 else "")
     unchecked = sorted((TITLES.get(n, n), why) for n, why in (snapshot.unchecked if snapshot else {}).items())
     return {"snapshot": snapshot, "changes": changes, "unchecked": unchecked}

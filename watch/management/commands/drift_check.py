@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from buckets import s3
 from console.models import Endpoint
 from watch.services import drift
 
@@ -23,7 +25,8 @@ class Command(BaseCommand):
             endpoints = endpoints.filter(name=endpoint)
             if not endpoints.exists():
                 raise CommandError(f"No endpoint is named “{endpoint}”.")
-        result = drift.drift_check(endpoints=endpoints, bucket=bucket or "", trigger="command")
+        with s3.time_budget(settings.S3_JOB_CALL_BUDGET, per_call=True):
+            result = drift.drift_check(endpoints=endpoints, bucket=bucket or "", trigger="command")
         run = result.run
         for event in result.events:
             self.stdout.write(f"{event.endpoint_name}/{event.bucket}: {event.action}")
