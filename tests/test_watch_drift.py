@@ -208,3 +208,43 @@ def test_two_passes_at_once_record_one_set_of_events(endpoint, make_bucket, s3cl
     assert sorted(e.bucket for e in events) == sorted(buckets)
     assert all(e.action == "bucket.tags.external" for e in events)
     assert DriftRun.objects.filter(trigger="schedule").count() == 2
+
+
+@pytest.mark.django_db
+def test_bucket_card_and_check_now(endpoint, make_bucket, s3client, client, operator_user, viewer_user, htmx_headers):
+    from django.urls import reverse
+
+    bucket = make_bucket("drift-page")
+    card = reverse("bucket_drift", args=[endpoint.pk, bucket])
+    check_now = reverse("bucket_drift_check", args=[endpoint.pk, bucket])
+    client.force_login(viewer_user)
+    page = client.get(card)
+    assert "Not checked yet" in page.text and "Check now" not in page.text  # viewers see, operators check
+    assert client.post(check_now).status_code == 403
+
+    client.force_login(operator_user)
+    answer = client.post(check_now, **htmx_headers)
+    assert "no new change outside the console" in answer.text and "last checked" in answer.text
+    s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "cost", "Value": "team-a"}]})
+    answer = client.post(check_now, **htmx_headers)
+    assert "1 new change made outside the console" in answer.text
+    assert "Tags" in answer.text and "cost: (none) → “team-a”" in answer.text  # what changed, in words
+    assert client.post(check_now).status_code == 302  # without JavaScript: back to the bucket page
+    dashboard = client.get(reverse("dashboard")).text
+    assert "Changed outside the console" in dashboard and "bucket.tags.external" in dashboard
+    history = client.get(reverse("audit_history"), {"endpoint": endpoint.pk, "bucket": bucket}).text
+    assert "outside the console" in history and "drift check" in history
+
+
+@pytest.mark.django_db
+def test_the_scheduler_runs_the_pass(endpoint, make_bucket, monkeypatch):
+    from console import scheduler
+    from watch import tasks
+
+    make_bucket("drift-sched")
+    monkeypatch.setattr(scheduler, "SCHEDULES", {})
+    scheduler.periodic("watch.drift_check", every=tasks.timedelta(minutes=15))(tasks.drift_check)
+    assert scheduler.run_due() == ["watch.drift_check"]  # the test backend runs the task at once
+    assert scheduler.run_due() == []  # once per interval
+    run = DriftRun.objects.get(trigger="schedule")
+    assert run.finished_at is not None and run.buckets_checked >= 1
