@@ -58,6 +58,14 @@ class Receiver:
         return [r for n, r in enumerate(self.requests, 1) if n > self.fail]
 
 
+@pytest.fixture(autouse=True)
+def fresh_rules():
+    """The rules a process keeps in memory are dropped around each test (its rows are rolled back)."""
+    alerts.rules_changed()
+    yield
+    alerts.rules_changed()
+
+
 @pytest.fixture
 def receiver():
     made = []
@@ -248,6 +256,9 @@ def test_an_event_no_rule_matches_costs_no_query(django_assert_num_queries):
 @pytest.mark.django_db
 def test_more_than_n_deletes_in_m_minutes_fires_once():
     counting = rule(name="deletes", condition=AlertRule.Condition.DELETES, threshold=2, window_minutes=5)
+    for n in range(3):
+        event("mallory", "object.delete", bucket="b1", key=f"k{n}", outcome="denied")
+    assert Alert.objects.count() == 0  # refused deletes deleted nothing
     for n in range(5):
         event("alice", "object.delete", bucket="b1", key=f"k{n}")
     event("alice", "object.put", bucket="b1", key="other")

@@ -86,7 +86,7 @@ def destination_test(*, actor: audit.Actor, destination: Destination) -> Deliver
             },
         )  # fmt: skip
         delivery = Delivery.objects.create(alert=alert, destination=destination)
-        delivery = deliveries.deliver(delivery.pk, max_attempts=1)
+        delivery = deliveries.deliver(delivery.pk, max_attempts=1) or Delivery.objects.get(pk=delivery.pk)
         ev.after = {"delivered": delivery.status == Delivery.Status.DELIVERED, "error": delivery.last_error}
     return delivery
 

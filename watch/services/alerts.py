@@ -114,6 +114,8 @@ def _filters_match(rule: AlertRule, event: AuditEvent) -> bool:
         return False
     if condition == AlertRule.Condition.PUBLIC and not _may_publish(event):
         return False
+    if condition == AlertRule.Condition.DELETES and not rule.outcome and event.outcome != AuditEvent.Outcome.OK:
+        return False  # deletes that happened, unless the rule asks for refused or failed ones
     default = DELETE_PATTERN if condition == AlertRule.Condition.DELETES else ""
     return _matches(event.action, rule.action_pattern or default)
 
@@ -127,15 +129,15 @@ def _condition(rule: AlertRule, event: AuditEvent) -> str | None:
         return ""
     window = timezone.now() - timedelta(minutes=rule.window_minutes or 1)
     events = AuditEvent.objects.filter(created_at__gte=window)
-    events = events.filter(action__regex=pattern_regex(rule.action_pattern or DELETE_PATTERN)) if (
-        rule.action_pattern or condition == AlertRule.Condition.DELETES
-    ) else events  # fmt: skip
+    pattern = rule.action_pattern or (DELETE_PATTERN if condition == AlertRule.Condition.DELETES else "")
+    if pattern:
+        events = events.filter(action__regex=pattern_regex(pattern))
     group = ""
     if condition == AlertRule.Condition.DENIED:
         group = event.actor_name or "(anonymous)"
         events = events.filter(outcome=AuditEvent.Outcome.DENIED, actor_name=event.actor_name)
-    elif rule.outcome:
-        events = events.filter(outcome=rule.outcome)
+    else:
+        events = events.filter(outcome=rule.outcome or AuditEvent.Outcome.OK)
     if rule.endpoint_id:
         events = events.filter(endpoint_id=rule.endpoint_id)
     if rule.bucket:

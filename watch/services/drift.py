@@ -167,7 +167,9 @@ def _check_endpoint(endpoint: Endpoint, bucket: str, result: PassResult) -> None
     for read in reads.values():
         for feature, exc in read.unsupported:
             remember_unsupported(endpoint, feature, exc)
-    with locks.held(endpoint.pk, "", "", "drift-check", wait=SETTLE_WAIT, lease=SETTLE_LEASE):
+    # A "Check now" waits for another pass of the endpoint as long as a save waits; a background pass longer.
+    wait = settings.LOCK_WAIT_SECONDS if result.run.trigger == "button" else SETTLE_WAIT
+    with locks.held(endpoint.pk, "", "", "drift-check", wait=wait, lease=SETTLE_LEASE):
         watch = EndpointWatch.objects.filter(endpoint=endpoint).first()
         watched_since = watch.first_checked_at if watch else None
         settle = _Settle(endpoint, started, watched_since, result)
