@@ -7,7 +7,8 @@ happens inside: success, an S3 error, or any other exception.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,12 @@ from django.utils import timezone
 from buckets import s3
 from console import audit_chain
 from console.models import AuditEvent, Endpoint
+
+log = logging.getLogger(__name__)
+
+# Called with each event once it is written (the alert rules register here: watch.apps). A hook
+# must be quick; its failure is logged and never reaches the change that wrote the event.
+RECORD_HOOKS: list[Callable[[AuditEvent], None]] = []
 
 SECRET_WORDS = ("secret", "password", "token", "credential", "sse_customer_key", "ssecustomerkey", "private")
 REDACTED = "***"
@@ -141,6 +148,11 @@ def record(
         event.created_at = timezone.now()
         event.hash = audit_chain.compute_hash(event)
         event.save()
+    for hook in RECORD_HOOKS:
+        try:
+            hook(event)
+        except Exception:
+            log.exception("Audit hook %s failed for event %s", getattr(hook, "__name__", hook), event.pk)
     return event
 
 

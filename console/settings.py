@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     # Before django_tasks_db: `manage.py db_worker` is then ours (buckets/management/commands/db_worker.py),
     # which also takes over the jobs of workers that died.
     "buckets",
+    "watch",  # drift detection and alert rules
     "django_tasks_db",
 ]
 
@@ -425,3 +426,24 @@ JOB_LEASE_SECONDS = envfloat("JOB_LEASE_SECONDS", 60.0)
 JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
 if JOB_LEASE_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("JOB_LEASE_SECONDS must be at least 1 and JOB_MAX_ATTEMPTS at least 1.")
+
+# --- Drift detection and alerts (watch/; README "Drift and alerts") -------------------------
+# The scheduler (manage.py console_scheduler) enqueues a drift pass over every endpoint this often.
+DRIFT_CHECK_MINUTES = envint("DRIFT_CHECK_MINUTES", 15)
+DRIFT_CHECK_THREADS = envint("DRIFT_CHECK_THREADS", 8)  # buckets read at the same time in a pass
+if DRIFT_CHECK_MINUTES < 1 or DRIFT_CHECK_THREADS < 1:
+    raise ImproperlyConfigured("DRIFT_CHECK_MINUTES and DRIFT_CHECK_THREADS must be at least 1.")
+# Webhook destinations: refuse URLs whose host is (or resolves to) a private, loopback or link-local address.
+ALERT_BLOCK_PRIVATE_ADDRESSES = envbool("ALERT_BLOCK_PRIVATE_ADDRESSES", False)
+ALERT_WEBHOOK_TIMEOUT = envfloat("ALERT_WEBHOOK_TIMEOUT", 5.0)  # seconds to connect and for the answer
+ALERT_MAX_ATTEMPTS = envint("ALERT_MAX_ATTEMPTS", 6)  # tries of a delivery before it becomes a dead letter
+CONSOLE_BASE_URL = os.environ.get("CONSOLE_BASE_URL", "").rstrip("/")  # links in alerts (https://console.example.com)
+# E-mail destinations go through Django's mail settings.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "s3-console@localhost")

@@ -47,5 +47,6 @@ urlpatterns = [
     path("audit/history/", audit_views.audit_history, name="audit_history"),
     path("audit/export.csv", audit_views.audit_export_csv, name="audit_export_csv"),
     path("audit/export.jsonl", audit_views.audit_export_jsonl, name="audit_export_jsonl"),
+    path("", include("watch.urls")),
     path("", include("buckets.urls")),
 ]

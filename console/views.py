@@ -13,6 +13,7 @@ from buckets.models import Bucket
 from console import access, audit, audit_views
 from console.forms import EndpointForm
 from console.models import Endpoint
+from watch.services.panels import dashboard_panels
 
 
 def endpoint_snapshot(endpoint: Endpoint) -> dict:
@@ -56,6 +57,7 @@ def dashboard(request):
         "problems": problems[:10],
         "failed_count": tally["failed"],
         "denied_count": tally["denied"],
+        **dashboard_panels(user, events),  # changed outside the console, alerts fired
     }
     return render(request, "console/dashboard.html", context)
 

@@ -83,6 +83,11 @@ NOT_PAGES = {
     "selection_copy_run": "POST from the walked review page; starts a job (job page walked)",
     "selection_move_run": "POST from the walked review page; starts a job (job page walked)",
     "selection_delete": "POST from the walked review page; redirects to the object list",
+    "alert_rule_delete": "POST, redirects to the alerts page",
+    "alert_destination_delete": "POST, redirects to the alerts page",
+    "alert_destination_test": "POST, redirects to the walked destination page",
+    "alert_delivery_retry": "POST, redirects to the alerts page",
+    "bucket_drift_check": "POST, answers the walked drift card of the bucket page",
 }
 NOT_PAGES = {name: why for name, why in NOT_PAGES.items() if why}
 
@@ -178,7 +183,25 @@ def seeded(endpoint, make_bucket, s3client, admin_user, operator_user, viewer_us
         "running": running,
         "old_version": old_version,
         "users": {"admin": admin_user, "operator": operator_user, "viewer": viewer_user, "nobody": nobody_user},
+        "s3client": s3client,
     }
+
+
+def seed_alerting(endpoint, bucket: str, *, s3client) -> dict:
+    """A drift check that found an outside change, a rule, a destination and a dead letter."""
+    from watch.models import Alert, AlertRule, Delivery, Destination
+    from watch.services import drift
+
+    drift.drift_check(endpoints=[endpoint], bucket=bucket, trigger="command")
+    s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "env", "Value": "outside"}]})
+    found = drift.drift_check(endpoints=[endpoint], bucket=bucket, trigger="command").events
+    destination = Destination.objects.create(name="ops-mail", kind="email", recipients="ops@example.com")
+    rule = AlertRule.objects.create(name="outside changes", condition="external")
+    rule.destinations.add(destination)
+    alert = Alert.objects.create(rule=rule, rule_name=rule.name, event_id=found[0].pk, title="outside changes: tags")
+    refused = "The mail server refused or could not be reached (ConnectionRefusedError)."
+    Delivery.objects.create(alert=alert, destination=destination, status="dead", attempts=6, last_error=refused)
+    return {"rule": rule, "destination": destination}
 
 
 def login(page, origin: str, username: str) -> None:
@@ -240,6 +263,7 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     group.user_set.add(users["operator"])
     RoleAssignment.objects.create(group=group, role=Role.OPERATOR, endpoint=ep, bucket=bucket)
     readme = q(key="docs/readme.txt")
+    alerting = seed_alerting(ep, bucket, s3client=seeded["s3client"])
     paths = [
         "/",
         "/endpoints/",
@@ -291,6 +315,12 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
         f"{b}/settings/lifecycle/rule/",
         f"{b}/settings/versioning/",
         f"{b}/settings/versioning/edit/",
+        "/alerts/",
+        "/alerts/rules/new/",
+        f"/alerts/rules/{alerting['rule'].pk}/",
+        "/alerts/destinations/new/",
+        f"/alerts/destinations/{alerting['destination'].pk}/",
+        f"{b}/drift/",
         "/nothing-here/",
     ]
     for path in paths:

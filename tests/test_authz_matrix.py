@@ -155,6 +155,30 @@ def ASSIGNMENT(c):
     return {"pk": c.assignment.pk}, {}
 
 
+def RULE(c):
+    from watch.models import AlertRule
+
+    return {"pk": AlertRule.objects.get_or_create(name="matrix-rule")[0].pk}, {}
+
+
+def DESTINATION(c):
+    return {"pk": _matrix_destination().pk}, {}
+
+
+def DELIVERY(c):
+    from watch.models import Alert, Delivery
+
+    dest = _matrix_destination()
+    alert = Alert.objects.create(rule_name="matrix", event_id=c.event.pk, title="matrix alert")
+    return {"pk": Delivery.objects.create(alert=alert, destination=dest, status="dead").pk}, {}
+
+
+def _matrix_destination():
+    from watch.models import Destination
+
+    return Destination.objects.get_or_create(name="matrix-mail", kind="email", recipients="m@example.com")[0]
+
+
 def MAPPING(c):
     mapping, _ = DirectoryGroupMapping.objects.get_or_create(source="oidc", directory_group="matrix", group=c.group)
     return {"pk": mapping.pk}, {}
@@ -318,6 +342,18 @@ EXPECTED: dict[str, Row] = {
     "prefix_move": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
     "prefix_rename": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
     "prefix_delete": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    # drift and alerts (watch/urls.py): alerting is console administration; the bucket's drift card is the bucket's
+    "alerts_overview": Row(NONE, get=ADMIN_PAGE, post=NOT_ALLOWED),
+    "alert_rule_create": Row(NONE, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "alert_rule_edit": Row(RULE, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "alert_rule_delete": Row(RULE, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "alert_destination_create": Row(NONE, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "alert_destination_edit": Row(DESTINATION, get=ADMIN_PAGE, post=ADMIN_PAGE),
+    "alert_destination_delete": Row(DESTINATION, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "alert_destination_test": Row(DESTINATION, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "alert_delivery_retry": Row(DELIVERY, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "bucket_drift": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "bucket_drift_check": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
 }
 
 

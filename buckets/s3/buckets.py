@@ -249,3 +249,17 @@ def delete_bucket_website(*, endpoint: Endpoint, bucket: str) -> None:
     if get_bucket_website(endpoint=endpoint, bucket=bucket) is None:
         return
     call(endpoint, "delete_bucket_website", Bucket=bucket)
+
+
+def get_bucket_replication(*, endpoint: Endpoint, bucket: str) -> dict | None:
+    """S3's ReplicationConfiguration dict (Role, Rules); None when the bucket has none."""
+    answer = call_unless_absent(
+        endpoint, "get_bucket_replication", ("ReplicationConfigurationNotFoundError",), Bucket=bucket
+    )
+    return None if answer is None else answer.get("ReplicationConfiguration") or None
+
+
+def get_bucket_notification(*, endpoint: Endpoint, bucket: str) -> dict:
+    """The event-notification configuration ({TopicConfigurations, QueueConfigurations, …}); {} when none."""
+    answer = call(endpoint, "get_bucket_notification_configuration", Bucket=bucket)
+    return {k: v for k, v in answer.items() if k != "ResponseMetadata" and v}

@@ -1,0 +1,31 @@
+"""The dashboard's two panels: changes made outside the console, and alerts fired."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from console import access
+from console.models import AuditEvent
+from watch.models import Alert
+from watch.services.drift import EXTERNAL, OUTSIDE
+
+PANEL_ROWS = 8
+
+
+def dashboard_panels(user, events: QuerySet[AuditEvent]) -> dict:
+    """From the events the user may see; alerts (which span every scope) for global admins only."""
+    day = timezone.now() - timedelta(hours=24)
+    outside = events.filter(actor_name=OUTSIDE.username, action__endswith=EXTERNAL)
+    panels = {
+        "outside_events": list(outside[:PANEL_ROWS]),
+        "outside_count": outside.filter(created_at__gte=timezone.now() - timedelta(days=7)).count(),
+        "show_alerts": access.is_global_admin(user),
+    }
+    if panels["show_alerts"]:
+        alerts = Alert.objects.exclude(rule_name="Test")
+        panels["alerts_fired"] = list(alerts.prefetch_related("deliveries")[:PANEL_ROWS])
+        panels["alerts_count"] = alerts.filter(created_at__gte=day).count()
+    return panels
