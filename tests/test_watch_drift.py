@@ -218,7 +218,8 @@ def test_bucket_card_and_check_now(endpoint, make_bucket, s3client, client, oper
     card = reverse("bucket_drift", args=[endpoint.pk, bucket])
     check_now = reverse("bucket_drift_check", args=[endpoint.pk, bucket])
     client.force_login(viewer_user)
-    page = client.get(card)
+    assert client.get(card).status_code == 302  # without htmx: the bucket page, where the card is
+    page = client.get(card, **htmx_headers)
     assert "Not checked yet" in page.text and "Check now" not in page.text  # viewers see, operators check
     assert client.post(check_now).status_code == 403
 

@@ -149,6 +149,8 @@ def _card(request, endpoint, bucket: str, role: Role, **extra):
 @require_GET
 def bucket_drift(request, endpoint_pk: int, bucket: str):
     endpoint, role = _bucket_scope(request, endpoint_pk, bucket, Role.VIEWER, "bucket.drift.view")
+    if not request.htmx:  # the card is part of the bucket page, not a page of its own
+        return redirect(reverse("bucket_detail", args=[endpoint.pk, bucket]) + "#bucket-drift")
     return _card(request, endpoint, bucket, role)
 
 
