@@ -7,7 +7,6 @@ import html
 import re
 
 import pytest
-
 from django.test import Client
 
 from buckets.forms.transfer import encode_key
