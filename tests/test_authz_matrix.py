@@ -139,6 +139,11 @@ def SELECTION(c):
     return {"key": [c.key], "prefix": c.prefix}
 
 
+def BULK_TAG(c):
+    """POST body of a bulk action: tag the test folder."""
+    return {"source": "prefix", "prefix": c.prefix, "action": "tag", "tags": "matrix=1", "rate": "0"}
+
+
 def JOB(c):
     return {"pk": c.job.pk}, {}
 
@@ -318,6 +323,17 @@ EXPECTED: dict[str, Row] = {
     "prefix_move": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
     "prefix_rename": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
     "prefix_delete": Row(PREFIX, get=BUCKET_OPERATOR, post=BUCKET_OPERATOR),
+    # bulk actions (buckets/views/bulk.py): the form for anyone who sees the folder, changes for operators
+    "bulk_new": Row(PREFIX, get=BUCKET_VIEWER, post=BUCKET_VIEWER, data=SELECTION),
+    "bulk_review": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=BULK_TAG),
+    "bulk_start": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=BULK_TAG),
+    "job_pause": Row(JOB, get=NOT_ALLOWED, post=BUCKET_OPERATOR),  # not the starter: operator on its bucket
+    "job_resume": Row(JOB, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+    "job_cancel": Row(JOB, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+    "job_report": Row(JOB, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "folder_create": Row(
+        BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=lambda c: {"prefix": c.prefix, "name": "made"}
+    ),
 }
 
 
