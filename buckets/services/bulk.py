@@ -128,7 +128,7 @@ def selection_source(*, keys: list[str], folders: list[str], base_prefix: str) -
     keys = sorted(k for k in set(keys) if not any(k.startswith(f) for f in folders))
     parts = []
     if keys:
-        parts.append(f"{len(keys):,} selected object(s)")
+        parts.append(f"{len(keys):,} selected object" + ("s" if len(keys) != 1 else ""))
     if folders:
         parts.append(
             f"everything in {len(folders):,} folder(s)" if len(folders) > 1 else f"everything in “{folders[0]}”"
@@ -430,7 +430,7 @@ class _Run:
             except s3.S3Error as exc:
                 self.progress.fail([{"key": entry["key"], "code": exc.code, "message": exc.user_message}])
             else:
-                self.progress.advance(1, entry.get("size") or 0)
+                self.progress.advance(1)  # no bytes: nothing is moved, and a selected key's size is not known
 
     def delete(self, page: list[dict], existing: ExistingKeys | None) -> None:
         if existing is not None:  # explicit keys: only what is there (no delete marker for a key that is not)

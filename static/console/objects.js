@@ -88,7 +88,11 @@ const shortcuts = {
     const first = [...(bar?.querySelectorAll("button:not([disabled]), a.button") || [])][0];
     first?.focus();
   },
-  u: () => document.querySelector("[data-upload-panel] input[type=file]:not([webkitdirectory])")?.click(),
+  u: () => {
+    const folded = document.getElementById("upload-toggle");
+    if (folded) folded.open = true;
+    document.querySelector("[data-upload-panel] input[type=file]:not([webkitdirectory])")?.click();
+  },
   "/": () => document.getElementById("object-filter")?.focus(),
   Backspace: () => {
     const url = upUrl();
