@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("BULK_SHOTS", "")  # a folder: also save screenshots there (1440 and 390 px wide)
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str) -> None:  # noqa: F811 - the fixture, passed in
     if not SHOTS:
         return
     for width in (1440, 390):
