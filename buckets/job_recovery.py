@@ -53,7 +53,7 @@ def recover(job: Job, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     if not is_lost(job, now):
         return False
-    if job.attempts >= settings.JOB_MAX_ATTEMPTS or not job.task_path:
+    if job.attempts - job.pauses >= settings.JOB_MAX_ATTEMPTS or not job.task_path:  # a resume is no loss
         heard = job.heartbeat_at or job.started_at or job.created_at
         total = f" of {job.total:,}" if job.total is not None else ""
         failure = JobFailed(

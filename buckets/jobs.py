@@ -11,6 +11,11 @@ the task (``buckets.tasks``, thin) calls :func:`run` with the job's work, a serv
   and the work saves a checkpoint after each batch (``progress.save(state)``): its own state and the
   counters at that point. A resumed run starts from there (``progress.state``); work is idempotent per
   batch, so repeating the batch that was in flight harms nothing;
+- a user may ask a job to pause or to stop (``Job.control``): the work looks at checkpoints
+  (:meth:`Progress.stop_if_asked`); a paused job leaves the worker without an outcome and is queued again
+  when resumed (it goes on from that checkpoint), a cancelled one ends with its outcome event ("failed",
+  code ``Cancelled``, with what it had done);
+- every entry that failed is kept with the job (``JobFailure``), the first ones also in ``Job.errors``;
 - exactly one outcome event is written (:func:`finish`), in one transaction with the row's end
   (``finished_at``): by the worker that finishes the job, or by ``job_recovery.recover`` when the job's
   worker died and it has been started ``JOB_MAX_ATTEMPTS`` times.
@@ -37,7 +42,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from buckets import s3
-from buckets.models import Job
+from buckets.models import Job, JobFailure
 from console import audit
 from console.models import Endpoint
 
@@ -50,6 +55,14 @@ FLUSH_SECONDS = 1.0  # progress is written at least this often while the work ad
 
 class LeaseLost(Exception):
     """Another worker took the job over (this one was thought dead): stop at once, write nothing more."""
+
+
+class JobPaused(Exception):
+    """A user asked the job to pause: it stops at a checkpoint and waits to be resumed."""
+
+
+class JobCancelled(Exception):
+    """A user asked the job to stop for good: it ends at a checkpoint with its outcome event."""
 
 
 @dataclass
@@ -141,6 +154,16 @@ def run(job_id: str, work: Callable[[Job, Progress], Outcome]) -> None:
             except LeaseLost:
                 log.warning("Job %s was taken over by another worker; this run stops.", job.pk)
                 return
+            except JobPaused:
+                _paused(job, owner, progress)
+                return
+            except JobCancelled:
+                job.refresh_from_db(fields=["done", "failed", "total"])
+                total = f" of {job.total:,}" if job.total is not None else ""
+                failure = JobFailed("Cancelled", f"Cancelled on request after {job.done:,}{total} done.")
+                message = f"Cancelled: {job.done:,}{total} done, {job.failed:,} failed; the rest was not processed."
+                finish(job, owner=owner, failure=failure, message=message)
+                return
             except Exception as exc:  # the job must end and say so, whatever stopped it
                 try:
                     progress.flush()
@@ -150,6 +173,34 @@ def run(job_id: str, work: Callable[[Job, Progress], Outcome]) -> None:
                 finish(job, owner=owner, failure=exc, message=f"Stopped: {text}")
                 raise
     finish(job, owner=owner, outcome=outcome)
+
+
+def _paused(job: Job, owner: str, progress: Progress) -> None:
+    """Leave the job at its last checkpoint, no longer running, for :func:`resume` to queue again."""
+    progress.flush()
+    job.refresh_from_db(fields=["done", "total"])
+    total = f" of {job.total:,}" if job.total is not None else ""
+    Job.objects.filter(pk=job.pk, lease_owner=owner, finished_at__isnull=True).update(
+        status=Job.Status.PAUSED,
+        control="",
+        pauses=F("pauses") + 1,
+        lease_owner="",
+        lease_expires_at=None,
+        message=f"Paused after {job.done:,}{total} done. Resume it to go on from there.",
+    )
+
+
+def resume(job: Job) -> bool:
+    """Queue a paused job again (it goes on from its checkpoint); False when it was not paused."""
+    with transaction.atomic():
+        queued = Job.objects.filter(pk=job.pk, status=Job.Status.PAUSED, finished_at__isnull=True).update(
+            status=Job.Status.QUEUED, control="", message="Resumed: waiting for a worker…"
+        )
+        if queued:  # in the same transaction: the job is never queued without its task
+            from django.utils.module_loading import import_string
+
+            import_string(job.task_path).enqueue(str(job.pk))
+    return bool(queued)
 
 
 def _owner() -> str:
@@ -172,6 +223,7 @@ def _claim(job_id: str, owner: str) -> Job | None:
     fields: dict = {"started_at": job.started_at or now}
     if job.attempts > 1:  # resumed: the counters go back to the last checkpoint, where the work restarts
         counters = (job.checkpoint or {}).get("counters") or {}
+        _forget_failures_after(job, counters.get("failed", 0))
         fields.update(
             done=counters.get("done", 0),
             failed=counters.get("failed", 0),
@@ -184,6 +236,15 @@ def _claim(job_id: str, owner: str) -> Job | None:
     return job
 
 
+def _forget_failures_after(job: Job, kept: int) -> None:
+    """The failures recorded after the checkpoint: the resumed run meets those entries again."""
+    rows = JobFailure.objects.filter(job_id=job.pk)
+    if kept:
+        last = rows.order_by("id").values_list("id", flat=True)[kept - 1 : kept].first()
+        rows = rows.filter(id__gt=last) if last is not None else rows.none()
+    rows.delete()
+
+
 class Progress:
     """What a running job reports. Each write renews the lease and fails with LeaseLost once it is not ours."""
 
@@ -192,6 +253,7 @@ class Progress:
         self.lost = threading.Event()  # set by the heartbeat when another worker owns the job
         self._done = self._bytes = 0  # advanced, not yet written
         self._written = time.monotonic()
+        self._asked_at = 0.0
 
     @property
     def actor(self) -> audit.Actor:
@@ -240,6 +302,29 @@ class Progress:
         kept = (self.job.errors + errors)[:MAX_ERRORS_KEPT]
         self._write(failed=F("failed") + len(errors), errors=kept)
         self.job.errors = kept
+        JobFailure.objects.bulk_create(
+            JobFailure(
+                job_id=self.job.pk, key=str(e.get("key", ""))[:1024], version_id=str(e.get("version_id") or "")[:1024],
+                code=str(e.get("code") or "")[:128], message=str(e.get("message") or ""),
+            )
+            for e in errors
+        )  # fmt: skip
+
+    def asked(self, *, now: bool = False) -> str:
+        """ "pause" or "cancel" when a user asked for it (looked up at most once a second unless ``now``)."""
+        if not now:
+            if time.monotonic() - self._asked_at < FLUSH_SECONDS:
+                return ""
+            self._asked_at = time.monotonic()
+        return Job.objects.filter(pk=self.job.pk).values_list("control", flat=True).first() or ""
+
+    def stop_if_asked(self) -> None:
+        """Right after a checkpoint: pause or stop here when a user asked for it."""
+        asked = self.asked(now=True)
+        if asked == "pause":
+            raise JobPaused(str(self.job.pk))
+        if asked == "cancel":
+            raise JobCancelled(str(self.job.pk))
 
     def note(self, message: str) -> None:
         self._write(message=message)

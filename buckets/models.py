@@ -40,6 +40,7 @@ class Job(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        PAUSED = "paused", "Paused"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=32)
@@ -69,6 +70,10 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     checkpoint = models.JSONField(default=dict, blank=True)
+    # Pause and cancel (bulk jobs): asked here by a user, acted on by the worker at its next check; a
+    # paused job is not running, so its later run does not count as a lost worker's (``pauses``).
+    control = models.CharField(max_length=8, blank=True, help_text="'pause' or 'cancel' when asked")
+    pauses = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -92,6 +97,22 @@ class Job(models.Model):
         if not self.total:
             return None
         return min(100, int(100 * (self.done + self.failed) / self.total))
+
+
+class JobFailure(models.Model):
+    """One entry a job could not process, and why: every one of them, kept with the job (not in the audit)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="failures")
+    key = models.CharField(max_length=1024)
+    version_id = models.CharField(max_length=1024, blank=True)
+    code = models.CharField(max_length=128, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.code}"
 
 
 class ResourceLock(models.Model):

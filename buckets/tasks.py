@@ -9,7 +9,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from buckets import jobs
-from buckets.services import emptying, transfer_jobs
+from buckets.services import bulk, emptying, transfer_jobs
 
 
 @task()
@@ -37,3 +37,9 @@ def objects_transfer(job_id: str) -> None:
 def objects_delete(job_id: str) -> None:
     """Delete a prefix or a big selection."""
     jobs.run(job_id, transfer_jobs.run_delete)
+
+
+@task()
+def objects_bulk(job_id: str) -> None:
+    """A bulk action (tags, storage class, header, ACL, restore, copy, move, delete) over many objects."""
+    jobs.run(job_id, bulk.run_bulk)

@@ -424,6 +424,8 @@ LOCK_LEASE_SECONDS = envfloat("LOCK_LEASE_SECONDS", 120.0)
 # as failed once it has been started JOB_MAX_ATTEMPTS times. See buckets/jobs.py.
 JOB_LEASE_SECONDS = envfloat("JOB_LEASE_SECONDS", 60.0)
 JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
+# Bulk actions (buckets/services/bulk.py): the rate a new bulk job offers, in objects per second (0: unthrottled).
+BULK_RATE = envint("BULK_RATE", 50)
 if JOB_LEASE_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("JOB_LEASE_SECONDS must be at least 1 and JOB_MAX_ATTEMPTS at least 1.")
 

@@ -179,6 +179,8 @@ def operation(method: str, path: str, headers) -> str:
         return "DeleteObjects"
     if method == "GET" and "list-type=2" in query:
         return "ListObjectsV2"
+    if "tagging" in urllib.parse.parse_qs(query, keep_blank_values=True):
+        return {"PUT": "PutObjectTagging", "GET": "GetObjectTagging"}.get(method, method)
     return f"{method}"
 
 
@@ -265,7 +267,7 @@ def _cli(argv: list[str]) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from buckets.services import emptying, transfer
+    from buckets.services import bulk, emptying, transfer
     from console import audit
     from console.models import Endpoint, Role, RoleAssignment
 
@@ -288,6 +290,11 @@ def _cli(argv: list[str]) -> None:
     elif command == "copy":  # BUCKET SOURCE_PREFIX DEST_PREFIX
         job = transfer.prefix_copy_start(actor=actor, endpoint=endpoint, source_bucket=args[0],
                                          source_prefix=args[1], bucket=args[0], dest_prefix=args[2])  # fmt: skip
+        print(job.pk)
+    elif command == "bulk-tag":  # BUCKET PREFIX TAG=VALUE
+        name, _, value = args[2].partition("=")
+        job = bulk.bulk_start(actor=actor, endpoint=endpoint, bucket=args[0], action="tag",
+                              options={"tags": {name: value}}, source=bulk.prefix_source(args[1]))  # fmt: skip
         print(job.pk)
     else:
         raise SystemExit(f"unknown command {command!r}")

@@ -139,6 +139,11 @@ def SELECTION(c):
     return {"key": [c.key], "prefix": c.prefix}
 
 
+def BULK_TAG(c):
+    """POST body of a bulk action: tag the test folder."""
+    return {"source": "prefix", "prefix": c.prefix, "action": "tag", "tags": "matrix=1", "rate": "0"}
+
+
 def JOB(c):
     return {"pk": c.job.pk}, {}
 
@@ -354,6 +359,17 @@ EXPECTED: dict[str, Row] = {
     "alert_delivery_retry": Row(DELIVERY, get=NOT_ALLOWED, post=ADMIN_PAGE),
     "bucket_drift": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
     "bucket_drift_check": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+    # bulk actions (buckets/views/bulk.py): the form for anyone who sees the folder, changes for operators
+    "bulk_new": Row(PREFIX, get=BUCKET_VIEWER, post=BUCKET_VIEWER, data=SELECTION),
+    "bulk_review": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=BULK_TAG),
+    "bulk_start": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=BULK_TAG),
+    "job_pause": Row(JOB, get=NOT_ALLOWED, post=BUCKET_OPERATOR),  # not the starter: operator on its bucket
+    "job_resume": Row(JOB, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+    "job_cancel": Row(JOB, get=NOT_ALLOWED, post=BUCKET_OPERATOR),
+    "job_report": Row(JOB, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "folder_create": Row(
+        BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=lambda c: {"prefix": c.prefix, "name": "made"}
+    ),
 }
 
 

@@ -61,6 +61,9 @@ def log_in(page, origin: str, user) -> None:
 def open_panel(page, origin: str, endpoint, bucket: str, prefix: str = ""):
     """The object list of the folder, once its upload panel has arrived (htmx loads it)."""
     page.goto(f"{origin}{reverse('object_list', args=[endpoint.pk, bucket])}?prefix={prefix}")
+    folded = page.locator("details#upload-toggle:not([open]) > summary")
+    if folded.count():  # the panel folds away in a folder that has objects: unfold it
+        folded.click()
     panel = page.locator("[data-upload-panel]")
     expect(panel).to_have_attribute("data-can-upload", "")
     return panel

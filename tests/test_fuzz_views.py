@@ -30,6 +30,7 @@ FIELDS = [
     "grant_permission", "canned", "status", "algorithm", "kms_key_id", "dest_bucket", "dest_key", "dest_prefix",
     "new_key", "new_prefix", "confirm", "amount", "unit", "seen", "rule_id", "original_id", "upload_id",
     "name", "region", "tags", "username", "password", "role", "bucket", "expire_days", "ownership", "mode", "days",
+    "action", "source", "key_b64", "folder_b64", "tag_keys", "storage_class", "header", "value", "rate", "tier",
 ]  # fmt: skip
 ADVERSARIAL = [
     "", " ", "a" * 5000, "\r\n", "x\r\nSet-Cookie: a=b", "\x00", "\x7f", "../../etc/passwd", "a//b", "a\\b", "%00",
@@ -97,7 +98,7 @@ def _kwargs(name: str, world) -> dict:
     pattern = get_resolver().reverse_dict.getlist(name)[0]
     params = pattern[0][0][1]
     values = dict(world["values"])
-    if name == "job_detail":
+    if name.startswith("job_"):
         values["pk"] = world["job"].pk
     elif name == "audit_detail":
         values["pk"] = world["event"].pk

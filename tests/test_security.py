@@ -462,7 +462,7 @@ def _dummy_kwargs(name: str, endpoint) -> dict:
     params = pattern[0][0][1]
     values = {"endpoint_pk": endpoint.pk, "pk": 1, "bucket": "csrf-bucket", "slug": "cors", "user_pk": 1}
     values["uidb64"], values["token"] = "MQ", "x-y"
-    if name == "job_detail":
+    if name.startswith("job_"):
         values["pk"] = "00000000-0000-0000-0000-000000000001"
     return {p: values[p] for p in params}
 

@@ -96,6 +96,7 @@ from buckets.s3.objects import (
     put_object_acl,
     put_object_tags,
     read_object_start,
+    restore_object,
     upload_part,
     upload_part_copy,
     write_options,
@@ -132,6 +133,7 @@ WRITES = frozenset(
         "put_object_lock",
         "put_object_tags",
         "put_public_access_block",
+        "restore_object",
         "upload_part",
         "upload_part_copy",
     }

@@ -219,6 +219,19 @@ def copy_object(
     return {"etag": (result.get("ETag") or "").strip('"'), "version_id": answer.get("VersionId") or ""}
 
 
+def restore_object(*, endpoint: Endpoint, bucket: str, key: str, days: int, tier: str = "Standard") -> str:
+    """RestoreObject of an archived object (Glacier, Deep Archive) for ``days``: "started", or "in progress"
+    when a restore is already running (S3 answers RestoreAlreadyInProgress)."""
+    request = {"Days": days, "GlacierJobParameters": {"Tier": tier}}
+    try:
+        call(endpoint, "restore_object", Bucket=bucket, Key=key, RestoreRequest=request)
+    except S3Error as exc:
+        if exc.code == "RestoreAlreadyInProgress":
+            return "in progress"
+        raise
+    return "started"
+
+
 def delete_object(
     *, endpoint: Endpoint, bucket: str, key: str, version_id: str = "", bypass_governance: bool = False
 ) -> dict:

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from buckets import s3, vocabulary
-from buckets.services import copying, reads
+from buckets.services import copying, prefixes, reads
 from buckets.services.sections import Target
 from console import audit
 
@@ -217,3 +217,17 @@ def multipart_abort_all(*, actor: audit.Actor, target: Target, allowed: list[str
                 ev.params["count"] += 1
         ev.after = {"aborted": ev.params["count"]}
     return ev.params["count"]
+
+
+# --- folders -----------------------------------------------------------------------------------------
+def folder_create(*, actor: audit.Actor, endpoint, bucket: str, prefix: str) -> bool:
+    """Create a folder: a zero-byte object named ``prefix`` (ending in "/"); audited as ``folder.create``.
+
+    Returns whether the endpoint keeps it (a listing shows it): some servers accept the marker and keep
+    no empty folder, which then appears only once it holds an object.
+    """
+    with audit.change(actor, "folder.create", endpoint=endpoint, bucket=bucket, key=prefix) as ev:
+        s3.put_object(endpoint=endpoint, bucket=bucket, key=prefix, body=b"")
+        kept = prefixes.key_exists(endpoint=endpoint, bucket=bucket, key=prefix)
+        ev.after = {"kept": kept}
+    return kept

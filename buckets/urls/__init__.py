@@ -5,7 +5,7 @@ Keys never appear in paths: they travel in the query string (``?key=``, ``?prefi
 
 from django.urls import include, path
 
-from buckets.urls import buckets, empty, jobs, multipart, objects, settings, transfer, upload, versions
+from buckets.urls import buckets, bulk, empty, jobs, multipart, objects, settings, transfer, upload, versions
 
 bucket_scoped = [
     *buckets.bucket_patterns,
@@ -16,6 +16,7 @@ bucket_scoped = [
     path("upload/", include(upload.urlpatterns)),
     *transfer.urlpatterns,
     *empty.urlpatterns,
+    *bulk.urlpatterns,
 ]
 
 urlpatterns = [

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from buckets.views import browse, objects, sections
+from buckets.views import browse, folders, objects, sections
 
 page = {"page": "object"}
 
 urlpatterns = [
     path("objects/", browse.object_list, name="object_list"),
+    path("folder/create/", folders.folder_create, name="folder_create"),
     path("object/", objects.object_detail, name="object_detail"),
     path("object/download/", objects.object_download, name="object_download"),
     path("object/share/", objects.object_share, name="object_share"),

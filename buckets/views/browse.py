@@ -26,6 +26,7 @@ from console.models import Endpoint, Role
 
 TEMPLATE = "buckets/objects/object_list.html"
 TOKEN_PURPOSE = "listing-position"
+UPLOAD_PANEL_COOKIE = "upload_panel"  # "open" or "closed": how the user last left the object list's upload panel
 
 # One object row of the object list, filled with html.escape'd values (quote=True: safe in attributes and
 # text alike). Rendered in Python because the template engine spends ~70 µs a row and a page holds up to
@@ -36,11 +37,33 @@ OBJECT_ROW = (
     'aria-label="Select {name}"></td><td><a class="entry break" href="{href}"><svg class="icon icon-file" '
     'viewBox="0 0 16 16" aria-hidden="true"><use href="#icon-file"></use></svg><span>{name}</span></a></td>'
     '<td class="num nowrap" title="{size} bytes">{size_text}</td><td class="nowrap">{modified}</td>'
-    '<td><span class="badge">{storage_class}</span></td></tr>'
+    '<td><span class="badge">{storage_class}</span></td>{menu}</tr>'
+)
+# The per-row actions menu: a <details> (keyboard and screen readers know it; no script needed). Its links are
+# the page's URLs with the row's quoted key appended (only URL-safe characters: nothing left to escape).
+ROW_MENU = (
+    '<td class="row-menu"><details class="menu"><summary title="Actions" aria-label="Actions for {name}">'
+    '<span aria-hidden="true">⋯</span></summary><ul class="menu-list">{items}</ul></details></td>'
 )
 
 
-def object_rows(objects: list[dict], detail_url: str) -> str:
+def row_menu(endpoint: Endpoint, bucket: str, can_write: bool) -> list[tuple[str, str, str]]:
+    """(label, URL up to "key=", extra attributes) of each action of an object row, made once per page."""
+    names = [("Download", "object_download", ""), ("Versions", "object_versions", ""), ("Copy…", "object_copy", "")]
+    if can_write:
+        names += [("Move…", "object_move", ""), ("Rename…", "object_rename", "")]
+        names += [("Delete…", "object_delete", ' class="danger"')]
+    return [
+        (label, html.escape(reverse(name, args=[endpoint.pk, bucket]) + "?key="), attrs) for label, name, attrs in names
+    ]
+
+
+def _menu(menu: list[tuple[str, str, str]], name: str, quoted: str) -> str:
+    items = "".join(f'<li><a href="{base}{quoted}"{attrs}>{label}</a></li>' for label, base, attrs in menu)
+    return ROW_MENU.format(name=name, items=items)
+
+
+def object_rows(objects: list[dict], detail_url: str, menu: list[tuple[str, str, str]] | None = None) -> str:
     esc, quote = html.escape, urllib.parse.quote
     zone = timezone.get_current_timezone()
     rows = [
@@ -52,6 +75,7 @@ def object_rows(objects: list[dict], detail_url: str) -> str:
             size_text=human_size(o["size"]),
             modified=o["last_modified"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if o["last_modified"] else "",
             storage_class=esc(o["storage_class"]),
+            menu=_menu(menu, esc(o["name"]), quote(o["key"], safe="")) if menu is not None else "",
         )
         for o in objects
     ]
@@ -110,12 +134,23 @@ def object_list(request, endpoint_pk: int, bucket: str):
         "folders": _folders(page["prefixes"], prefix, allowed),
         "marker": next((o for o in objects if o["key"] == prefix and prefix), None),
         "objects": listed,
-        "object_rows": object_rows(listed, reverse("object_detail", args=[endpoint.pk, bucket]) + "?key="),
+        "object_rows": object_rows(
+            listed,
+            reverse("object_detail", args=[endpoint.pk, bucket]) + "?key=",
+            row_menu(endpoint, bucket, role.can_write),
+        ),
         "object_count": len(objects),
         "next_url": following and url_for("object_list", endpoint, bucket, **query, token=following),
         "first_url": url_for("object_list", endpoint, bucket, **query),
+        "upload_open": _upload_open(request, empty=not (listed or page["prefixes"])),
     }
     return _render(request, ctx)
+
+
+def _upload_open(request, *, empty: bool) -> bool:
+    """The upload panel as the user left it (a cookie set by objects.js); by default open on an empty folder only."""
+    remembered = request.COOKIES.get(UPLOAD_PANEL_COOKIE)
+    return remembered == "open" if remembered in ("open", "closed") else empty
 
 
 def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, size, error, position) -> dict:

@@ -1,14 +1,22 @@
-"""The progress page of a background job (polled by htmx while the job runs)."""
+"""The progress page of a background job (polled by htmx while the job runs); pause, resume and cancel of a
+bulk job, and its result report as CSV."""
 
 from __future__ import annotations
 
+import csv
+
 from django.conf import settings
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from buckets import job_recovery
 from buckets.models import Job
+from buckets.services import bulk
+from buckets.views.common import actor
 from console import access
+from console.audit_views import _csv_cell, _Echo
 from console.models import Role
 
 
@@ -24,7 +32,81 @@ def job_detail(request, pk):
         job.refresh_from_db()
     context = {
         "job": job, "waiting": job_recovery.is_waiting_long(job), "bound": job_recovery.recovery_bound(),
-        "max_attempts": settings.JOB_MAX_ATTEMPTS,
+        "max_attempts": settings.JOB_MAX_ATTEMPTS, "bulk": bulk.is_bulk(job),
     }  # fmt: skip
     template = "buckets/job_detail.html#job-progress" if request.htmx else "buckets/job_detail.html"
     return render(request, template, context)
+
+
+def _controlled_job(request, pk, action: str) -> tuple[Job, Role]:
+    """Whoever started the job may pause, resume or cancel it; others need operator on what it works on."""
+    job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
+    mine = job.actor_id is not None and job.actor_id == request.user.pk
+    need = Role.VIEWER if mine else Role.OPERATOR
+    key = job.prefix if job.bucket else None
+    role = access.require_role(request, need, action=action, endpoint=job.endpoint, bucket=job.bucket, key=key)
+    return job, role
+
+
+def _control(request, pk, action: str, service, done: str, not_done: str):
+    job, role = _controlled_job(request, pk, action)
+    if not bulk.is_bulk(job):
+        messages.error(request, "Only bulk jobs can be paused or cancelled.")
+    elif service(actor=actor(request, role), job=job):
+        messages.success(request, done)
+    else:
+        messages.info(request, not_done)
+    return redirect("job_detail", pk=job.pk)
+
+
+@require_POST
+def job_pause(request, pk):
+    return _control(
+        request, pk, "job.pause", bulk.job_pause,
+        "Pausing: the job stops at its next checkpoint (within a second or so).", "The job is not running.",
+    )  # fmt: skip
+
+
+@require_POST
+def job_resume(request, pk):
+    return _control(
+        request,
+        pk,
+        "job.resume",
+        bulk.job_resume,
+        "Resumed: it goes on from where it paused.",
+        "The job is not paused.",
+    )
+
+
+@require_POST
+def job_cancel(request, pk):
+    return _control(
+        request, pk, "job.cancel", bulk.job_cancel,
+        "Cancelled: what was done stays done; nothing more is processed.", "The job has already ended.",
+    )  # fmt: skip
+
+
+REPORT_COLUMNS = ["result", "key", "version_id", "code", "message"]
+
+
+@require_GET
+def job_report(request, pk):
+    """The job's result as CSV: a summary line (what it did), then every entry that failed and why."""
+    job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
+    mine = job.actor_id is not None and job.actor_id == request.user.pk
+    key = job.prefix if job.bucket and not mine else None
+    access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket, key=key)
+    response = StreamingHttpResponse(_report_rows(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="job-{job.pk}.csv"'
+    return response
+
+
+def _report_rows(job: Job):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(REPORT_COLUMNS)
+    summary = f"{job.get_status_display()}: {job.done} done, {job.failed} failed. {job.message}".strip()
+    yield writer.writerow([_csv_cell(v) for v in ("summary", job.title, "", "", summary)])
+    for failure in job.failures.order_by("id").iterator(chunk_size=2000):
+        row = ("failed", failure.key, failure.version_id, failure.code, failure.message)
+        yield writer.writerow([_csv_cell(v) for v in row])

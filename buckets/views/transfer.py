@@ -220,6 +220,10 @@ def object_delete(request, endpoint_pk: int, bucket: str):
 @require_POST
 def selection_review(request, endpoint_pk: int, bucket: str, op: str):
     """The object list's Copy…/Move…/Delete… buttons land here: the destination form or the dry run."""
+    if request.POST.getlist("folder_b64"):  # folders ticked too: a bulk job over their prefixes
+        from buckets.views.bulk import bulk_new
+
+        return bulk_new(request, endpoint_pk, bucket, action=op)
     endpoint = _endpoint(endpoint_pk)
     form = SelectionForm(request.POST)
     if not form.is_valid():

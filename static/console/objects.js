@@ -3,9 +3,10 @@ document.addEventListener("change", (event) => {
   const all = event.target.closest("[data-select-all]");
   if (!all) return;
   const table = all.closest("table");
-  const name = all.dataset.selectAll;
-  table.querySelectorAll(`tbody input[type=checkbox][name="${name}"]`).forEach((box) => {
-    box.checked = all.checked;
+  all.dataset.selectAll.split(" ").forEach((name) => {
+    table.querySelectorAll(`tbody input[type=checkbox][name="${name}"]`).forEach((box) => {
+      box.checked = all.checked;
+    });
   });
 });
 
@@ -14,13 +15,15 @@ document.addEventListener("change", (event) => {
 function updateSelection() {
   const form = document.getElementById("object-actions");
   if (!form) return;
-  const ticked = document.querySelectorAll('input[type=checkbox][name="key_b64"][form="object-actions"]:checked').length;
+  const boxes = 'input[type=checkbox][form="object-actions"]:is([name="key_b64"], [name="folder_b64"]):checked';
+  const ticked = document.querySelectorAll(boxes).length;
   form.querySelectorAll("[data-needs-selection]").forEach((button) => {
     button.disabled = ticked === 0;
-    button.title = ticked === 0 ? "Tick objects in the list first" : "";
+    if (button.dataset.title === undefined) button.dataset.title = button.title;
+    button.title = ticked === 0 ? "Tick folders or objects in the list first" : button.dataset.title;
   });
   const count = form.querySelector("[data-selection-count]");
-  if (count) count.textContent = ticked ? `${ticked} selected:` : "Selected objects:";
+  if (count) count.textContent = ticked ? `${ticked} selected:` : "Selected:";
 }
 document.addEventListener("change", (event) => {
   if (event.target.matches("input[type=checkbox]")) updateSelection();
@@ -85,7 +88,11 @@ const shortcuts = {
     const first = [...(bar?.querySelectorAll("button:not([disabled]), a.button") || [])][0];
     first?.focus();
   },
-  u: () => document.querySelector("[data-upload-panel] input[type=file]:not([webkitdirectory])")?.click(),
+  u: () => {
+    const folded = document.getElementById("upload-toggle");
+    if (folded) folded.open = true;
+    document.querySelector("[data-upload-panel] input[type=file]:not([webkitdirectory])")?.click();
+  },
   "/": () => document.getElementById("object-filter")?.focus(),
   Backspace: () => {
     const url = upUrl();
@@ -112,4 +119,39 @@ document.addEventListener("keydown", (event) => {
 
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-shortcuts-open]")) document.getElementById("shortcuts-help")?.showModal();
+});
+
+// The upload panel folds away; how it was left is remembered (a cookie, so the page comes folded or not
+// without a flash). Dragging files over the page unfolds it, so a drop still lands on it.
+document.addEventListener("toggle", (event) => {
+  const panel = event.target;
+  if (!(panel instanceof HTMLDetailsElement) || !panel.dataset.rememberOpen) return;
+  const state = panel.open ? "open" : "closed";
+  document.cookie = `${panel.dataset.rememberOpen}=${state}; path=/; max-age=31536000; SameSite=Lax`;
+}, true);
+document.addEventListener("dragenter", (event) => {
+  const panel = document.getElementById("upload-toggle");
+  if (panel && !panel.open && event.dataTransfer?.types?.includes("Files")) panel.open = true;
+});
+
+// A row's actions menu: Escape closes it (and gives focus back to its button); opening one closes the others.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const menu = event.target.closest?.("details.menu[open]");
+  if (!menu) return;
+  menu.open = false;
+  menu.querySelector("summary")?.focus();
+});
+document.addEventListener("toggle", (event) => {
+  const menu = event.target;
+  if (!(menu instanceof HTMLDetailsElement) || !menu.matches("details.menu") || !menu.open) return;
+  document.querySelectorAll("details.menu[open]").forEach((other) => {
+    if (other !== menu) other.open = false;
+  });
+}, true);
+document.addEventListener("click", (event) => {
+  if (event.target.closest("details.menu")) return;
+  document.querySelectorAll("details.menu[open]").forEach((menu) => {
+    menu.open = false;
+  });
 });
