@@ -47,6 +47,9 @@ ACTIONS = [
 
 
 def bench_database_url() -> str:
+    """BENCH_DATABASE_URL as given, else a database named s3console_bench beside DATABASE_URL's."""
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
     parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
     return urlunsplit(parts._replace(path="/" + BENCH_DB))
 
@@ -54,10 +57,11 @@ def bench_database_url() -> str:
 def ensure_database(url: str) -> None:
     import psycopg
 
+    name = urlsplit(url).path.lstrip("/")
     admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres", scheme="postgresql"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def fill(total: int, endpoints: list, users: list) -> None:

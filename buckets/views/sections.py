@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -244,11 +244,11 @@ def sections_all(request, endpoint_pk: int, bucket: str, page: str):
     if not request.htmx:
         return redirect("bucket_detail", target.endpoint.pk, target.bucket)
     states = read_states(specs, target)
-    parts = [
-        render_section(request, s, target, role, "display", **state).content.decode()
-        for s, state in zip(specs, states, strict=True)
+    sections = [
+        section_context(s, target, role, body="display", **state) for s, state in zip(specs, states, strict=True)
     ]
-    return HttpResponse("".join(parts))
+    context = {"sections": sections, "endpoint": target.endpoint, "bucket": target.bucket, **ACL_VOCABULARY}
+    return render(request, "buckets/sections/all.html", context)
 
 
 @require_GET
