@@ -122,20 +122,20 @@ def seaweed(data_dir: Path | None = None) -> Iterator[Server]:
             shutil.rmtree(base, ignore_errors=True)
 
 
-AWSCLI_VERSION = "1.46.2"
+AWSCLI_REQUIREMENTS = ROOT / "bench" / "requirements-awscli.txt"
 AWSCLI_VENV = ROOT / "bench" / ".venv-awscli"
 
 
 def aws_binary() -> Path:
-    """The aws CLI, installed into its own venv (awscli pins its own botocore) on first use."""
+    """The aws CLI (pinned in bench/requirements-awscli.txt), in its own venv: awscli pins its own botocore."""
     aws = AWSCLI_VENV / "bin" / "aws"
     if not aws.exists():
         import subprocess
 
-        print(f"installing awscli {AWSCLI_VERSION} into {AWSCLI_VENV.relative_to(ROOT)} …", flush=True)
+        print(f"installing {AWSCLI_REQUIREMENTS.read_text().split()[0]} into {AWSCLI_VENV.relative_to(ROOT)} …")
         subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
         pip = [str(AWSCLI_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, f"awscli=={AWSCLI_VERSION}"], check=True)
+        subprocess.run([*pip, "-r", str(AWSCLI_REQUIREMENTS)], check=True)
     return aws
 
 
@@ -179,16 +179,29 @@ def verdict(met: bool) -> str:
     return "goal met" if met else "goal NOT met"
 
 
-def check(name: str, measured: float, baseline: float, *, at_most: float, unit: str = "ms") -> bool:
-    """Print one measure against its baseline and whether the ratio is within ``at_most``."""
+def check(
+    name: str,
+    measured: float,
+    baseline: float,
+    *,
+    at_most: float | None = None,
+    at_least: float | None = None,
+    unit: str = "ms",
+) -> bool:
+    """Print one measure against its baseline and whether the ratio is within ``at_most`` (or above ``at_least``).
+
+    unit "ms" takes seconds and prints milliseconds; any other unit (``req/s``) is printed as given.
+    """
     scale = 1000 if unit == "ms" else 1
     ratio = measured / baseline if baseline else float("inf")
+    met = (at_most is None or ratio <= at_most) and (at_least is None or ratio >= at_least)
+    goal = f"<= {at_most:g}x" if at_most is not None else f">= {at_least:g}x"
     print(
         f"{name}: {measured * scale:.1f} {unit} vs baseline {baseline * scale:.1f} {unit}  "
-        f"ratio {ratio:.2f}x (goal <= {at_most:g}x)  {verdict(ratio <= at_most)}",
+        f"ratio {ratio:.2f}x (goal {goal})  {verdict(met)}",
         flush=True,
     )
-    return ratio <= at_most
+    return met
 
 
 @contextlib.contextmanager
