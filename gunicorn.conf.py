@@ -3,7 +3,7 @@
     .venv/bin/gunicorn -c gunicorn.conf.py
 
 Everything here can be changed through the environment: GUNICORN_BIND, GUNICORN_WORKERS,
-GUNICORN_THREADS, GUNICORN_TIMEOUT, GUNICORN_ACCESS_LOG, GUNICORN_CONTROL_SOCKET.
+GUNICORN_THREADS, GUNICORN_WORKER_CLASS, GUNICORN_TIMEOUT, GUNICORN_ACCESS_LOG, GUNICORN_CONTROL_SOCKET.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ bind = [address.strip() for address in os.environ.get("GUNICORN_BIND", "127.0.0.
 _cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 workers = _env_int("GUNICORN_WORKERS", _cpus + 1)
 threads = _env_int("GUNICORN_THREADS", 4)
-worker_class = "gthread"
+# gthread (measured against sync by bench/bench_throughput.py, README "Benchmarks"): a thread waiting
+# for S3 or the database does not hold a whole process.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+if worker_class not in {"gthread", "sync"}:
+    raise SystemExit(f"GUNICORN_WORKER_CLASS must be gthread or sync, not {worker_class!r}")
 
 # A page gives up on a slow S3 endpoint after S3_PAGE_BUDGET seconds (default 20) and says so;
 # gunicorn's timeout must stay above it, or the worker is killed before the page can answer

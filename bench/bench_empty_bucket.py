@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import aws_binary, seaweed, setup_django  # noqa: E402
+from bench.common import aws_binary, check, seaweed, setup_django  # noqa: E402
 
+GOAL = 1.0  # the job (dry-run count, audit rows, progress) no slower than the CLI
 OBJECTS = 10_000
 
 
@@ -70,10 +71,10 @@ def main() -> None:
             cli = time.perf_counter() - started
         assert count(client, theirs) == 0
 
-    print(
-        f"empty {OBJECTS:,} objects: console {console:.1f} s, aws s3 rm {cli:.1f} s, ratio {console / cli:.2f}x",
-        flush=True,
+    met = check(
+        f"empty {OBJECTS:,} objects: console job vs aws s3 rm --recursive", console, cli, at_most=GOAL, unit="s"
     )
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

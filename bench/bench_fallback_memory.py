@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, admin_client, seaweed, setup_django  # noqa: E402
+from bench.common import ROOT, admin_client, check, seaweed, setup_django  # noqa: E402
 
 MiB = 1024 * 1024
 SIZE = 1024 * MiB
@@ -126,8 +126,9 @@ def main() -> None:
         print(f"1 GiB through the console ({plan['part_count']} parts of {part_size // MiB} MiB, {PARALLEL} at a time)")
         print(f"  throughput: {SIZE / MiB / elapsed:.1f} MiB/s")
         print(f"  console peak RSS (VmHWM): idle {idle / 1024:.1f} MB, after the upload {peak / 1024:.1f} MB")
-        verdict = "ok" if peak / 1024 < GOAL_MB else "OVER"
-        print(f"peak RSS {peak / 1024:.1f} MB  (goal < {GOAL_MB} MB: {verdict})", flush=True)
+        met = check("console peak RSS after a 1 GiB upload vs the memory goal", peak / 1024, GOAL_MB, at_most=1,
+                    unit="MB")  # fmt: skip
+        sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

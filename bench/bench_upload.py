@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import admin_client, aws_binary, seaweed, setup_django  # noqa: E402
+from bench.common import admin_client, aws_binary, check, seaweed, setup_django  # noqa: E402
 
 MiB = 1024 * 1024
 SIZE = 1024 * MiB
@@ -114,7 +114,10 @@ def main() -> None:
         console_rate, aws_rate = SIZE / MiB / best["console"], SIZE / MiB / best["aws"]
         print(f"1 GiB upload, console direct flow: {console_rate:.1f} MiB/s", flush=True)
         print(f"1 GiB upload, aws s3 cp:           {aws_rate:.1f} MiB/s", flush=True)
-        print(f"ratio console/aws: {console_rate / aws_rate:.2f}x  (goal >= 0.8x)", flush=True)
+        met = check(
+            "1 GiB upload, console direct flow vs aws s3 cp", console_rate, aws_rate, at_least=0.8, unit="MiB/s"
+        )
+        sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

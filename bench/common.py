@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+FLOOR_PATH = "/bench/floor/"  # the floor page of bench/floor_urls.py
 _tmp_var: str | None = None
 
 
@@ -32,12 +33,13 @@ def setup_django(database_url: str | None = None) -> None:
     global _tmp_var
     sys.path.insert(0, str(ROOT))
     _tmp_var = tempfile.mkdtemp(prefix="s3console-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")  # the console + the floor page
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 60)
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     os.environ["CONSOLE_VAR_DIR"] = _tmp_var
     os.environ["TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
+    os.environ["STATIC_ROOT"] = str(Path(_tmp_var) / "static")
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     else:
@@ -48,6 +50,8 @@ def setup_django(database_url: str | None = None) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    # DEBUG=0 pages name the hashed static files of the manifest, as in production.
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 class Server:
@@ -118,20 +122,20 @@ def seaweed(data_dir: Path | None = None) -> Iterator[Server]:
             shutil.rmtree(base, ignore_errors=True)
 
 
-AWSCLI_VERSION = "1.46.2"
+AWSCLI_REQUIREMENTS = ROOT / "bench" / "requirements-awscli.txt"
 AWSCLI_VENV = ROOT / "bench" / ".venv-awscli"
 
 
 def aws_binary() -> Path:
-    """The aws CLI, installed into its own venv (awscli pins its own botocore) on first use."""
+    """The aws CLI (pinned in bench/requirements-awscli.txt), in its own venv: awscli pins its own botocore."""
     aws = AWSCLI_VENV / "bin" / "aws"
     if not aws.exists():
         import subprocess
 
-        print(f"installing awscli {AWSCLI_VERSION} into {AWSCLI_VENV.relative_to(ROOT)} …", flush=True)
+        print(f"installing {AWSCLI_REQUIREMENTS.read_text().split()[0]} into {AWSCLI_VENV.relative_to(ROOT)} …")
         subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
         pip = [str(AWSCLI_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, f"awscli=={AWSCLI_VERSION}"], check=True)
+        subprocess.run([*pip, "-r", str(AWSCLI_REQUIREMENTS)], check=True)
     return aws
 
 
@@ -175,16 +179,29 @@ def verdict(met: bool) -> str:
     return "goal met" if met else "goal NOT met"
 
 
-def check(name: str, measured: float, baseline: float, *, at_most: float, unit: str = "ms") -> bool:
-    """Print one measure against its baseline and whether the ratio is within ``at_most``."""
+def check(
+    name: str,
+    measured: float,
+    baseline: float,
+    *,
+    at_most: float | None = None,
+    at_least: float | None = None,
+    unit: str = "ms",
+) -> bool:
+    """Print one measure against its baseline and whether the ratio is within ``at_most`` (or above ``at_least``).
+
+    unit "ms" takes seconds and prints milliseconds; any other unit (``req/s``) is printed as given.
+    """
     scale = 1000 if unit == "ms" else 1
     ratio = measured / baseline if baseline else float("inf")
+    met = (at_most is None or ratio <= at_most) and (at_least is None or ratio >= at_least)
+    goal = f"<= {at_most:g}x" if at_most is not None else f">= {at_least:g}x"
     print(
         f"{name}: {measured * scale:.1f} {unit} vs baseline {baseline * scale:.1f} {unit}  "
-        f"ratio {ratio:.2f}x (goal <= {at_most:g}x)  {verdict(ratio <= at_most)}",
+        f"ratio {ratio:.2f}x (goal {goal})  {verdict(met)}",
         flush=True,
     )
-    return ratio <= at_most
+    return met
 
 
 @contextlib.contextmanager
@@ -197,6 +214,7 @@ def gunicorn_console(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     import re
     import signal
     import subprocess
+    import urllib.error
     import urllib.request
 
     from django.conf import settings
@@ -204,7 +222,7 @@ def gunicorn_console(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     static_root = Path(_tmp_var or tempfile.mkdtemp()) / "static"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "STATIC_ROOT": str(static_root),
         "SECURE_COOKIES": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -214,7 +232,10 @@ def gunicorn_console(extra_env: dict[str, str] | None = None) -> Iterator[str]:
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{settings.DATABASES['default']['NAME']}",
         **(extra_env or {}),
     })  # fmt: skip
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    if not (static_root / "staticfiles.json").exists():
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        )
     log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     with log.open("w") as out:
@@ -230,6 +251,8 @@ def gunicorn_console(extra_env: dict[str, str] | None = None) -> Iterator[str]:
                 try:
                     with urllib.request.urlopen(f"{origin}/healthz", timeout=5):  # noqa: S310 - loopback
                         break
+                except urllib.error.HTTPError:
+                    break  # it answers: 503 says no task worker runs, which a bench does not need
                 except OSError:
                     pass
             if proc.poll() is not None:
@@ -258,3 +281,65 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+class Browser:
+    """GET requests through Django's production WSGI handler, with the session cookie of a logged-in user.
+
+    The same handler gunicorn calls (request_started/finished, so connections are kept or closed as in
+    production), without the test client's extras.
+    """
+
+    def __init__(self, user):
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        self.cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+        self.app = WSGIHandler()
+
+    def get(self, path: str, expect: int = 200) -> bytes:
+        import io
+
+        path, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1", "HTTP_COOKIE": self.cookie, "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        }  # fmt: skip
+        status: list[str] = []
+        result = self.app(environ, lambda s, headers, exc_info=None: status.append(s))
+        try:
+            body = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        code = int(status[0].split()[0])
+        if code != expect:
+            raise AssertionError(f"GET {path}?{query}: {status[0]}, not {expect}")
+        return body
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeat: int = 21, warmup: int = 3) -> dict[str, float]:
+    """Median wall time (s) of each fn, measured in turns (a, b, c, a, b, c, …) so drift hits all alike."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def superuser(username: str = "bench-admin"):
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return User.objects.filter(username=username).first() or User.objects.create_superuser(
+        username, "", "bench-password-123456"
+    )

@@ -43,18 +43,21 @@ def dashboard(request):
     counts = dict(buckets.order_by().values_list("endpoint").annotate(n=Count("id")))
     for endpoint in endpoints:
         endpoint.bucket_count = counts.get(endpoint.pk, 0)
-    events = audit_views.visible_events(user).order_by("-created_at", "-id")
+    events = audit_views.visible_events(user).order_by("-created_at", "-id").only(*audit_views.LINE_FIELDS)
     problems = events.filter(created_at__gte=timezone.now() - timedelta(hours=24), outcome__in=["failed", "denied"])
     tally = problems.aggregate(
         failed=Count("id", filter=Q(outcome="failed")), denied=Count("id", filter=Q(outcome="denied"))
     )
+    recent, problem_list = list(events[:10]), list(problems[:10])
     context = {
         "endpoints": endpoints,
         "bucket_total": sum(counts.values()),
         # The last known state, saved by the bucket page when it derives the indicator: no S3 call here.
         "public_buckets": list(buckets.filter(is_public=True).select_related("endpoint")[:50]),
-        "recent": events[:10],
-        "problems": problems[:10],
+        "recent": recent,
+        "problems": problem_list,
+        "recent_lines": audit_views.event_lines(recent, "Nothing recorded yet."),
+        "problem_lines": audit_views.event_lines(problem_list, "None. All good."),
         "failed_count": tally["failed"],
         "denied_count": tally["denied"],
         **dashboard_panels(user, events),  # changed outside the console, alerts fired

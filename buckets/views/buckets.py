@@ -5,10 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buckets import s3, vocabulary
@@ -17,10 +21,48 @@ from buckets.models import Bucket
 from buckets.sections import BUCKET_SECTIONS
 from buckets.services import buckets as bucket_services
 from buckets.views.common import actor, endpoint_or_404
-from console import access
+from console import access, rows
 from console.models import Endpoint, Role
+from console.rows import esc
 
 BUCKETS_PER_PAGE = 100
+
+# One row of the bucket list, rendered in Python (console/rows.py says why): every value is escaped.
+BUCKET_ROW = (
+    '<tr>\n<td class="break"><strong><a href="{href}">{name}</a></strong>{public}</td>\n<td>{endpoint}</td>\n'
+    '<td class="nowrap">{region}</td>\n<td class="num nowrap">{count}</td>\n<td class="nowrap">{created}</td>\n'
+    '<td class="nowrap muted">{synced}</td>\n</tr>'
+)
+PUBLIC_BADGE = ' <span class="badge public" title="Checked {checked}">Public</span>'
+COUNTED = '<span title="Counted {counted}">{objects}</span> <span class="muted small">· {size}</span>'
+NOT_COUNTED = '<span class="muted" title="Not counted yet: “Count objects” on the bucket page">—</span>'
+
+
+# What a row shows: plain values, not model instances (a third of the cost of 100 Bucket + Endpoint objects).
+ROW_FIELDS = ("endpoint_id", "name", "region", "created", "last_synced", "object_count", "total_bytes", "counted_at",
+              "is_public", "public_checked_at")  # fmt: skip
+
+
+def bucket_rows(buckets: list[dict]) -> str:
+    """The rows of ``Bucket.objects.values(*ROW_FIELDS, endpoint_name=F("endpoint__name"))``."""
+    tz, ago, urls = rows.zone(), rows.ago_maker(), {}
+    out = []
+    for b in buckets:
+        pk = b["endpoint_id"]
+        url = urls.get(pk) or urls.setdefault(pk, rows.url_maker("bucket_detail", pk))
+        count = (
+            COUNTED.format(counted=esc(ago(b["counted_at"])), objects=esc(intcomma(b["object_count"])),
+                           size=esc(filesizeformat(b["total_bytes"])))
+            if b["counted_at"] else NOT_COUNTED
+        )  # fmt: skip
+        out.append(BUCKET_ROW.format(
+            href=esc(url(b["name"])), name=esc(b["name"]),
+            public=PUBLIC_BADGE.format(checked=esc(ago(b["public_checked_at"]))) if b["is_public"] else "",
+            endpoint=esc(b["endpoint_name"]), region=esc(b["region"] or "—"), count=count,
+            created=rows.local(b["created"], "%Y-%m-%d %H:%M", tz) or "—",
+            synced=esc(ago(b["last_synced"])) if b["last_synced"] else "never",
+        ))  # fmt: skip
+    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
 
 
 def _names(names: list[str]) -> str:
@@ -30,7 +72,7 @@ def _names(names: list[str]) -> str:
 
 @require_GET
 def bucket_list(request):
-    buckets = Bucket.objects.select_related("endpoint")
+    buckets = Bucket.objects.values(*ROW_FIELDS, endpoint_name=F("endpoint__name"))
     if (visible := access.bucket_filter(request.user)) is not None:
         buckets = buckets.filter(visible)
     endpoint_id = request.GET.get("endpoint", "")
@@ -43,10 +85,12 @@ def bucket_list(request):
     if (ids := access.visible_endpoint_ids(request.user)) is not None:
         endpoints = endpoints.filter(pk__in=ids)
     page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
+    listed = list(page.object_list)
     context = {
         "page": page,
-        "buckets": page.object_list,
-        "endpoints": endpoints,
+        "buckets": listed,
+        "bucket_rows": bucket_rows(listed),
+        "endpoints": list(endpoints),
         "query": query,
         "endpoint_id": endpoint_id,
     }

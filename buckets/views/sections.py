@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -33,6 +33,9 @@ from console.models import Role
 
 WRAPPER = "buckets/sections/section.html"
 READERS = 12  # sections of one page read at the same time
+# Threads kept for those reads (starting twelve threads per page cost more than its render); they only
+# wait for S3, whose calls carry the page's time budget, so a busy pool only queues reads.
+_READ_POOL = ThreadPoolExecutor(max_workers=4 * READERS, thread_name_prefix="section-read")
 SECTIONS_OF = {"bucket": BUCKET_SECTIONS}
 ACL_VOCABULARY = {
     "grantee_types": vocabulary.GRANTEE_TYPES,
@@ -151,9 +154,9 @@ def read_states(specs: list[Section], target: Target) -> list[dict]:
     known = services.known_unsupported_all(target.endpoint, [spec.slug for spec in specs])
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
     if len(pending) > 1:
-        with s3.shared_reads(), ThreadPoolExecutor(max_workers=min(len(pending), READERS)) as pool:
+        with s3.shared_reads():
             futures = {
-                i: pool.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
+                i: _READ_POOL.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
             }
             reads = {i: f.result() for i, f in futures.items()}
     else:
@@ -244,11 +247,11 @@ def sections_all(request, endpoint_pk: int, bucket: str, page: str):
     if not request.htmx:
         return redirect("bucket_detail", target.endpoint.pk, target.bucket)
     states = read_states(specs, target)
-    parts = [
-        render_section(request, s, target, role, "display", **state).content.decode()
-        for s, state in zip(specs, states, strict=True)
+    sections = [
+        section_context(s, target, role, body="display", **state) for s, state in zip(specs, states, strict=True)
     ]
-    return HttpResponse("".join(parts))
+    context = {"sections": sections, "endpoint": target.endpoint, "bucket": target.bucket, **ACL_VOCABULARY}
+    return render(request, "buckets/sections/all.html", context)
 
 
 @require_GET

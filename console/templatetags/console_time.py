@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django import template
-from django.utils import timezone
-from django.utils.timesince import timesince
+
+from console import rows
 
 register = template.Library()
 
 
 @register.filter
 def ago(value: datetime | None) -> str:
-    if not value:
-        return ""
-    if timezone.now() - value < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(value)} ago"
+    return rows.ago(value)
