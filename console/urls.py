@@ -48,4 +48,5 @@ urlpatterns = [
     path("audit/export.csv", audit_views.audit_export_csv, name="audit_export_csv"),
     path("audit/export.jsonl", audit_views.audit_export_jsonl, name="audit_export_jsonl"),
     path("", include("buckets.urls")),
+    path("", include("catalog.urls")),
 ]
