@@ -81,6 +81,10 @@ class IndexSettingsForm(forms.Form):
     )
 
 
+class EveryBucketForm(IndexSettingsForm):
+    every_bucket = forms.BooleanField(label="Yes, index every bucket of this endpoint", required=True)
+
+
 class InventoryLoadForm(forms.Form):
     report_bucket = forms.CharField(label="Bucket holding the reports", max_length=63)
     prefix = forms.CharField(

@@ -16,6 +16,7 @@ from buckets.models import Job
 from buckets.views.common import actor, endpoint_or_404, s3_text, url_for
 from catalog.forms import (
     AbortOldForm,
+    EveryBucketForm,
     IndexSettingsForm,
     InventoryLoadForm,
     InventorySetupForm,
@@ -213,7 +214,7 @@ def endpoint_analytics(request, endpoint_pk: int):
     ctx = {
         "endpoint": endpoint, "rows": rows, "is_admin": role.rank >= Role.ADMIN.rank,
         "count": sum(r["indexed"].object_count for r in rows), "bytes": sum(r["indexed"].total_bytes for r in rows),
-        "settings_form": IndexSettingsForm(),
+        "settings_form": EveryBucketForm(),
     }  # fmt: skip
     return render(request, "catalog/endpoint.html", ctx)
 
@@ -222,12 +223,13 @@ def endpoint_analytics(request, endpoint_pk: int):
 def endpoint_index_enable(request, endpoint_pk: int):
     endpoint = endpoint_or_404(endpoint_pk)
     role = access.require_role(request, Role.ADMIN, action="index.enable", endpoint=endpoint)
-    form = IndexSettingsForm(request.POST)
+    form = EveryBucketForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not saved: " + " ".join(e for errs in form.errors.values() for e in errs))
         return redirect("catalog_endpoint", endpoint.pk)
+    options = {k: v for k, v in form.cleaned_data.items() if k != "every_bucket"}
     try:
-        done = index.index_enable_endpoint(actor=actor(request, role), endpoint=endpoint, **form.cleaned_data)
+        done = index.index_enable_endpoint(actor=actor(request, role), endpoint=endpoint, **options)
     except s3.S3Error as exc:
         messages.error(request, s3_text(exc))
     else:

@@ -289,6 +289,10 @@ def _cli(argv: list[str]) -> None:
         job = transfer.prefix_copy_start(actor=actor, endpoint=endpoint, source_bucket=args[0],
                                          source_prefix=args[1], bucket=args[0], dest_prefix=args[2])  # fmt: skip
         print(job.pk)
+    elif command == "index":  # BUCKET: turn the index on (a crawl job), as an admin does on the index page
+        from catalog.services import index
+
+        print(index.index_enable(actor=actor, endpoint=endpoint, bucket=args[0])[1].pk)
     else:
         raise SystemExit(f"unknown command {command!r}")
 
