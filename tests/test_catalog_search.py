@@ -169,8 +169,10 @@ def test_the_endpoint_page_totals_the_buckets_seen_whole(indexed, admin_client):
 
 
 def test_sizes_for_the_bucket_list_and_the_folder_list(indexed):
-    sizes = analytics.bucket_sizes(None)
-    assert sizes[(indexed.endpoint.pk, indexed.bucket)]["count"] == len(KEYS) + 1
+    from buckets.models import Bucket
+
+    (row,) = analytics.with_index_sizes([Bucket(endpoint=indexed.endpoint, name=indexed.bucket)])
+    assert row.index_size["count"] == len(KEYS) + 1
     folders = analytics.folder_sizes(indexed.endpoint, indexed.bucket, ["team-a/", "team-b/"], ["team-a/"])
     assert folders == {"team-a/": {"count": 4, "bytes": 6140, "newest": folders["team-a/"]["newest"]}}
 
@@ -185,3 +187,24 @@ def test_old_incomplete_uploads_are_aborted_in_one_audited_change(indexed, opera
     assert client.list_multipart_uploads(Bucket=indexed.bucket).get("Uploads", []) == []
     events = AuditEvent.objects.filter(action="multipart.abort_old").order_by("pk")
     assert [e.after["aborted"] for e in events] == [0, 3] and ids
+
+
+def test_the_folder_list_shows_folder_sizes_from_a_fresh_index_and_sorts(indexed, admin_client):
+    url = reverse("object_list", args=[indexed.endpoint.pk, indexed.bucket])
+    page = admin_client.get(url).content.decode()
+    assert 'title="4 objects, 6140 bytes (from the index)"' in page and "6.0\xa0KB" in page
+    by_size = admin_client.get(url + "?sort=size").content.decode()
+    assert by_size.index("team-b/") < by_size.index("team-a/")  # 7,012 bytes before 6,140
+    by_name = admin_client.get(url).content.decode()
+    assert by_name.index("team-a/") < by_name.index("team-b/")
+    IndexedBucket.objects.filter(pk=indexed.pk).update(indexed_at=timezone.now() - timedelta(days=30))
+    assert "(from the index)" not in admin_client.get(url).content.decode()  # stale: no sizes
+
+
+def test_the_bucket_list_shows_size_and_count_from_the_index(indexed, admin_client):
+    from buckets.models import Bucket
+
+    Bucket.objects.create(endpoint=indexed.endpoint, name=indexed.bucket)
+    page = admin_client.get(reverse("bucket_list")).content.decode()
+    link = reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])
+    assert f'<a href="{link}"' in page and ">8</a>" in page

@@ -17,6 +17,7 @@ from buckets.models import Bucket
 from buckets.sections import BUCKET_SECTIONS
 from buckets.services import buckets as bucket_services
 from buckets.views.common import actor, endpoint_or_404
+from catalog.services import analytics as index_sizes
 from console import access
 from console.models import Endpoint, Role
 
@@ -45,7 +46,7 @@ def bucket_list(request):
     page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,
-        "buckets": page.object_list,
+        "buckets": index_sizes.with_index_sizes(list(page.object_list)),  # sizes from the bucket index (catalog)
         "endpoints": endpoints,
         "query": query,
         "endpoint_id": endpoint_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from catalog.models import ClassStat, Entry, IndexedBucket, OutsideChange, PrefixStat, Snapshot
@@ -141,18 +141,38 @@ def endpoint_totals(endpoint, user) -> list[dict]:
     return rows
 
 
-def bucket_sizes(endpoint_ids) -> dict[tuple[int, str], dict]:
-    """Object count and bytes per indexed bucket, from the index: {(endpoint id, bucket): {count, bytes, at}}.
+def bucket_sizes(buckets) -> dict[tuple[int, str], dict]:
+    """Object count and bytes of these Bucket records from the index: {(endpoint id, name): {count, bytes, at}}.
 
     For the bucket list; one query. Buckets that were never indexed completely are left out.
     """
-    rows = IndexedBucket.objects.filter(indexed_at__isnull=False)
-    if endpoint_ids is not None:
-        rows = rows.filter(endpoint_id__in=endpoint_ids)
+    wanted = Q(pk__in=[])
+    for b in buckets:
+        wanted |= Q(endpoint_id=b.endpoint_id, bucket=b.name)
+    rows = IndexedBucket.objects.filter(wanted, indexed_at__isnull=False)
     return {
         (r["endpoint_id"], r["bucket"]): {"count": r["object_count"], "bytes": r["total_bytes"], "at": r["indexed_at"]}
         for r in rows.values("endpoint_id", "bucket", "object_count", "total_bytes", "indexed_at")
     }
+
+
+def with_index_sizes(buckets: list) -> list:
+    """The bucket list's rows with ``index_size`` ({count, bytes, at} or None) from the index."""
+    sizes = bucket_sizes(buckets)
+    for b in buckets:
+        b.index_size = sizes.get((b.endpoint_id, b.name))
+    return buckets
+
+
+def with_folder_sizes(endpoint, bucket: str, folders: list[dict], allowed: list[str] | None) -> bool:
+    """Give the folder list's folders ``size``, ``count`` and ``newest`` from a fresh index; False if none."""
+    sizes = folder_sizes(endpoint, bucket, [f["prefix"] for f in folders], allowed)
+    if sizes is None:
+        return False
+    for f in folders:
+        found = sizes.get(f["prefix"])
+        f.update(size=found["bytes"], count=found["count"], newest=found["newest"]) if found else None
+    return True
 
 
 def folder_sizes(endpoint, bucket: str, folders: list[str], allowed: list[str] | None) -> dict[str, dict] | None:
