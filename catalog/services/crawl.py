@@ -8,7 +8,10 @@ re-crawl counts what changed outside the console per top-level prefix (:class:`O
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -38,15 +41,17 @@ class Throttle:
     def __init__(self, per_second: float):
         self.interval = 1.0 / per_second if per_second and per_second > 0 else 0.0
         self.next = time.monotonic()
+        self.lock = threading.Lock()  # the listing thread and the details requests share one rate
 
     def wait(self) -> None:
         if not self.interval:
             return
-        now = time.monotonic()
-        if now < self.next:
-            time.sleep(self.next - now)
-            now = self.next
-        self.next = now + self.interval
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next)
+            self.next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
 
 
 def rate_of(indexed: IndexedBucket) -> float:
@@ -243,24 +248,35 @@ def run_crawl(job: Job, progress: Progress) -> Outcome:
 
 
 def _objects(indexed, generation, state, changes, throttle, progress) -> None:
+    """ListObjectsV2 pages from the checkpoint's key on; the next page is asked for while this one is written."""
     endpoint, bucket = indexed.endpoint, indexed.bucket
-    while True:
+
+    def fetch(after: str) -> dict:
         throttle.wait()
-        page = s3.list_objects_page(endpoint=endpoint, bucket=bucket, start_after=state["after"], max_keys=PAGE_KEYS)
-        objects = page["objects"]
-        if indexed.with_details:
-            add_details(endpoint, bucket, objects, throttle)
-        write_page(indexed, generation, objects, changes)
-        progress.advance(len(objects), sum(o["size"] or 0 for o in objects))
-        if objects:
-            state["after"] = objects[-1]["key"]
-        if changes is not None:
-            state["changes"] = changes.as_json()
-        if not page["truncated"] or not objects:
-            state["phase"] = "versions" if indexed.with_versions else "uploads"
-        progress.save(state)
-        if state["phase"] != "objects":
-            return
+        return s3.list_objects_page(endpoint=endpoint, bucket=bucket, start_after=after, max_keys=PAGE_KEYS)
+
+    # The listing thread runs in a copy of this context: the job's S3 budget and audit scope cover it too.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-list") as pool:
+        ahead = pool.submit(contextvars.copy_context().run, fetch, state["after"])
+        while True:
+            page = ahead.result()
+            objects = page["objects"]
+            last = not page["truncated"] or not objects
+            if not last:
+                ahead = pool.submit(contextvars.copy_context().run, fetch, objects[-1]["key"])
+            if indexed.with_details:
+                add_details(endpoint, bucket, objects, throttle)
+            write_page(indexed, generation, objects, changes)
+            progress.advance(len(objects), sum(o["size"] or 0 for o in objects))
+            if objects:
+                state["after"] = objects[-1]["key"]
+            if changes is not None:
+                state["changes"] = changes.as_json()
+            if last:
+                state["phase"] = "versions" if indexed.with_versions else "uploads"
+            progress.save(state)  # the key written last: a resumed run lists after it
+            if last:
+                return
 
 
 def _versions(indexed, state, throttle, progress) -> None:
