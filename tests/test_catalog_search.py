@@ -208,3 +208,20 @@ def test_the_bucket_list_shows_size_and_count_from_the_index(indexed, admin_clie
     page = admin_client.get(reverse("bucket_list")).content.decode()
     link = reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])
     assert f'<a href="{link}"' in page and ">8</a>" in page
+
+
+def test_many_old_uploads_are_aborted_by_a_job(indexed, operator_client, seaweed, settings):
+    from buckets.models import Job
+
+    settings.INDEX_ABORT_INLINE = 1
+    client = fast_client(seaweed)
+    for i in range(3):
+        client.create_multipart_upload(Bucket=indexed.bucket, Key=f"many/{i}")
+    url = reverse("catalog_uploads_abort_old", args=[indexed.endpoint.pk, indexed.bucket])
+    response = operator_client.post(url, {"days": "0"})
+    job = Job.objects.get(kind="multipart.abort_old")
+    assert response.url == reverse("job_detail", args=[job.pk])
+    assert job.status == Job.Status.DONE and job.done == 3, job.message
+    assert client.list_multipart_uploads(Bucket=indexed.bucket).get("Uploads", []) == []
+    actions = list(AuditEvent.objects.filter(action__startswith="multipart.abort_old").values_list("action", flat=True))
+    assert sorted(actions) == ["multipart.abort_old", "multipart.abort_old.start"]
