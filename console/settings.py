@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     # which also takes over the jobs of workers that died.
     "buckets",
     "watch",  # drift detection and alert rules
+    "catalog",  # the bucket index: search and storage analytics
     "django_tasks_db",
 ]
 
@@ -426,6 +427,17 @@ JOB_LEASE_SECONDS = envfloat("JOB_LEASE_SECONDS", 60.0)
 JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
 # Bulk actions (buckets/services/bulk.py): the rate a new bulk job offers, in objects per second (0: unthrottled).
 BULK_RATE = envint("BULK_RATE", 50)
+
+# --- The bucket index (catalog/, see README "Index, search and analytics") ----------------------
+# Requests a second one crawl sends (ListObjectsV2 pages, and HeadObject/GetObjectTagging when tags and
+# metadata are indexed); 0: no limit. A bucket's own setting overrides it.
+INDEX_REQUESTS_PER_SECOND = envfloat("INDEX_REQUESTS_PER_SECOND", 20.0)
+# Hours between re-crawls of an indexed bucket (0: never); a bucket's own setting overrides it.
+INDEX_RECRAWL_HOURS = envint("INDEX_RECRAWL_HOURS", 24)
+# An index whose last complete crawl is older than this says so on search and analytics pages.
+INDEX_STALE_HOURS = envint("INDEX_STALE_HOURS", 48)
+# Incomplete multipart uploads aborted in the request up to this many; more run as a background job.
+INDEX_ABORT_INLINE = envint("INDEX_ABORT_INLINE", 200)
 if JOB_LEASE_SECONDS < 1 or JOB_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("JOB_LEASE_SECONDS must be at least 1 and JOB_MAX_ATTEMPTS at least 1.")
 

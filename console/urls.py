@@ -49,4 +49,5 @@ urlpatterns = [
     path("audit/export.jsonl", audit_views.audit_export_jsonl, name="audit_export_jsonl"),
     path("", include("watch.urls")),
     path("", include("buckets.urls")),
+    path("", include("catalog.urls")),
 ]

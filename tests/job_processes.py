@@ -296,6 +296,10 @@ def _cli(argv: list[str]) -> None:
         job = bulk.bulk_start(actor=actor, endpoint=endpoint, bucket=args[0], action="tag",
                               options={"tags": {name: value}}, source=bulk.prefix_source(args[1]))  # fmt: skip
         print(job.pk)
+    elif command == "index":  # BUCKET: turn the index on (a crawl job), as an admin does on the index page
+        from catalog.services import index
+
+        print(index.index_enable(actor=actor, endpoint=endpoint, bucket=args[0])[1].pk)
     else:
         raise SystemExit(f"unknown command {command!r}")
 

@@ -27,6 +27,7 @@ from playwright.sync_api import expect
 
 from buckets.models import Bucket, Job
 from buckets.services import uploads as upload
+from console import audit
 from console.models import AuditEvent, Role, RoleAssignment
 from tests import a11y_helpers as a11y
 from tests.audit_helpers import event
@@ -94,6 +95,13 @@ NOT_PAGES = {
     "job_cancel": "POST, redirects to the job page",
     "job_report": "CSV download",
     "folder_create": "POST, redirects to the object list",
+    "catalog_uploads_abort_old": "POST, redirects to the walked analytics page",
+    "catalog_index_enable": "POST, redirects to the walked index page",
+    "catalog_index_crawl": "POST, redirects to the walked job page",
+    "catalog_index_disable": "POST, redirects to the walked index page",
+    "catalog_inventory_load": "POST, redirects to the walked job page",
+    "catalog_inventory_setup": "POST, redirects to the walked index page",
+    "catalog_endpoint_enable": "POST, redirects to the walked endpoint analytics page",
 }
 NOT_PAGES = {name: why for name, why in NOT_PAGES.items() if why}
 
@@ -271,6 +279,9 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     RoleAssignment.objects.create(group=group, role=Role.OPERATOR, endpoint=ep, bucket=bucket)
     readme = q(key="docs/readme.txt")
     alerting = seed_alerting(ep, bucket, s3client=seeded["s3client"])
+    from catalog.services import index as catalog_index  # search and analytics need an index to show
+
+    catalog_index.index_enable(actor=audit.Actor(user_id=None, username="a11y"), endpoint=ep, bucket=bucket)
     paths = [
         "/",
         "/endpoints/",
@@ -328,6 +339,13 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
         "/alerts/destinations/new/",
         f"/alerts/destinations/{alerting['destination'].pk}/",
         f"{b}/drift/",
+        f"{b}/index/",
+        f"{b}/search/",
+        f"{b}/search/?q=doc",
+        f"{b}/analytics/",
+        f"{b}/analytics/?prefix=docs/",
+        f"/b/{ep.pk}/{other}/search/",
+        f"/e/{ep.pk}/analytics/",
         "/nothing-here/",
     ]
     for path in paths:

@@ -370,6 +370,19 @@ EXPECTED: dict[str, Row] = {
     "folder_create": Row(
         BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=lambda c: {"prefix": c.prefix, "name": "made"}
     ),
+    # the bucket index, search and analytics (catalog/views.py)
+    "catalog_search": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "catalog_search[query]": Row(lambda c: BUCKET(c)[:1] + ({"q": "matrix"},), get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "catalog_analytics": Row(PREFIX, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "catalog_uploads_abort_old": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_OPERATOR, data=lambda c: {"days": "3650"}),
+    "catalog_index": Row(BUCKET, get=BUCKET_VIEWER, post=NOT_ALLOWED),
+    "catalog_index_enable": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "catalog_index_crawl": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "catalog_index_disable": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "catalog_inventory_load": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "catalog_inventory_setup": Row(BUCKET, get=NOT_ALLOWED, post=BUCKET_ADMIN),
+    "catalog_endpoint": Row(ENDPOINT, get=ENDPOINT_VIEWER, post=NOT_ALLOWED),
+    "catalog_endpoint_enable": Row(ENDPOINT, get=NOT_ALLOWED, post="login 404 403 403 403 ok"),
 }
 
 

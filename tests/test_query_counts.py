@@ -26,10 +26,10 @@ from tests.objects_fixtures import s3_calls
 PAGES = {
     "login": 0,
     "dashboard": 13,  # 9, and the drift and alert panels: outside lines and count, alerts and their deliveries
-    "bucket_list": 6,
+    "bucket_list": 7,  # 6, and the sizes from the bucket index (one query)
     "bucket_detail": 5,
     "bucket_settings_all": 7,
-    "object_list": 4,
+    "object_list": 5,  # 4, and whether the bucket index can give folder sizes
     "object_versions": 4,
     "object_detail": 5,
     "multipart_list": 4,

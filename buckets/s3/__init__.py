@@ -36,6 +36,7 @@ from buckets.s3.buckets import (
     get_object_lock,
     get_public_access_block,
     head_bucket,
+    list_inventory_configurations,
     put_bucket_acl,
     put_bucket_cors,
     put_bucket_encryption,
@@ -45,6 +46,7 @@ from buckets.s3.buckets import (
     put_bucket_tags,
     put_bucket_versioning,
     put_bucket_website,
+    put_inventory_configuration,
     put_object_lock,
     put_public_access_block,
 )
@@ -75,6 +77,7 @@ from buckets.s3.listing import (
     list_objects_page,
     list_uploads_page,
     list_versions_page,
+    upload_bytes,
 )
 from buckets.s3.objects import (
     ABSENT_OBJECT_CODES,
@@ -89,6 +92,7 @@ from buckets.s3.objects import (
     get_object_acl,
     get_object_tags,
     head_object,
+    open_object,
     presign_put_object,
     presign_upload_part,
     presigned_get_url,
@@ -128,6 +132,7 @@ WRITES = frozenset(
         "put_bucket_tags",
         "put_bucket_versioning",
         "put_bucket_website",
+        "put_inventory_configuration",
         "put_object",
         "put_object_acl",
         "put_object_lock",

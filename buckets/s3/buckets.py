@@ -263,3 +263,26 @@ def get_bucket_notification(*, endpoint: Endpoint, bucket: str) -> dict:
     """The event-notification configuration ({TopicConfigurations, QueueConfigurations, …}); {} when none."""
     answer = call(endpoint, "get_bucket_notification_configuration", Bucket=bucket)
     return {k: v for k, v in answer.items() if k != "ResponseMetadata" and v}
+
+
+# --- S3 Inventory (AWS) -------------------------------------------------------------------------------
+def list_inventory_configurations(*, endpoint: Endpoint, bucket: str) -> list[dict]:
+    """The bucket's inventory configurations as S3 has them ([] when none, or not supported)."""
+    found: list[dict] = []
+    token = ""
+    while True:
+        params: dict[str, Any] = {"Bucket": bucket}
+        if token:
+            params["ContinuationToken"] = token
+        answer = call(endpoint, "list_bucket_inventory_configurations", **params)
+        found += answer.get("InventoryConfigurationList", [])
+        token = answer.get("NextContinuationToken") or ""
+        if not answer.get("IsTruncated") or not token:
+            return found
+
+
+def put_inventory_configuration(*, endpoint: Endpoint, bucket: str, config_id: str, configuration: dict) -> None:
+    call(
+        endpoint, "put_bucket_inventory_configuration", Bucket=bucket, Id=config_id,
+        InventoryConfiguration=configuration,
+    )  # fmt: skip

@@ -216,3 +216,19 @@ def iter_upload_pages(*, endpoint: Endpoint, bucket: str, prefix: str = "", page
         if not page["next"]:
             return
         markers = page["next"]
+
+
+def upload_bytes(*, endpoint: Endpoint, bucket: str, key: str, upload_id: str, max_pages: int = 10) -> int:
+    """Bytes an incomplete multipart upload holds so far (ListParts, following at most ``max_pages`` pages)."""
+    total, marker = 0, 0
+    for _ in range(max_pages):
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "MaxParts": PAGE_SIZE}
+        if marker:
+            params["PartNumberMarker"] = marker
+        page = call(endpoint, "list_parts", **params)
+        total += sum(p.get("Size") or 0 for p in page.get("Parts", []))
+        following = int(page.get("NextPartNumberMarker") or 0)
+        if not page.get("IsTruncated") or following <= marker:
+            break
+        marker = following
+    return total

@@ -357,3 +357,9 @@ def presigned_get_url(
     if content_disposition:
         params["ResponseContentDisposition"] = content_disposition
     return presign(endpoint, "get_object", params, expires_in)
+
+
+def open_object(*, endpoint: Endpoint, bucket: str, key: str):
+    """A GetObject body to read as a stream (``.read(n)``; close it); None when the key does not exist."""
+    answer = call_unless_absent(endpoint, "get_object", ABSENT_OBJECT_CODES, Bucket=bucket, Key=key)
+    return None if answer is None else answer["Body"]

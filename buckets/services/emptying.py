@@ -18,6 +18,7 @@ from buckets import job_recovery, jobs, s3, tasks
 from buckets.jobs import Outcome, Progress
 from buckets.models import Bucket, Job
 from buckets.services import reads
+from catalog.services import follow  # the bucket index follows the changes below (catalog app)
 from console import audit
 from console.models import Endpoint
 
@@ -358,6 +359,7 @@ def empty_bucket(job: Job, progress: Progress) -> Outcome:
     Bucket.objects.filter(endpoint=job.endpoint, name=job.bucket).update(
         object_count=0, total_bytes=0, counted_at=timezone.now()
     )
+    follow.bucket_emptied(endpoint=job.endpoint, bucket=job.bucket)  # the bucket index (catalog)
     return Outcome(f"Emptied: {_done_text(emptier.tally)}.", after={"emptied": True}, params=emptier.params())
 
 
@@ -383,6 +385,7 @@ def delete_bucket(job: Job, progress: Progress) -> Outcome:
     except s3.S3Error as exc:
         return emptier.interrupted(exc)
     Bucket.objects.filter(endpoint=job.endpoint, name=job.bucket).delete()
+    follow.bucket_emptied(endpoint=job.endpoint, bucket=job.bucket, deleted=True)  # its index goes too
     return Outcome(
         f"Bucket “{job.bucket}” deleted: {_done_text(emptier.tally)}.", after={"deleted": True}, params=emptier.params()
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from buckets import s3, vocabulary
 from buckets.services import copying, prefixes, reads
 from buckets.services.sections import Target
+from catalog.services import follow  # the bucket index follows the changes below (catalog app)
 from console import audit
 
 
@@ -46,11 +47,18 @@ def write_metadata(target: Target, data: dict, before: dict) -> None:
         endpoint=target.endpoint, bucket=target.bucket, key=target.key, head=before,
         metadata=data["metadata"], headers=data["headers"],
     )  # fmt: skip
+    follow.object_stored(  # the index: same size and class, a new modification time
+        endpoint=target.endpoint, bucket=target.bucket, key=target.key, size=before["size"],
+        storage_class=before["storage_class"],
+    )  # fmt: skip
 
 
 def write_storage_class(target: Target, data: dict, before: dict) -> None:
     copying.copy_onto_itself(
         endpoint=target.endpoint, bucket=target.bucket, key=target.key, head=before, storage_class=data["storage_class"]
+    )
+    follow.object_reclassed(  # the index's storage-class sums move with it
+        endpoint=target.endpoint, bucket=target.bucket, key=target.key, storage_class=data["storage_class"]
     )
 
 
@@ -126,8 +134,21 @@ def object_version_restore(*, actor: audit.Actor, target: Target, source: dict) 
             endpoint=target.endpoint, bucket=target.bucket, key=target.key, head=source,
             source_version_id=target.version_id,
         )  # fmt: skip
-        ev.after = {"current": version_summary(_current(target))}
+        ev.after = {"current": version_summary(_follow_current(target))}
     return ev.after
+
+
+def _follow_current(target: Target) -> dict | None:
+    """The key's current version after a version change, which the bucket index (catalog) follows."""
+    current = _current(target)
+    if current is None:
+        follow.objects_removed(endpoint=target.endpoint, bucket=target.bucket, keys=[target.key])
+    else:
+        follow.object_stored(
+            endpoint=target.endpoint, bucket=target.bucket, key=target.key, size=current["size"],
+            etag=current["etag"], storage_class=current["storage_class"], last_modified=current["last_modified"],
+        )  # fmt: skip
+    return current
 
 
 class Locked(Exception):
@@ -176,7 +197,7 @@ def object_version_delete(*, actor: audit.Actor, target: Target, bypass_governan
             endpoint=target.endpoint, bucket=target.bucket, key=target.key, version_id=target.version_id,
             bypass_governance=bypass_governance and bool(locked),
         )  # fmt: skip
-        ev.after = {"current": version_summary(_current(target))}
+        ev.after = {"current": version_summary(_follow_current(target))}
     return ev.after
 
 
@@ -190,7 +211,7 @@ def object_undelete(*, actor: audit.Actor, target: Target) -> dict:
         if not latest or not latest["delete_marker"] or latest["version_id"] != target.version_id:
             raise s3.S3Error("NotDeleted", "The key is not deleted (any more): its latest version is not that marker.")
         s3.delete_object(endpoint=target.endpoint, bucket=target.bucket, key=target.key, version_id=target.version_id)
-        ev.after = {"current": version_summary(_current(target))}
+        ev.after = {"current": version_summary(_follow_current(target))}
     return ev.after
 
 

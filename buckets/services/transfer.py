@@ -15,6 +15,7 @@ from buckets import jobs, s3, tasks, vocabulary
 from buckets.models import Job
 from buckets.services import copying, reads
 from buckets.services.prefixes import delete_keys, key_exists, measure_selection
+from catalog.services import follow  # the bucket index follows the changes below (catalog app)
 from console import audit
 from console.models import Endpoint
 
@@ -130,6 +131,10 @@ def _transfer_one(actor, endpoint, source_bucket, source_key, bucket, key, *, mo
         if move:
             _delete_one(endpoint, source_bucket, source_key, context=NOT_MOVED)
         ev.after = result
+        follow.object_copied(  # the bucket index (catalog) follows the copy or move
+            endpoint=endpoint, source_bucket=source_bucket, source_key=source_key, bucket=bucket, key=key,
+            size=result["size"], etag=result["etag"], move=move,
+        )  # fmt: skip
     return result
 
 
@@ -151,6 +156,7 @@ def object_delete(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, key: s
             return 0
         answer = _delete_one(endpoint, bucket, key)
         ev.after = {"deleted": 1, **answer}
+        follow.objects_removed(endpoint=endpoint, bucket=bucket, keys=[key])  # the bucket index (catalog)
     return 1
 
 
@@ -209,6 +215,8 @@ def objects_delete(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, keys:
             first = errors[0]
             raise s3.S3Error(first["code"] or "DeleteFailed", first["message"])
         deleted = len(present) - len(errors)
+        refused = {e["key"] for e in errors}
+        follow.objects_removed(endpoint=endpoint, bucket=bucket, keys=[k for k in present if k not in refused])
         not_found = sorted(missing)[:AUDIT_KEYS_KEPT]
         ev.after = {"deleted": deleted, "failed": errors[:AUDIT_KEYS_KEPT], "not_found": not_found}
     return Outcome(done=deleted, errors=errors, missing=sorted(missing))

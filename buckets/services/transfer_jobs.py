@@ -22,6 +22,7 @@ from buckets.jobs import JobFailed, Outcome, Progress
 from buckets.models import Job
 from buckets.services import copying, prefixes, reads, transfer
 from buckets.services.prefixes import ExistingKeys, common_prefix, count_prefix, delete_keys, iter_pages
+from catalog.services import follow  # the bucket index follows the changes below (catalog app)
 from console.models import Endpoint
 
 COPY_WORKERS = 8
@@ -191,10 +192,20 @@ def _transfer_batch(plan: _Plan, page: list[dict], existing, progress: Progress,
             progress.advance(1, obj["size"] or 0)  # the bar moves per copy, even while S3 throttles
     landed, not_there = plan.verify(copied)
     moved, not_deleted = plan.delete_sources(landed)
+    _follow(plan, copied, landed, moved)
     moved_keys = {o["key"] for o in moved}
     undone = [obj for obj, _ in copied if obj["key"] not in moved_keys]
     progress.advance(-len(undone), -_size(undone))  # counted as they landed, but they failed after all
     progress.fail(errors + not_there + not_deleted)
+
+
+def _follow(plan: _Plan, copied: list[tuple[dict, str]], landed: list[dict], moved: list[dict]) -> None:
+    """The bucket index (catalog) follows the batch: the copies that landed, the sources a move deleted."""
+    there = {o["key"] for o in landed}
+    stored = [{**obj, "key": target} for obj, target in copied if obj["key"] in there]
+    follow.objects_stored(endpoint=plan.endpoint, bucket=plan.dest_bucket, objects=stored)
+    if plan.move:
+        follow.objects_removed(endpoint=plan.endpoint, bucket=plan.source_bucket, keys=[o["key"] for o in moved])
 
 
 def run_transfer(job: Job, progress: Progress) -> Outcome:
@@ -242,6 +253,7 @@ def run_delete(job: Job, progress: Progress) -> Outcome:
         errors = delete_keys(endpoint=endpoint, bucket=bucket, keys=[o["key"] for o in page])
         refused = {e["key"] for e in errors}
         gone = [o for o in page if o["key"] not in refused]
+        follow.objects_removed(endpoint=endpoint, bucket=bucket, keys=[o["key"] for o in gone])  # the index
         progress.advance(len(gone), _size(gone))
         progress.fail(errors)
         progress.save({**position, "missing": missing})

@@ -21,6 +21,7 @@ from buckets import s3, vocabulary
 from buckets.forms.upload import UploadStartForm
 from buckets.services import reads
 from buckets.services.sections import Target, section_change
+from catalog.services import follow  # the bucket index follows the changes below (catalog app)
 from console import audit
 from console.models import Endpoint
 
@@ -182,6 +183,7 @@ def upload_put(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, body: by
             attributes=s3.write_options(**grant.options),
         )
         ev.after = _arrived(endpoint, grant)
+        _follow_upload(endpoint, grant, ev.after)
     return ev.after
 
 
@@ -197,7 +199,16 @@ def upload_complete(*, actor: audit.Actor, endpoint: Endpoint, grant: Grant, par
                 endpoint=endpoint, bucket=grant.bucket, key=grant.key, upload_id=grant.upload_id, parts=ordered
             )
         ev.after = _arrived(endpoint, grant)
+        _follow_upload(endpoint, grant, ev.after)
     return ev.after
+
+
+def _follow_upload(endpoint: Endpoint, grant: Grant, arrived: dict) -> None:
+    """The bucket index (catalog) learns of the upload: no crawl needed to find it."""
+    follow.object_stored(
+        endpoint=endpoint, bucket=grant.bucket, key=grant.key, size=arrived["size"], etag=arrived["etag"],
+        storage_class=arrived["storage_class"],
+    )  # fmt: skip
 
 
 def _check_parts(grant: Grant, parts: Any) -> list[tuple[int, str]]:

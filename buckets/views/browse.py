@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from buckets import s3
 from buckets.forms.transfer import encode_key
 from buckets.views.common import PAGE_SIZES, crumbs, endpoint_or_404, human_size, optional, url_for
+from catalog.services import analytics as index_sizes
 from console import access, crypto
 from console.models import Endpoint, Role
 
@@ -128,10 +129,16 @@ def object_list(request, endpoint_pk: int, bucket: str):
     objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"] if access.key_allowed(allowed, o["key"])]
     # A "folder marker" (a key equal to the prefix, ending in /) is this folder, not an entry in it.
     listed = [o for o in objects if o["key"] != prefix or not prefix]
+    folders = _folders(page["prefixes"], prefix, allowed)
+    sized = index_sizes.with_folder_sizes(endpoint, bucket, folders, allowed)  # from the bucket index (catalog)
+    sort = request.GET.get("sort", "")
+    folders, listed = _sorted(folders, sort), _sorted(listed, sort)
     query = {"prefix": prefix, "filter": name_filter, **({"size": size} if size != PAGE_SIZES[0] else {})}
     following = page["next_token"] and seal_position({"token": page["next_token"]})
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
-        "folders": _folders(page["prefixes"], prefix, allowed),
+        "folders": folders,
+        "folder_sizes": sized,
+        "sort": sort,
         "marker": next((o for o in objects if o["key"] == prefix and prefix), None),
         "objects": listed,
         "object_rows": object_rows(
@@ -151,6 +158,21 @@ def _upload_open(request, *, empty: bool) -> bool:
     """The upload panel as the user left it (a cookie set by objects.js); by default open on an empty folder only."""
     remembered = request.COOKIES.get(UPLOAD_PANEL_COOKIE)
     return remembered == "open" if remembered in ("open", "closed") else empty
+
+
+def _newest(entry: dict) -> float:
+    moment = entry.get("last_modified") or entry.get("newest")  # an object's date, or a folder's newest object's
+    return moment.timestamp() if moment else 0.0
+
+
+SORTS = {  # the entries of one page, by size or date (largest, newest first); S3 lists by name
+    "size": lambda e: -(e.get("size") or 0),
+    "date": lambda e: -_newest(e),
+}
+
+
+def _sorted(entries: list[dict], sort: str) -> list[dict]:
+    return sorted(entries, key=SORTS[sort]) if sort in SORTS else entries
 
 
 def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, size, error, position) -> dict:

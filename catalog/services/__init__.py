@@ -1,0 +1,1 @@
+"""The catalog's services: the index (crawl, inventory, freshness), search and storage analytics."""

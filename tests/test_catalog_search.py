@@ -1,0 +1,236 @@
+"""Search and analytics pages over a crawled SeaweedFS bucket: substring anywhere in the key, filters,
+keyset pages, scopes respected exactly (results and counts), the stale/absent index, analytics numbers
+equal to a full listing's sums, folder drill-down, aborting old incomplete uploads.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from buckets.forms.transfer import decode_key
+from catalog.models import IndexedBucket
+from catalog.services import analytics, index, search
+from console import audit
+from console.models import AuditEvent, Role, RoleAssignment
+from tests.objects_fixtures import fast_client
+
+pytestmark = pytest.mark.django_db
+ACTOR = audit.Actor(user_id=None, username="tester", role="admin")
+KEYS = {
+    "team-a/reports/2026 Q1 report.pdf": 5000,
+    "team-a/reports/draft_report.txt": 40,
+    "team-a/img/logo.png": 800,
+    "team-b/report-secret.pdf": 7000,
+    "team-b/notes.txt": 12,
+    "readme.md": 5,
+    "100% real_report.csv": 60,
+}
+
+
+@pytest.fixture(autouse=True)
+def unthrottled(settings):
+    settings.INDEX_REQUESTS_PER_SECOND = 0
+
+
+@pytest.fixture
+def indexed(endpoint, make_bucket, seaweed):
+    bucket = make_bucket("srch")
+    client = fast_client(seaweed)
+    for key, size in KEYS.items():
+        client.put_object(Bucket=bucket, Key=key, Body=b"r" * size, StorageClass="STANDARD")
+    client.put_object(Bucket=bucket, Key="team-a/cold/archive.bin", Body=b"c" * 300, StorageClass="STANDARD_IA")
+    indexed, _ = index.index_enable(actor=ACTOR, endpoint=endpoint, bucket=bucket)
+    indexed.refresh_from_db()
+    return indexed
+
+
+def scoped_user(django_user_model, endpoint, bucket: str, prefix: str):
+    user = django_user_model.objects.create_user(username="pam", password="pw-pam-123456")
+    RoleAssignment.objects.create(user=user, role=Role.OPERATOR, endpoint=endpoint, bucket=bucket, prefix=prefix)
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def result_keys(html: str) -> list[str]:
+    return [decode_key(v) for v in re.findall(r'name="key_b64" value="([^"]+)"', html)]
+
+
+def search_url(indexed, **query) -> str:
+    base = reverse("catalog_search", args=[indexed.endpoint.pk, indexed.bucket])
+    from urllib.parse import urlencode
+
+    return f"{base}?{urlencode(query)}"
+
+
+def test_a_substring_anywhere_in_the_key_across_the_bucket(indexed, admin_client):
+    page = admin_client.get(search_url(indexed, q="report")).content.decode()
+    assert result_keys(page) == sorted(k for k in KEYS if "report" in k.lower())
+    assert "4 objects match" in page
+    # LIKE's own characters are plain characters here
+    assert result_keys(admin_client.get(search_url(indexed, q="100%")).content.decode()) == ["100% real_report.csv"]
+    assert result_keys(admin_client.get(search_url(indexed, q="t_r")).content.decode()) == [
+        "team-a/reports/draft_report.txt"
+    ]
+    # case-insensitive, short terms too
+    assert result_keys(admin_client.get(search_url(indexed, q="PNG")).content.decode()) == ["team-a/img/logo.png"]
+
+
+def test_filters_size_date_and_storage_class(indexed, admin_client):
+    big = result_keys(admin_client.get(search_url(indexed, min_size="1 KB")).content.decode())
+    assert big == ["team-a/reports/2026 Q1 report.pdf", "team-b/report-secret.pdf"]
+    small = result_keys(admin_client.get(search_url(indexed, q="t", max_size="50")).content.decode())
+    assert small == ["team-a/reports/draft_report.txt", "team-b/notes.txt"]
+    cold = result_keys(admin_client.get(search_url(indexed, storage_class="STANDARD_IA")).content.decode())
+    assert cold == ["team-a/cold/archive.bin"]
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert result_keys(admin_client.get(search_url(indexed, after=tomorrow)).content.decode()) == []
+    assert admin_client.get(search_url(indexed, min_size="lots")).status_code == 200  # a form error, said so
+
+
+def test_keyset_pages_cover_every_match_once(indexed, admin_client, monkeypatch):
+    monkeypatch.setattr(search, "PAGE", 2)
+    seen, url = [], search_url(indexed, q="e")
+    while url:
+        page = admin_client.get(url).content.decode()
+        seen += result_keys(page)
+        found = re.search(r'href="([^"]+)"[^>]*>Next page', page)
+        url = found and found.group(1).replace("&amp;", "&")
+    assert seen == sorted(k for k in [*KEYS, "team-a/cold/archive.bin"] if "e" in k.lower())
+
+
+def test_a_prefix_scoped_user_never_sees_other_keys_in_results_or_counts(indexed, django_user_model):
+    user, client = scoped_user(django_user_model, indexed.endpoint, indexed.bucket, "team-a/")
+    page = client.get(search_url(indexed, q="report")).content.decode()
+    assert result_keys(page) == ["team-a/reports/2026 Q1 report.pdf", "team-a/reports/draft_report.txt"]
+    assert "2 objects match" in page and "secret" not in page
+    pages = list(search.search_keys(user=user, endpoint=indexed.endpoint, bucket=indexed.bucket, term="report"))
+    assert pages == [["team-a/reports/2026 Q1 report.pdf", "team-a/reports/draft_report.txt"]]
+    analytics_page = client.get(reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])).content
+    assert b"team-b" not in analytics_page and b"secret" not in analytics_page and b"readme" not in analytics_page
+    rep = analytics.report(indexed, ["team-a/"], "")
+    assert (rep.count, rep.bytes) == (4, 5000 + 40 + 800 + 300)
+
+
+def test_search_keys_yields_pages_and_nothing_without_a_role(indexed, admin_user, nobody_user):
+    pages = list(
+        search.search_keys(user=admin_user, endpoint=indexed.endpoint, bucket=indexed.bucket, page_size=2, term="a")
+    )
+    assert [len(p) for p in pages][:-1] == [2] * (len(pages) - 1)
+    assert sum(pages, []) == sorted(k for k in [*KEYS, "team-a/cold/archive.bin"] if "a" in k.lower())
+    assert list(search.search_keys(user=nobody_user, endpoint=indexed.endpoint, bucket=indexed.bucket, term="a")) == []
+
+
+def test_absent_and_stale_indexes_say_so_and_offer_the_prefix_listing(indexed, admin_client, make_bucket):
+    other = make_bucket("noidx")
+    page = admin_client.get(reverse("catalog_search", args=[indexed.endpoint.pk, other]) + "?q=x").content.decode()
+    assert "has no index yet" in page and reverse("object_list", args=[indexed.endpoint.pk, other]) in page
+    IndexedBucket.objects.filter(pk=indexed.pk).update(indexed_at=timezone.now() - timedelta(days=30))
+    page = admin_client.get(search_url(indexed, q="x")).content.decode()
+    assert "changes made outside the console since then are missing" in page
+
+
+def test_analytics_numbers_equal_a_full_listing_s_sums(indexed, admin_client, s3client):
+    listed = [o for p in s3client.get_paginator("list_objects_v2").paginate(Bucket=indexed.bucket)
+              for o in p.get("Contents", [])]  # fmt: skip
+    rep = analytics.report(indexed, None, "")
+    assert (rep.count, rep.bytes) == (len(listed), sum(o["Size"] for o in listed))
+    folders = {f.prefix: (f.count, f.bytes) for f in rep.folders}
+    for prefix, (count, size) in folders.items():
+        under = [o for o in listed if o["Key"].startswith(prefix)]
+        assert (count, size) == (len(under), sum(o["Size"] for o in under))
+    direct = [o for o in listed if "/" not in o["Key"]]
+    assert (rep.here_count, rep.here_bytes) == (len(direct), sum(o["Size"] for o in direct))
+    classes = {c["storage_class"]: c["bytes"] for c in rep.classes}
+    assert classes == {"STANDARD_IA": 300, "STANDARD": sum(KEYS.values())}
+    assert rep.largest[0].key == "team-b/report-secret.pdf"
+    page = admin_client.get(reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])).content.decode()
+    assert '<svg class="bar"' in page and "team-a/" in page
+    drill = admin_client.get(
+        reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket]) + "?prefix=team-a/"
+    ).content.decode()
+    assert "reports/" in drill and "team-b" not in drill
+
+
+def test_analytics_reads_precomputed_sums_in_a_few_queries(indexed, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        analytics.report(indexed, None, "")
+
+
+def test_the_endpoint_page_totals_the_buckets_seen_whole(indexed, admin_client):
+    page = admin_client.get(reverse("catalog_endpoint", args=[indexed.endpoint.pk])).content.decode()
+    assert indexed.bucket in page and "Indexed buckets" in page
+
+
+def test_sizes_for_the_bucket_list_and_the_folder_list(indexed):
+    pair = (indexed.endpoint.pk, indexed.bucket)
+    assert analytics.bucket_sizes([pair])[pair]["count"] == len(KEYS) + 1
+    assert analytics.bucket_sizes([]) == {}
+    folders = analytics.folder_sizes(indexed.endpoint, indexed.bucket, ["team-a/", "team-b/"], ["team-a/"])
+    assert folders == {"team-a/": {"count": 4, "bytes": 6140, "newest": folders["team-a/"]["newest"]}}
+
+
+def test_old_incomplete_uploads_are_aborted_in_one_audited_change(indexed, operator_client, seaweed):
+    client = fast_client(seaweed)
+    ids = [client.create_multipart_upload(Bucket=indexed.bucket, Key=f"up/{i}")["UploadId"] for i in range(3)]
+    url = reverse("catalog_uploads_abort_old", args=[indexed.endpoint.pk, indexed.bucket])
+    assert operator_client.post(url, {"days": "30"}).status_code == 302
+    assert len(client.list_multipart_uploads(Bucket=indexed.bucket).get("Uploads", [])) == 3  # none that old
+    assert operator_client.post(url, {"days": "0"}).status_code == 302
+    assert client.list_multipart_uploads(Bucket=indexed.bucket).get("Uploads", []) == []
+    events = AuditEvent.objects.filter(action="multipart.abort_old").order_by("pk")
+    assert [e.after["aborted"] for e in events] == [0, 3] and ids
+
+
+def test_the_folder_list_shows_folder_sizes_from_a_fresh_index_and_sorts(indexed, admin_client):
+    url = reverse("object_list", args=[indexed.endpoint.pk, indexed.bucket])
+    page = admin_client.get(url).content.decode()
+    assert 'title="4 objects, 6140 bytes (from the index)"' in page and "6.0\xa0KB" in page
+    by_size = admin_client.get(url + "?sort=size").content.decode()
+    assert by_size.index("team-b/") < by_size.index("team-a/")  # 7,012 bytes before 6,140
+    by_name = admin_client.get(url).content.decode()
+    assert by_name.index("team-a/") < by_name.index("team-b/")
+    IndexedBucket.objects.filter(pk=indexed.pk).update(indexed_at=timezone.now() - timedelta(days=30))
+    assert "(from the index)" not in admin_client.get(url).content.decode()  # stale: no sizes
+
+
+def test_the_bucket_list_shows_size_and_count_from_the_index(indexed, admin_client):
+    from buckets.models import Bucket
+
+    Bucket.objects.create(endpoint=indexed.endpoint, name=indexed.bucket)
+    page = admin_client.get(reverse("bucket_list")).content.decode()
+    link = reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])
+    assert f'<a href="{link}"' in page and ">8</a>" in page
+
+
+def test_many_old_uploads_are_aborted_by_a_job(indexed, operator_client, seaweed, settings):
+    from buckets.models import Job
+
+    settings.INDEX_ABORT_INLINE = 1
+    client = fast_client(seaweed)
+    for i in range(3):
+        client.create_multipart_upload(Bucket=indexed.bucket, Key=f"many/{i}")
+    url = reverse("catalog_uploads_abort_old", args=[indexed.endpoint.pk, indexed.bucket])
+    response = operator_client.post(url, {"days": "0"})
+    job = Job.objects.get(kind="multipart.abort_old")
+    assert response.url == reverse("job_detail", args=[job.pk])
+    assert job.status == Job.Status.DONE and job.done == 3, job.message
+    assert client.list_multipart_uploads(Bucket=indexed.bucket).get("Uploads", []) == []
+    actions = list(AuditEvent.objects.filter(action__startswith="multipart.abort_old").values_list("action", flat=True))
+    assert sorted(actions) == ["multipart.abort_old", "multipart.abort_old.start"]
+
+
+def test_the_bucket_list_shows_the_index_count(indexed, admin_client):
+    from buckets.models import Bucket
+
+    Bucket.objects.get_or_create(endpoint=indexed.endpoint, name=indexed.bucket)
+    page = admin_client.get(reverse("bucket_list")).content.decode()
+    analytics_url = reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])
+    assert f'<a href="{analytics_url}" title="From the index, crawled' in page
+    assert f">{len(KEYS) + 1}</a>" in page
