@@ -77,16 +77,6 @@ class UserCreateForm(PasswordPairMixin, forms.ModelForm):
         data["password"] = self.check_passwords(probe, required=False)
         return data
 
-    def save(self, commit: bool = True):
-        user = super().save(commit=False)
-        if self.cleaned_data.get("password"):
-            user.set_password(self.cleaned_data["password"])
-        else:
-            user.set_unusable_password()
-        if commit:
-            user.save()
-        return user
-
 
 class SetPasswordForm(PasswordPairMixin, forms.Form):
     password1 = _password_field("New password", required=True)
@@ -151,13 +141,6 @@ class RoleAssignmentForm(forms.Form):
             bucket=data.get("bucket", ""),
             prefix=data.get("prefix", ""),
         ).exists()
-
-    def save(self) -> RoleAssignment:
-        owner = {"group": self.principal} if isinstance(self.principal, Group) else {"user": self.principal}
-        data = self.cleaned_data
-        return RoleAssignment.objects.create(
-            **owner, role=data["role"], endpoint=data["endpoint"], bucket=data["bucket"], prefix=data["prefix"]
-        )
 
 
 class GroupForm(forms.ModelForm):
