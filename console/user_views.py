@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from buckets.models import Bucket
-from console import access, audit, lockout, security, services, sso
+from console import access, audit, lockout, role_views, security, services, sso
 from console.models import DirectoryMembership, Endpoint, ExternalIdentity, Profile, Role, RoleAssignment
 from console.user_forms import GroupForm, GroupMemberForm, RoleAssignmentForm, SetPasswordForm, UserCreateForm
 
@@ -83,6 +83,7 @@ def _user_context(user, **extra) -> dict:
         "role_sources": sso.role_sources(user),
         "identities": ExternalIdentity.objects.filter(user=user),
         **extra,
+        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
     }
 
 
@@ -236,6 +237,7 @@ def _group_context(group, **extra) -> dict:
         "member_form": GroupMemberForm(group=group),
         "role_form": RoleAssignmentForm(principal=group),
         **extra,
+        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
     }
 
 

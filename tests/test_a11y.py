@@ -359,6 +359,10 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     page.get_by_role("button", name=re.compile("link", re.I)).first.click()
     page.wait_for_load_state("load")
     walk.check("one-time password link")
+    walk.visit(f"/users/{users['viewer'].pk}/", "user page, role form")
+    page.get_by_label(re.compile("^One bucket")).check()
+    page.locator("#role-scope").get_by_text(re.compile("Pick one of")).wait_for()
+    walk.check("role form, scope preview")
     page.context.close()
 
     # As other people: a prefix-scoped viewer with two-factor, a forbidden page, a set-password link.

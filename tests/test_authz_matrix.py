@@ -202,6 +202,11 @@ EXPECTED: dict[str, Row] = {
         lambda c: ({"pk": c.group.pk, "user_pk": c.target.pk}, {}), get=NOT_ALLOWED, post=ADMIN_PAGE
     ),
     "group_role_assign": Row(GROUP, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "role_scope_preview": Row(
+        lambda c: ({}, {"scope": "prefix", "endpoint": c.ep.pk, "bucket": c.bucket, "prefix": "matrix/"}),
+        get=ADMIN_PAGE,
+        post=NOT_ALLOWED,
+    ),
     "bucket_access": Row(BUCKET, get=BUCKET_ADMIN, post=NOT_ALLOWED),
     # --- single sign-on (console/auth_views.py, console/directory_views.py); OpenID is not configured here ---
     "oidc_start": Row(NONE, get="404 404 404 404 404 404", post="405 405 405 405 405 405"),
