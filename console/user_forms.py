@@ -6,6 +6,8 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from buckets import vocabulary
 from console.models import Endpoint, Role, RoleAssignment
@@ -48,6 +50,12 @@ class PasswordPairMixin:
         return p1
 
 
+def _password_rules() -> str:
+    """The validators' rules as a list. Django escapes each rule and builds the <ul>: safe to render as HTML
+    (the field template escapes help texts, which showed the tags as text)."""
+    return mark_safe(password_validation.password_validators_help_text_html())  # noqa: S308
+
+
 def _password_field(label: str, required: bool) -> forms.CharField:
     return forms.CharField(
         label=label,
@@ -67,9 +75,8 @@ class UserCreateForm(PasswordPairMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = (
-            password_validation.password_validators_help_text_html()
-            + "Leave both empty to hand out a one-time set-password link instead."
+        self.fields["password1"].help_text = format_html(
+            "{}<p>Leave both empty to hand out a one-time set-password link instead.</p>", _password_rules()
         )
 
     def clean(self):
@@ -86,7 +93,7 @@ class SetPasswordForm(PasswordPairMixin, forms.Form):
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+        self.fields["password1"].help_text = _password_rules()
 
     def clean(self):
         data = super().clean()

@@ -54,6 +54,7 @@ NOT_PAGES = {
     "audit_export_csv": "CSV download",
     "audit_export_jsonl": "JSON Lines download",
     "bucket_sync": "POST, redirects to the bucket list",
+    "bucket_sync_all": "POST, redirects to the bucket list",
     "object_download": "redirects to a presigned S3 URL",
     "object_version_restore": "POST, redirects to the versions page",
     "object_undelete": "POST, redirects to the object list",

@@ -237,6 +237,7 @@ EXPECTED: dict[str, Row] = {
     # --- buckets (buckets/urls.py) ---
     "bucket_list": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
     "bucket_sync": Row(ENDPOINT, get=NOT_ALLOWED, post=ENDPOINT_VIEWER),
+    "bucket_sync_all": Row(NONE, get=NOT_ALLOWED, post="login ok 403 ok ok ok"),  # every endpoint with a role
     "job_detail": Row(JOB, get=BUCKET_VIEWER, post=NOT_ALLOWED),
     # helper B: empty / delete / count (buckets/empty_views.py)
     "bucket_empty": Row(BUCKET, get=BUCKET_ADMIN, post=BUCKET_ADMIN),
