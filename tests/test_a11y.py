@@ -361,8 +361,8 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     page.wait_for_load_state("load")
     walk.check("one-time password link")
     walk.visit(f"/users/{users['viewer'].pk}/", "user page, role form")
-    page.get_by_label(re.compile("^One bucket")).check()
-    page.locator("#role-scope").get_by_text(re.compile("Pick one of")).wait_for()
+    page.locator("input[name=scope][value=bucket]").check()
+    page.locator("#role-scope").get_by_text(re.compile("Choose the endpoint")).wait_for()
     walk.check("role form, scope preview")
     page.context.close()
 
