@@ -147,7 +147,7 @@ def policy_errors(text: str, bucket: str) -> tuple[dict | None, list[str]]:
     """Parse and check a bucket policy: JSON, Version, Statement list, Effect, Principal, Action, Resource naming
     this bucket's ARN. Returns (policy, errors); the policy is None when the JSON cannot be read."""
     if len(text.encode()) > MAX_POLICY_BYTES:
-        return None, [f"A bucket policy may be at most 20 KB; this one has {len(text.encode()) // 1024} KB."]
+        return None, [f"A bucket policy may be at most 20 KiB; this one has {len(text.encode()) // 1024} KiB."]
     try:
         policy = safejson.loads(text, max_bytes=MAX_POLICY_BYTES, what="The policy")
     except safejson.JSONRefused as exc:

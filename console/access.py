@@ -214,6 +214,13 @@ def is_global_admin(user) -> bool:
     return effective_role(user) == Role.ADMIN
 
 
+def writes_somewhere(user) -> bool:
+    """Whether the user may change anything anywhere: without that, copying (to where?) is no action of theirs."""
+    if not _active(user):
+        return False
+    return user.is_superuser or any(Role(a.role).can_write for a in _assignments(user))
+
+
 # --- who has access to a bucket -------------------------------------------------------
 
 

@@ -1,9 +1,10 @@
 """Audit review: the filtered trail with keyset pages, one event's details, per bucket/object history, export.
 
 Who sees which events (``visible_events``): global admins everything; everyone else the
-events inside the scopes they hold a role on (an endpoint, a bucket, a key prefix; a
-global non-admin role covers every endpoint's events but not console administration),
-plus their own events.
+events inside the scopes they hold a role on (an endpoint, a bucket, a key prefix — compared
+with its case, on every database; a global non-admin role covers every endpoint's events),
+plus their own events — never console administration (``ADMINISTRATION``: roles, users, groups,
+endpoints, the directory mapping, sign-ins), and never other people's addresses (``hide_addresses``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
+from django.db.models.lookups import Exact
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import truncatechars
@@ -30,7 +33,10 @@ from console.models import AuditEvent, Endpoint, Role
 from console.rows import esc
 
 PAGE_SIZE = 50
-AUTH_PREFIX = "auth."
+# Console administration: who got which role, user and group changes, endpoint edits, the directory
+# mapping, sign-ins (addresses, user agents, tried names), archiving the trail. For global admins only.
+AUTH_PREFIX = "auth."  # sign-in events (their reason and user agent are shown on the row)
+ADMINISTRATION = ("auth.", "role.", "user.", "group.", "endpoint.", "directory.", "audit.archive")
 HISTORY_LIMIT = 20
 EXPORT_CHUNK = 2000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,6 +125,20 @@ def event_lines(events: list[AuditEvent], empty: str) -> str:
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
 
 
+def key_prefix(prefix: str) -> Q:
+    """Keys starting with ``prefix``, case included. ``startswith`` is LIKE, which ignores ASCII case on
+    SQLite (PostgreSQL's does not): the exact compare of the key's first characters keeps ``TEAM-A/`` out
+    of ``team-a/`` everywhere, and the LIKE beside it keeps PostgreSQL's index range."""
+    return Q(key__startswith=prefix) & Q(Exact(Substr("key", 1, len(prefix)), prefix))
+
+
+def administration() -> Q:
+    q = Q()
+    for prefix in ADMINISTRATION:
+        q |= Q(action__startswith=prefix)
+    return q
+
+
 def visible_events(user) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if access.is_global_admin(user):
@@ -133,9 +153,20 @@ def visible_events(user) -> QuerySet[AuditEvent]:
         elif not a.prefix:
             q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket)
         else:
-            q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket, key__startswith=a.prefix)
-    # Sign-in events (auth.*: addresses, user agents, tried names) are for global admins, even one's own.
-    return events.filter(q).exclude(action__startswith=AUTH_PREFIX)
+            q |= Q(endpoint_id=a.endpoint_id, bucket=a.bucket) & key_prefix(a.prefix)
+    # Console administration is for global admins, even one's own events of it (a denied attempt, a
+    # sign-in: addresses, user agents, tried names).
+    return events.filter(q).exclude(administration())
+
+
+def hide_addresses(events, user):
+    """The address of someone else's event is for global admins: blanked on the copies shown (the rows stay)."""
+    if access.is_global_admin(user):
+        return events
+    for event in events:
+        if event.actor_id != user.pk:
+            event.client_ip = None
+    return events
 
 
 _FIELD_HTML: dict[tuple, str] = {}
@@ -176,6 +207,9 @@ class AuditFilterForm(forms.Form):
         choices = [("", "any"), *(endpoints if visible is None else endpoints.filter(pk__in=visible))]
         self.fields["endpoint"].choices = choices
         self._choices_key = tuple(choices)
+        # Filtering by address would tell anyone else where each event came from: theirs only.
+        self.own_addresses_only = not access.is_global_admin(user)
+        self.user_pk = user.pk
 
     def fields_html(self) -> list[str]:
         """The shown fields, each through console/_field.html.
@@ -223,12 +257,14 @@ class AuditFilterForm(forms.Form):
             "client_ip": data["ip"],
         }
         events = events.filter(**{name: value for name, value in exact.items() if value})
+        if data["ip"] and self.own_addresses_only:
+            events = events.filter(actor_id=self.user_pk)
         if data["action"]:
             events = events.filter(action__startswith=data["action"])
         if data["endpoint"]:
             events = events.filter(endpoint_id=data["endpoint"])
         if data["key"]:
-            events = events.filter(key__startswith=data["key"])
+            events = events.filter(key_prefix(data["key"]))
         if data["date_from"]:
             events = events.filter(created_at__gte=_start_of(data["date_from"]))
         if data["date_to"]:
@@ -271,6 +307,7 @@ def audit_list(request):
         if len(events) > PAGE_SIZE:
             events = events[:PAGE_SIZE]
             next_cursor = encode_cursor(events[-1])
+    hide_addresses(events, request.user)
     context = {
         "form": form,
         "filter_fields": form.fields_html(),
@@ -285,13 +322,15 @@ def audit_list(request):
 @require_GET
 def audit_detail(request, pk: int):
     event = get_object_or_404(visible_events(request.user), pk=pk)
+    hash_ok = audit_chain.compute_hash(event) == event.hash  # over the row as stored
+    hide_addresses([event], request.user)
     context = {
         "event": event,
         "params": pretty_json(event.params) if event.params else "",
         "diff": json_diff(event.before, event.after),
         "before": pretty_json(event.before) if event.before is not None else "",
         "after": pretty_json(event.after) if event.after is not None else "",
-        "hash_ok": audit_chain.compute_hash(event) == event.hash,
+        "hash_ok": hash_ok,
     }
     return render(request, "console/audit_detail.html", context)
 
@@ -316,7 +355,7 @@ def audit_history(request):
     except ValueError:
         limit = HISTORY_LIMIT
     context = {
-        "events": list(events.order_by("-created_at", "-id")[:limit]),
+        "events": hide_addresses(list(events.order_by("-created_at", "-id")[:limit]), request.user),
         "endpoint": endpoint,
         "bucket": bucket,
         "key": key,
@@ -365,6 +404,9 @@ def _export(request, extension: str, content_type: str, rows):
         return HttpResponseBadRequest("Invalid filters: " + "; ".join(e for errs in form.errors.values() for e in errs))
     # Oldest first, streamed in chunks: the file can hold millions of events, the memory never does.
     events = form.apply(visible_events(request.user)).order_by("created_at", "id").iterator(chunk_size=EXPORT_CHUNK)
+    # Streamed one by one, so the addresses are blanked as they pass (a blanked row's hash no longer
+    # verifies: exports that verify are a global admin's).
+    events = (hide_addresses([e], request.user)[0] for e in events)
     response = StreamingHttpResponse(rows(events), content_type=content_type)
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{extension}"'

@@ -33,9 +33,3 @@ class DirectoryMappingForm(forms.Form):
         ):
             raise forms.ValidationError("This mapping exists already.")
         return data
-
-    def save(self) -> DirectoryGroupMapping:
-        data = self.cleaned_data
-        return DirectoryGroupMapping.objects.create(
-            source=data["source"], directory_group=data["directory_group"], group=data["group"]
-        )

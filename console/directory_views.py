@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from console import access, audit, lockout
+from console import access, audit, services
 from console.directory_forms import DirectoryMappingForm
 from console.models import DirectoryGroupMapping, DirectoryMembership, RoleAssignment
 
@@ -16,10 +16,6 @@ from console.models import DirectoryGroupMapping, DirectoryMembership, RoleAssig
 def _admin(request, action: str) -> audit.Actor:
     role = access.require_global_admin(request, action=action)
     return audit.Actor.from_request(request, role)
-
-
-def mapping_snapshot(mapping: DirectoryGroupMapping) -> dict:
-    return {"source": mapping.source, "directory_group": mapping.directory_group, "group": mapping.group.name}
 
 
 def _page(request, form, status: int = 200):
@@ -69,9 +65,10 @@ def mapping_create(request):
     form = DirectoryMappingForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=422)
-    with audit.change(actor, "directory.mapping.add") as ev:
-        mapping = form.save()
-        ev.after = mapping_snapshot(mapping)
+    data = form.cleaned_data
+    mapping = services.directory_mapping_add(
+        actor=actor, source=data["source"], directory_group=data["directory_group"], group=data["group"]
+    )
     messages.success(
         request,
         f"Members of “{mapping.directory_group}” get the group “{mapping.group.name}” from their next sign-in on.",
@@ -83,9 +80,7 @@ def mapping_create(request):
 def mapping_remove(request, pk: int):
     actor = _admin(request, "directory.mapping.remove")
     mapping = get_object_or_404(DirectoryGroupMapping.objects.select_related("group"), pk=pk)
-    snapshot = mapping_snapshot(mapping)
-    with audit.change(actor, "directory.mapping.remove", before=snapshot):
-        mapping.delete()
+    snapshot = services.directory_mapping_remove(actor=actor, mapping=mapping)
     messages.success(
         request,
         f"Mapping removed. Members of “{snapshot['directory_group']}” leave “{snapshot['group']}” "
@@ -102,8 +97,7 @@ def lock_lift(request):
     if not ip:
         messages.error(request, "Choose the lock to lift.")
         return redirect("user_list")
-    with audit.change(actor, "auth.lockout.lift", params={"ip": ip, "username": username}) as ev:
-        ev.after = {"attempts_removed": lockout.lift(ip=ip, username=username)}
+    services.lockout_lift(actor=actor, ip=ip, username=username)
     who = f"“{username}” from {ip}" if username else f"the address {ip}"
     messages.success(request, f"Lock of {who} lifted: they can sign in again.")
     return redirect("user_list")

@@ -15,7 +15,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from console import audit, auth_views, lockout, security, sso
+from console import audit, auth_views, lockout, security, services, sso
 from console.user_forms import OTPTokenForm
 
 
@@ -98,11 +98,7 @@ def otp_setup(request):
             form.add_error("token", "Too many wrong codes. Wait a little and try again.")
         elif device.verify_token(form.cleaned_data["token"]):
             actor = audit.Actor.from_request(request)
-            with audit.change(
-                actor, "auth.otp.setup", params={"username": user.username, "user_agent": sso.user_agent(request)}
-            ):
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+            services.otp_device_confirm(actor=actor, device=device, user_agent=sso.user_agent(request))
             otp_login(request, device)
             request.session.pop(security.SESSION_KEY, None)
             messages.success(request, "Two-factor authentication is on. You will be asked for a code at each login.")
@@ -132,9 +128,6 @@ def otp_disable(request):
         return redirect("otp_setup")
     if user_has_device(user, confirmed=None):
         actor = audit.Actor.from_request(request)
-        with audit.change(
-            actor, "auth.otp.disable", params={"username": user.username, "user_agent": sso.user_agent(request)}
-        ):
-            TOTPDevice.objects.filter(user=user).delete()
+        services.otp_devices_remove(actor=actor, user=user, user_agent=sso.user_agent(request))
         messages.success(request, "Two-factor authentication is off for your account.")
     return redirect("otp_setup")

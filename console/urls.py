@@ -1,7 +1,17 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from console import audit_views, auth_views, directory_views, health, metrics, otp_views, user_views, views
+from console import (
+    audit_views,
+    auth_views,
+    directory_views,
+    health,
+    metrics,
+    otp_views,
+    role_views,
+    user_views,
+    views,
+)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -31,6 +41,7 @@ urlpatterns = [
     path("directory/new/", directory_views.mapping_create, name="directory_mapping_create"),
     path("directory/<int:pk>/remove/", directory_views.mapping_remove, name="directory_mapping_remove"),
     path("roles/<int:pk>/remove/", user_views.role_remove, name="role_remove"),
+    path("roles/scope/", role_views.role_scope_preview, name="role_scope_preview"),
     path("groups/new/", user_views.group_create, name="group_create"),
     path("groups/<int:pk>/", user_views.group_detail, name="group_detail"),
     path("groups/<int:pk>/delete/", user_views.group_delete, name="group_delete"),

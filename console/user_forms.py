@@ -5,6 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from buckets import vocabulary
 from console.models import Endpoint, Role, RoleAssignment
@@ -47,6 +50,12 @@ class PasswordPairMixin:
         return p1
 
 
+def _password_rules() -> str:
+    """The validators' rules as a list. Django escapes each rule and builds the <ul>: safe to render as HTML
+    (the field template escapes help texts, which showed the tags as text)."""
+    return mark_safe(password_validation.password_validators_help_text_html())  # noqa: S308
+
+
 def _password_field(label: str, required: bool) -> forms.CharField:
     return forms.CharField(
         label=label,
@@ -66,9 +75,8 @@ class UserCreateForm(PasswordPairMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = (
-            password_validation.password_validators_help_text_html()
-            + "Leave both empty to hand out a one-time set-password link instead."
+        self.fields["password1"].help_text = format_html(
+            "{}<p>Leave both empty to hand out a one-time set-password link instead.</p>", _password_rules()
         )
 
     def clean(self):
@@ -76,16 +84,6 @@ class UserCreateForm(PasswordPairMixin, forms.ModelForm):
         probe = get_user_model()(username=data.get("username", ""), email=data.get("email", ""))
         data["password"] = self.check_passwords(probe, required=False)
         return data
-
-    def save(self, commit: bool = True):
-        user = super().save(commit=False)
-        if self.cleaned_data.get("password"):
-            user.set_password(self.cleaned_data["password"])
-        else:
-            user.set_unusable_password()
-        if commit:
-            user.save()
-        return user
 
 
 class SetPasswordForm(PasswordPairMixin, forms.Form):
@@ -95,7 +93,7 @@ class SetPasswordForm(PasswordPairMixin, forms.Form):
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+        self.fields["password1"].help_text = _password_rules()
 
     def clean(self):
         data = super().clean()
@@ -103,16 +101,49 @@ class SetPasswordForm(PasswordPairMixin, forms.Form):
         return data
 
 
+class Scope(models.TextChoices):
+    EVERYTHING = "everything", "Everything: every endpoint and bucket, present and future"
+    ENDPOINT = "endpoint", "One endpoint: all its buckets"
+    BUCKET = "bucket", "One bucket"
+    PREFIX = "prefix", "Keys under a prefix in one bucket"
+
+
+SCOPE_NEEDS = {  # which of endpoint / bucket / prefix each scope takes
+    Scope.EVERYTHING: (),
+    Scope.ENDPOINT: ("endpoint",),
+    Scope.BUCKET: ("endpoint", "bucket"),
+    Scope.PREFIX: ("endpoint", "bucket", "prefix"),
+}
+FIELD_NAMES = {"endpoint": "an endpoint", "bucket": "a bucket", "prefix": "a prefix"}
+
+
 class RoleAssignmentForm(forms.Form):
-    """A role on a scope; the user or group it goes to comes from the page."""
+    """A role on a scope; the user or group it goes to comes from the page.
+
+    The scope is a choice of its own, with no default: "everything" is never what an empty form means.
+    The bucket is one the console knows on the endpoint; a name it does not know (not synced yet) needs
+    ``unknown_bucket`` ticked, after the form said so.
+    """
 
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
-    endpoint = forms.ModelChoiceField(
-        queryset=Endpoint.objects.all(), required=False, empty_label="All endpoints (everything)"
+    scope = forms.ChoiceField(
+        choices=Scope.choices,
+        widget=forms.RadioSelect,
+        label="On",
+        error_messages={"required": "Choose what the role covers."},
     )
-    bucket = forms.CharField(required=False, max_length=63, help_text="Empty: the whole endpoint.")
-    prefix = forms.CharField(
-        required=False, max_length=1024, strip=False, help_text="Empty: the whole bucket. E.g. team-a/"
+    endpoint = forms.ModelChoiceField(
+        queryset=Endpoint.objects.order_by("name"), required=False, empty_label="Choose an endpoint"
+    )
+    bucket = forms.CharField(
+        required=False,
+        max_length=63,
+        widget=forms.TextInput(attrs={"list": "role-known-buckets", "autocomplete": "off", "spellcheck": "false"}),
+        help_text="Pick one of the endpoint's known buckets, or type a name.",
+    )
+    prefix = forms.CharField(required=False, max_length=1024, strip=False, help_text="E.g. team-a/")
+    unknown_bucket = forms.BooleanField(
+        required=False, label="This bucket exists: give the role although the console has not synced it yet"
     )
 
     def __init__(self, *args, principal=None, **kwargs):
@@ -130,17 +161,42 @@ class RoleAssignmentForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        endpoint, bucket, prefix = data.get("endpoint"), data.get("bucket", ""), data.get("prefix", "")
-        if bucket and endpoint is None:
-            self.add_error("endpoint", "Choose the endpoint of the bucket.")
-        elif bucket and not endpoint.buckets.filter(name=bucket).exists():
-            for error in vocabulary.bucket_name_errors(bucket):
-                self.add_error("bucket", error)
-        if prefix and not bucket:
-            self.add_error("prefix", "A prefix needs a bucket.")
+        scope = data.get("scope")
+        if scope is None:
+            return data
+        needs = SCOPE_NEEDS[Scope(scope)]
+        for name in ("endpoint", "bucket", "prefix"):
+            if name in self.errors:
+                continue
+            given = data.get(name) not in (None, "")
+            if name in needs and not given:
+                self.add_error(name, f"Choose {FIELD_NAMES[name]}: the role is on “{Scope(scope).label}”.")
+            elif given and name not in needs:
+                self.add_error(name, f"Leave this empty for “{Scope(scope).label}”, or choose another scope.")
+        for name in ("endpoint", "bucket", "prefix"):  # what the scope does not take is not saved
+            if name not in needs:
+                data[name] = None if name == "endpoint" else ""
+        if "bucket" in needs and not self.errors:
+            self._check_bucket(data["endpoint"], data["bucket"], data.get("unknown_bucket"))
         if not self.errors and self._exists(data):
             raise forms.ValidationError("This assignment exists already.")
         return data
+
+    def _check_bucket(self, endpoint: Endpoint, bucket: str, confirmed: bool) -> None:
+        if endpoint.buckets.filter(name=bucket).exists():
+            return
+        errors = vocabulary.bucket_name_errors(bucket)
+        for error in errors:
+            self.add_error("bucket", error)
+        if not errors and not confirmed:
+            self.unknown = True
+            self.add_error(
+                "bucket",
+                f"The console knows no bucket “{bucket}” on {endpoint.name}. Check the name, sync the endpoint's "
+                "buckets, or tick the box below if it exists and is not synced yet.",
+            )
+
+    unknown = False  # the bucket is a valid name the console does not know: the form offers the box
 
     def _exists(self, data) -> bool:
         owner = {"group": self.principal} if isinstance(self.principal, Group) else {"user": self.principal}
@@ -151,13 +207,6 @@ class RoleAssignmentForm(forms.Form):
             bucket=data.get("bucket", ""),
             prefix=data.get("prefix", ""),
         ).exists()
-
-    def save(self) -> RoleAssignment:
-        owner = {"group": self.principal} if isinstance(self.principal, Group) else {"user": self.principal}
-        data = self.cleaned_data
-        return RoleAssignment.objects.create(
-            **owner, role=data["role"], endpoint=data["endpoint"], bucket=data["bucket"], prefix=data["prefix"]
-        )
 
 
 class GroupForm(forms.ModelForm):

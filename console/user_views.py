@@ -6,45 +6,25 @@ Everything here but the bucket-access page needs the admin role on everything; e
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm as DjangoSetPasswordForm
 from django.contrib.auth.models import Group
-from django.contrib.auth.tokens import default_token_generator
 from django.db.models import Count, Prefetch
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
-from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from buckets.models import Bucket
-from console import access, audit, lockout, security, sso
+from console import access, audit, lockout, role_views, security, services, sso
 from console.models import DirectoryMembership, Endpoint, ExternalIdentity, Profile, Role, RoleAssignment
 from console.user_forms import GroupForm, GroupMemberForm, RoleAssignmentForm, SetPasswordForm, UserCreateForm
 
 User = get_user_model()
-
-
-def user_snapshot(user) -> dict:
-    return {
-        "username": user.username,
-        "email": user.email,
-        "is_active": user.is_active,
-        "is_superuser": user.is_superuser,
-        "login_ready": user.has_usable_password(),  # (a key with "password" in it would be scrubbed)
-    }
-
-
-def assignment_snapshot(a: RoleAssignment) -> dict:
-    principal = f"user:{a.user.username}" if a.user_id else f"group:{a.group.name}"
-    return {"principal": principal, "role": a.role, "scope": a.scope_label}
 
 
 def _admin(request, action: str) -> audit.Actor:
@@ -78,9 +58,8 @@ def user_create(request):
     actor = _admin(request, "user.create")
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with audit.change(actor, "user.create", params={"username": form.cleaned_data["username"]}) as ev:
-            user = form.save()
-            ev.after = user_snapshot(user)
+        fields = ("username", "email", "first_name", "last_name", "password")
+        user = services.user_create(actor=actor, **{name: form.cleaned_data[name] for name in fields})
         messages.success(request, f"User “{user.username}” created. Give them a role below.")
         return redirect("user_detail", pk=user.pk)
     return render(request, "console/user_form.html", {"form": form}, status=422 if form.errors else 200)
@@ -104,6 +83,7 @@ def _user_context(user, **extra) -> dict:
         "role_sources": sso.role_sources(user),
         "identities": ExternalIdentity.objects.filter(user=user),
         **extra,
+        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
     }
 
 
@@ -121,11 +101,7 @@ def _set_active(request, pk: int, active: bool):
     if user.pk == request.user.pk:
         messages.error(request, "You cannot deactivate your own account.")
         return redirect("user_detail", pk=pk)
-    before = user_snapshot(user)
-    with audit.change(actor, action, params={"username": user.username}, before=before) as ev:
-        user.is_active = active
-        user.save(update_fields=["is_active"])
-        ev.after = user_snapshot(user)
+    services.user_set_active(actor=actor, user=user, active=active)
     state = "active again" if active else "deactivated: they cannot log in, and their sessions end"
     messages.success(request, f"User “{user.username}” is {state}.")
     return redirect("user_detail", pk=pk)
@@ -149,13 +125,9 @@ def user_set_password(request, pk: int):
     if not form.is_valid():
         context = _user_context(user, password_form=form)
         return render(request, "console/user_detail.html", context, status=422)
-    with audit.change(
-        actor,
-        "auth.password.change",
-        params={"username": user.username, "via": "admin", "user_agent": sso.user_agent(request)},
-    ):
-        user.set_password(form.cleaned_data["password"])
-        user.save(update_fields=["password"])
+    services.user_password_set(
+        actor=actor, user=user, password=form.cleaned_data["password"], via="admin", user_agent=sso.user_agent(request)
+    )
     messages.success(request, f"Password of “{user.username}” set. Their open sessions have ended.")
     return redirect("user_detail", pk=pk)
 
@@ -167,18 +139,8 @@ def user_password_link(request, pk: int):
     if not user.is_active:
         messages.error(request, "Reactivate the user first: an inactive user cannot log in.")
         return redirect("user_detail", pk=pk)
-    valid_for = timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-    with audit.change(
-        actor, "user.password_link.create", params={"username": user.username, "valid_hours": valid_for / 3600}
-    ):
-        path = reverse(
-            "set_password_link",
-            kwargs={
-                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": default_token_generator.make_token(user),
-            },
-        )
-    context = {"target": user, "link": request.build_absolute_uri(path), "expires": timezone.now() + valid_for}
+    path, expires = services.user_password_link_create(actor=actor, user=user)
+    context = {"target": user, "link": request.build_absolute_uri(path), "expires": expires}
     return render(request, "console/user_password_link.html", context)
 
 
@@ -187,13 +149,7 @@ def user_otp_require(request, pk: int):
     actor = _admin(request, "user.otp.require")
     user = get_object_or_404(User, pk=pk)
     required = request.POST.get("required") == "1"
-    profile = Profile.for_user(user)
-    with audit.change(
-        actor, "user.otp.require", params={"username": user.username}, before={"required": profile.otp_required}
-    ) as ev:
-        profile.otp_required = required
-        profile.save(update_fields=["otp_required"])
-        ev.after = {"required": required}
+    services.user_otp_require(actor=actor, user=user, required=required)
     text = "must use two-factor from their next login on" if required else "no longer must use two-factor"
     messages.success(request, f"“{user.username}” {text}.")
     return redirect("user_detail", pk=pk)
@@ -204,8 +160,7 @@ def user_otp_reset(request, pk: int):
     """For a lost phone: remove the user's authenticator; they enrol again at their next login if required."""
     actor = _admin(request, "user.otp.reset")
     user = get_object_or_404(User, pk=pk)
-    with audit.change(actor, "user.otp.reset", params={"username": user.username}):
-        deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    deleted = services.user_otp_reset(actor=actor, user=user)
     messages.success(
         request, f"Authenticator of “{user.username}” removed." if deleted else "No authenticator to remove."
     )
@@ -219,15 +174,15 @@ def _assign(request, actor: audit.Actor, principal, page: str, render_page):
     form = RoleAssignmentForm(request.POST, principal=principal)
     if not form.is_valid():
         return render_page(form)
-    with audit.change(
-        actor,
-        "role.assign",
-        endpoint=form.cleaned_data["endpoint"],
-        bucket=form.cleaned_data["bucket"],
-        key=form.cleaned_data["prefix"],
-    ) as ev:
-        assignment = form.save()
-        ev.after = assignment_snapshot(assignment)
+    data = form.cleaned_data
+    assignment = services.role_assign(
+        actor=actor,
+        principal=principal,
+        role=data["role"],
+        endpoint=data["endpoint"],
+        bucket=data["bucket"],
+        prefix=data["prefix"],
+    )
     messages.success(request, f"{assignment} given.")
     return redirect(page, pk=principal.pk)
 
@@ -247,16 +202,7 @@ def user_role_assign(request, pk: int):
 def role_remove(request, pk: int):
     actor = _admin(request, "role.remove")
     assignment = get_object_or_404(RoleAssignment.objects.select_related("user", "group", "endpoint"), pk=pk)
-    snapshot = assignment_snapshot(assignment)
-    with audit.change(
-        actor,
-        "role.remove",
-        endpoint=assignment.endpoint,
-        bucket=assignment.bucket,
-        key=assignment.prefix,
-        before=snapshot,
-    ):
-        assignment.delete()
+    snapshot = services.role_remove(actor=actor, assignment=assignment)
     messages.success(request, f"{snapshot['role'].capitalize()} on {snapshot['scope']} removed.")
     if assignment.group_id:
         return redirect("group_detail", pk=assignment.group_id)
@@ -271,8 +217,7 @@ def group_create(request):
     actor = _admin(request, "group.create")
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with audit.change(actor, "group.create", params={"name": form.cleaned_data["name"]}):
-            group = form.save()
+        group = services.group_create(actor=actor, name=form.cleaned_data["name"])
         messages.success(request, f"Group “{group.name}” created. Add members and roles below.")
         return redirect("group_detail", pk=group.pk)
     return render(request, "console/user_group_form.html", {"form": form}, status=422 if form.errors else 200)
@@ -292,6 +237,7 @@ def _group_context(group, **extra) -> dict:
         "member_form": GroupMemberForm(group=group),
         "role_form": RoleAssignmentForm(principal=group),
         **extra,
+        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
     }
 
 
@@ -306,10 +252,9 @@ def group_detail(request, pk: int):
 def group_delete(request, pk: int):
     actor = _admin(request, "group.delete")
     group = get_object_or_404(Group, pk=pk)
-    before = {"name": group.name, "members": list(group.user_set.values_list("username", flat=True))}
-    with audit.change(actor, "group.delete", params={"name": group.name}, before=before):
-        group.delete()  # its role assignments go with it
-    messages.success(request, f"Group “{before['name']}” deleted, with its role assignments.")
+    name = group.name
+    services.group_delete(actor=actor, group=group)
+    messages.success(request, f"Group “{name}” deleted, with its role assignments.")
     return redirect("user_list")
 
 
@@ -321,8 +266,7 @@ def group_member_add(request, pk: int):
     if not form.is_valid():
         return render(request, "console/user_group_detail.html", _group_context(group, member_form=form), status=422)
     user = form.cleaned_data["user"]
-    with audit.change(actor, "group.member.add", params={"group": group.name, "username": user.username}):
-        group.user_set.add(user)
+    services.group_member_add(actor=actor, group=group, user=user)
     messages.success(request, f"“{user.username}” added to “{group.name}”.")
     return redirect("group_detail", pk=pk)
 
@@ -332,9 +276,7 @@ def group_member_remove(request, pk: int, user_pk: int):
     actor = _admin(request, "group.member.remove")
     group = get_object_or_404(Group, pk=pk)
     user = get_object_or_404(group.user_set, pk=user_pk)
-    with audit.change(actor, "group.member.remove", params={"group": group.name, "username": user.username}):
-        group.user_set.remove(user)
-        DirectoryMembership.objects.filter(user=user, group=group).delete()
+    services.group_member_remove(actor=actor, group=group, user=user)
     messages.success(request, f"“{user.username}” removed from “{group.name}”.")
     return redirect("group_detail", pk=pk)
 
@@ -383,12 +325,13 @@ class SetPasswordLinkView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         user = form.user
         actor = audit.Actor(user_id=user.pk, username=user.username, ip=audit.client_ip(self.request))
-        with audit.change(
-            actor,
-            "auth.password.change",
-            params={"username": user.username, "via": "link", "user_agent": sso.user_agent(self.request)},
-        ):
-            response = super().form_valid(form)
+        password = form.cleaned_data["new_password1"]
+        services.user_password_set(
+            actor=actor, user=user, password=password, via="link", user_agent=sso.user_agent(self.request)
+        )
+        # What Django's form_valid does after form.save(): the link's session token is spent.
+        self.request.session.pop(auth_views.INTERNAL_RESET_SESSION_TOKEN, None)
         self.request.session.pop(security.SESSION_KEY, None)
+        response = HttpResponseRedirect(self.get_success_url())
         messages.success(self.request, "Your password is set. Log in with it now.")
         return response

@@ -10,26 +10,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from buckets import s3
 from buckets.models import Bucket
-from console import access, audit, audit_views
+from console import access, audit, audit_views, services
 from console.forms import EndpointForm
 from console.models import Endpoint
 from watch.services.panels import dashboard_panels
-
-
-def endpoint_snapshot(endpoint: Endpoint) -> dict:
-    """What the audit trail keeps of an endpoint: its settings, never its secret."""
-    key_id = endpoint.access_key_id
-    return {
-        "name": endpoint.name,
-        "url": endpoint.url,
-        "region": endpoint.region,
-        "addressing_style": endpoint.addressing_style,
-        "verify_tls": endpoint.verify_tls,
-        "credential_source": endpoint.credential_source,
-        "profile": endpoint.profile,
-        "access_key_id": f"…{key_id[-4:]}" if key_id else "",
-        "has_secret": endpoint.has_secret,
-    }
 
 
 @require_GET
@@ -78,9 +62,7 @@ def endpoint_create(request):
     form = EndpointForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         actor = audit.Actor.from_request(request, role)
-        with audit.change(actor, "endpoint.create", params={"name": form.cleaned_data["name"]}) as ev:
-            endpoint = form.save()
-            ev.after = endpoint_snapshot(endpoint)
+        endpoint = services.endpoint_create(actor=actor, endpoint=form.save(commit=False))
         messages.success(request, f"Endpoint “{endpoint.name}” added. Check the connection, then sync its buckets.")
         return redirect("endpoint_list")
     return render(request, "console/endpoint_form.html", {"form": form, "profiles": form.profiles})
@@ -90,14 +72,10 @@ def endpoint_create(request):
 def endpoint_edit(request, pk: int):
     role = access.require_global_admin(request, action="endpoint.edit")
     endpoint = get_object_or_404(Endpoint, pk=pk)
-    before = endpoint_snapshot(endpoint)
     form = EndpointForm(request.POST or None, request.FILES or None, instance=endpoint)
     if request.method == "POST" and form.is_valid():
         actor = audit.Actor.from_request(request, role)
-        with audit.change(actor, "endpoint.edit", endpoint=endpoint, before=before) as ev:
-            endpoint = form.save()
-            s3.forget_client(endpoint)
-            ev.after = endpoint_snapshot(endpoint)
+        endpoint = services.endpoint_update(actor=actor, endpoint=form.save(commit=False))
         messages.success(request, f"Endpoint “{endpoint.name}” saved.")
         return redirect("endpoint_list")
     return render(
@@ -111,9 +89,7 @@ def endpoint_delete(request, pk: int):
     endpoint = get_object_or_404(Endpoint.objects.annotate(bucket_count=Count("buckets")), pk=pk)
     if request.method == "POST":
         actor = audit.Actor.from_request(request, role)
-        with audit.change(actor, "endpoint.delete", endpoint=endpoint, before=endpoint_snapshot(endpoint)):
-            s3.forget_client(endpoint)
-            endpoint.delete()
+        services.endpoint_delete(actor=actor, endpoint=endpoint)
         messages.success(request, f"Endpoint “{endpoint.name}” removed from the console. Nothing was deleted in S3.")
         return redirect("endpoint_list")
     return render(request, "console/endpoint_confirm_delete.html", {"endpoint": endpoint})

@@ -55,6 +55,7 @@ NOT_PAGES = {
     "audit_export_csv": "CSV download",
     "audit_export_jsonl": "JSON Lines download",
     "bucket_sync": "POST, redirects to the bucket list",
+    "bucket_sync_all": "POST, redirects to the bucket list",
     "object_download": "redirects to a presigned S3 URL",
     "object_version_restore": "POST, redirects to the versions page",
     "object_undelete": "POST, redirects to the object list",
@@ -429,6 +430,10 @@ def test_axe_every_page_and_fragment(browser, seeded, live_server):
     page.get_by_role("button", name=re.compile("link", re.I)).first.click()
     page.wait_for_load_state("load")
     walk.check("one-time password link")
+    walk.visit(f"/users/{users['viewer'].pk}/", "user page, role form")
+    page.locator("input[name=scope][value=bucket]").check()
+    page.locator("#role-scope").get_by_text(re.compile("Choose the endpoint")).wait_for()
+    walk.check("role form, scope preview")
     page.context.close()
 
     # As other people: a prefix-scoped viewer with two-factor, a forbidden page, a set-password link.

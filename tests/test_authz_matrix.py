@@ -231,6 +231,11 @@ EXPECTED: dict[str, Row] = {
         lambda c: ({"pk": c.group.pk, "user_pk": c.target.pk}, {}), get=NOT_ALLOWED, post=ADMIN_PAGE
     ),
     "group_role_assign": Row(GROUP, get=NOT_ALLOWED, post=ADMIN_PAGE),
+    "role_scope_preview": Row(
+        lambda c: ({}, {"scope": "prefix", "endpoint": c.ep.pk, "bucket": c.bucket, "prefix": "matrix/"}),
+        get=ADMIN_PAGE,
+        post=NOT_ALLOWED,
+    ),
     "bucket_access": Row(BUCKET, get=BUCKET_ADMIN, post=NOT_ALLOWED),
     # --- single sign-on (console/auth_views.py, console/directory_views.py); OpenID is not configured here ---
     "oidc_start": Row(NONE, get="404 404 404 404 404 404", post="405 405 405 405 405 405"),
@@ -261,6 +266,7 @@ EXPECTED: dict[str, Row] = {
     # --- buckets (buckets/urls.py) ---
     "bucket_list": Row(NONE, get=ANY_USER, post=NOT_ALLOWED),
     "bucket_sync": Row(ENDPOINT, get=NOT_ALLOWED, post=ENDPOINT_VIEWER),
+    "bucket_sync_all": Row(NONE, get=NOT_ALLOWED, post="login ok 403 ok ok ok"),  # every endpoint with a role
     "job_detail": Row(JOB, get=BUCKET_VIEWER, post=NOT_ALLOWED),
     # helper B: empty / delete / count (buckets/empty_views.py)
     "bucket_empty": Row(BUCKET, get=BUCKET_ADMIN, post=BUCKET_ADMIN),
@@ -519,3 +525,94 @@ def test_matrix(name, ctx, client, django_user_model):
             if method == "post" and response.status_code < 400:
                 ctx.put_object()  # the POST may have deleted or changed it
     assert not failures, f"{name}:\n  " + "\n  ".join(failures)
+
+
+# --- audit events by kind -----------------------------------------------------------------------
+# Who sees which event on the audit page, its detail, the exports and the dashboard. Columns: the
+# matrix's kinds of user, then a viewer of bucket "b" and a viewer of prefix "team-a/" in it.
+EVENT_COLUMNS = ("other_ep", "other_bucket", "viewer", "operator", "admin", "bucket_viewer", "prefix_viewer")
+EVENTS_BY_KIND = {
+    # name: (action, where, "<one token per column: Y seen, - not>")
+    "bucket": ("bucket.create", {"bucket": "b"}, "- - Y Y Y Y -"),
+    "object in the prefix": ("object.tags.put", {"bucket": "b", "key": "team-a/x"}, "- - Y Y Y Y Y"),
+    "object, prefix in other case": ("object.tags.put", {"bucket": "b", "key": "TEAM-A/x"}, "- - Y Y Y Y -"),
+    "object in another bucket": ("object.delete", {"bucket": "c", "key": "team-a/x"}, "- Y Y Y Y - -"),
+    "another endpoint": ("bucket.create", {"endpoint": "other", "bucket": "b"}, "Y - Y Y Y - -"),
+    "role given on the bucket": ("role.assign", {"bucket": "b", "key": "team-a/"}, "- - - - Y - -"),
+    "role removed": ("role.remove", {"bucket": "b"}, "- - - - Y - -"),
+    "user created": ("user.create", {}, "- - - - Y - -"),
+    "user deactivated": ("user.deactivate", {}, "- - - - Y - -"),
+    "group member": ("group.member.add", {}, "- - - - Y - -"),
+    "endpoint edited": ("endpoint.edit", {"bucket": ""}, "- - - - Y - -"),
+    "directory mapping": ("directory.mapping.add", {}, "- - - - Y - -"),
+    "sign-in": ("auth.login", {}, "- - - - Y - -"),
+    "failed sign-in": ("auth.login.failed", {}, "- - - - Y - -"),
+    "lock lifted": ("auth.lockout.lift", {}, "- - - - Y - -"),
+    "trail archived": ("audit.archive", {}, "- - - - Y - -"),
+}
+
+
+@pytest.fixture
+def events_by_kind(db, django_user_model):
+    ep = Endpoint.objects.create(name="audit-ep", url="http://127.0.0.1:9", region="us-east-1")
+    other = Endpoint.objects.create(name="audit-other", url="http://127.0.0.1:9", region="us-east-1")
+    grants = {
+        "other_ep": dict(role=Role.ADMIN, endpoint=other),
+        "other_bucket": dict(role=Role.ADMIN, endpoint=ep, bucket="c"),
+        "viewer": dict(role=Role.VIEWER),
+        "operator": dict(role=Role.OPERATOR),
+        "admin": dict(role=Role.ADMIN),
+        "bucket_viewer": dict(role=Role.VIEWER, endpoint=ep, bucket="b"),
+        "prefix_viewer": dict(role=Role.VIEWER, endpoint=ep, bucket="b", prefix="team-a/"),
+    }
+    users = {}
+    for name, grant in grants.items():
+        users[name] = django_user_model.objects.create_user(f"ev-{name}", password="pw-matrix-123456")
+        RoleAssignment.objects.create(user=users[name], **grant)
+    someone = audit.Actor(None, "someone", ip="192.0.2.77", role="admin")
+    events = {}
+    for kind, (action, where, _) in EVENTS_BY_KIND.items():
+        place = {**where, "endpoint": other if where.get("endpoint") == "other" else ep}
+        if action.startswith(("user.", "group.", "directory.", "auth.", "audit.")):
+            place = {}
+        events[kind] = audit.record(someone, action, outcome="ok", params={"username": "x"}, **place)
+    return users, events
+
+
+def _expected(column: str) -> set[str]:
+    i = EVENT_COLUMNS.index(column)
+    return {kind for kind, (_, _, spec) in EVENTS_BY_KIND.items() if spec.split()[i] == "Y"}
+
+
+@pytest.mark.parametrize("column", EVENT_COLUMNS)
+def test_audit_events_by_kind(column, events_by_kind, client):
+    users, events = events_by_kind
+    client.force_login(users[column])
+    expected = _expected(column)
+    by_pk = {e.pk: kind for kind, e in events.items()}
+    listed = {by_pk[e.pk] for e in client.get(reverse("audit_list")).context["events"] if e.pk in by_pk}
+    exported = {
+        by_pk[json.loads(line)["id"]]
+        for line in b"".join(client.get(reverse("audit_export_jsonl")).streaming_content).decode().splitlines()
+    }
+    recent = {by_pk[e.pk] for e in client.get(reverse("dashboard")).context["recent"] if e.pk in by_pk}
+    details = {k for k, e in events.items() if client.get(reverse("audit_detail", args=[e.pk])).status_code == 200}
+    assert listed == expected, f"{column}: audit page"
+    assert exported == expected, f"{column}: export"
+    assert details == expected, f"{column}: details (404 for the others)"
+    assert recent == expected & recent and len(recent) == min(10, len(expected)), f"{column}: dashboard"
+
+
+@pytest.mark.parametrize("column", EVENT_COLUMNS)
+def test_other_peoples_addresses_are_for_global_admins(column, events_by_kind, client):
+    users, events = events_by_kind
+    client.force_login(users[column])
+    seen = column == "admin"
+    page = client.get(reverse("audit_list")).content.decode()
+    export = b"".join(client.get(reverse("audit_export_csv")).streaming_content).decode()
+    assert ("192.0.2.77" in page) is seen and ("192.0.2.77" in export) is seen
+    visible = [e for kind, e in events.items() if kind in _expected(column)]
+    assert ("192.0.2.77" in client.get(reverse("audit_detail", args=[visible[0].pk])).content.decode()) is seen
+    # Filtering by the address tells nothing either: only one's own events match it.
+    found = client.get(reverse("audit_list"), {"ip": "192.0.2.77"}).context["events"]
+    assert bool(found) is seen

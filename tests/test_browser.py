@@ -94,7 +94,7 @@ def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoi
     with page.expect_file_chooser() as chooser:
         panel.get_by_role("button", name="Choose files").click()
     chooser.value.set_files([tmp_path / "readme.txt", tmp_path / "data.bin"])
-    expect(panel.locator("[data-staged-summary]")).to_have_text("2 files · 9.0 MB")  # the console's units
+    expect(panel.locator("[data-staged-summary]")).to_have_text("2 files · 9.0 MiB")  # the console's units
     expect(panel.locator(".upload-file").filter(has_text="readme.txt")).to_contain_text("23 bytes")
     panel.locator(".upload-options summary").click()
     panel.locator("[data-upload-add-row=meta]").click()
@@ -103,7 +103,7 @@ def test_upload_edit_metadata_and_audit(page, live_server, operator_user, endpoi
     panel.locator("[data-upload-go]").click()
 
     expect(panel.locator("[data-batch-percent]")).to_have_text("100%")
-    expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 2 files (9.0 MB)")
+    expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 2 files (9.0 MiB)")
     # Focus on the summary (not dropped to <body> with the Upload button), said in the live region too.
     expect(panel.locator("[data-batch-summary]")).to_be_focused()
     expect(panel.locator("[data-live][aria-live=polite]")).to_contain_text("Uploaded 2 files")

@@ -110,9 +110,11 @@ def test_delete_bucket_end_to_end(admin_client, endpoint, s3client, make_bucket)
     job = _job(_confirm(admin_client, "bucket_delete", endpoint, bucket))
     job.refresh_from_db()
     assert job.status == Job.Status.DONE, job.message
-    assert job.message == f"Bucket “{bucket}” deleted: deleted 5 objects (25\xa0bytes) and aborted 1 incomplete upload."
+    assert job.message == f"Bucket “{bucket}” deleted: deleted 5 objects (25 bytes) and aborted 1 incomplete upload."
     assert bucket not in [b["Name"] for b in s3client.list_buckets()["Buckets"]]
     assert not Bucket.objects.filter(endpoint=endpoint, name=bucket).exists()
+    job_page = admin_client.get(reverse("job_detail", args=[job.pk])).content.decode()
+    assert f"/b/{endpoint.pk}/{bucket}/" not in job_page and "All buckets" in job_page  # no link to what is gone
 
     rows = list(AuditEvent.objects.filter(bucket=bucket).order_by("id").values_list("action", "outcome"))
     assert rows == [("bucket.delete.start", "ok"), ("bucket.delete", "ok")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -259,7 +260,11 @@ def test_policy_review_helpers_and_refusal(clients, endpoint, bucket, s3client):
     assert "AllowPublicRead" not in closed.context["form"]["policy"].value()
     only_public = json.dumps({"Version": "2012-10-17", "Statement": [json.loads(new_text)["Statement"][1]]})
     empty = admin.post(editor_url, {"policy": only_public, "preset": "remove-public"}, **HTMX)
-    assert "use “Delete policy”" in empty.text
+    assert "Delete the policy instead" in empty.text
+    # ...and the button it names is right there, posting to the section's remove (with the form's seen state)
+    remove = url("bucket_setting_remove", endpoint, bucket, "policy")
+    assert re.search(r'<button type="submit" class="danger small-btn" formaction="' + re.escape(remove), empty.text)
+    assert ">Delete policy</button>" in empty.text and "AllowPublicRead" in empty.context["form"]["policy"].value()
     assert "Fix the JSON" in admin.post(editor_url, {"policy": "{", "preset": "public-read"}, **HTMX).text
 
     # invalid JSON never reaches S3; a policy S3 refuses is shown in place

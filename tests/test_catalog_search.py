@@ -191,7 +191,7 @@ def test_old_incomplete_uploads_are_aborted_in_one_audited_change(indexed, opera
 def test_the_folder_list_shows_folder_sizes_from_a_fresh_index_and_sorts(indexed, admin_client):
     url = reverse("object_list", args=[indexed.endpoint.pk, indexed.bucket])
     page = admin_client.get(url).content.decode()
-    assert 'title="4 objects, 6140 bytes (from the index)"' in page and "6.0\xa0KB" in page
+    assert 'title="4 objects, 6140 bytes (from the index)"' in page and "6.0\xa0KiB" in page
     by_size = admin_client.get(url + "?sort=size").content.decode()
     assert by_size.index("team-b/") < by_size.index("team-a/")  # 7,012 bytes before 6,140
     by_name = admin_client.get(url).content.decode()

@@ -95,7 +95,7 @@ def test_delete_one_object_with_dry_run(admin_client, endpoint, s3client, make_b
 
     page = admin_client.get(url("object_delete", endpoint, bucket, key=key))
     html = page.content.decode()
-    assert page.status_code == 200 and "2.0\xa0KB" in html and "<b>report" not in html
+    assert page.status_code == 200 and "2.0\xa0KiB" in html and "<b>report" not in html
     response = admin_client.post(url("object_delete", endpoint, bucket, key=key))
     assert response.status_code == 302
     assert response["Location"] == url("object_list", endpoint, bucket, prefix="docs/")

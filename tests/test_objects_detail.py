@@ -326,7 +326,7 @@ def test_preview_text_truncated_image_and_binary(viewer_client, endpoint, s3clie
     s3client.put_object(Bucket=bucket, Key="blob", Body=b"\x00\x01\x02\xff" * 10, ContentType="")
     s3.CALL_COUNTS.clear()
     page = viewer_client.get(url("object_detail", endpoint, bucket, key="big.log")).content.decode()
-    assert "Showing the first 64 KB" in page and "line ünï &lt;tag&gt;" in page
+    assert "Showing the first 64 KiB" in page and "line ünï &lt;tag&gt;" in page
     assert s3.CALL_COUNTS["GetObject"] == 1  # one Range request, not the whole object
     image = viewer_client.get(url("object_detail", endpoint, bucket, key="pic.png")).content.decode()
     src = html.unescape(re.search(r'<img src="([^"]*)"', image).group(1))

@@ -83,7 +83,7 @@ def test_public_status_reasons_and_unknown():
         ),
         (json.dumps(doc({**PUBLIC_STMT, "Sid": "a"}, {**PUBLIC_STMT, "Sid": "a"})), "the Sid “a” is used twice"),
         (json.dumps(doc({**PUBLIC_STMT, "Condition": "x"})), "“Condition” must be a JSON object"),
-        ("{" + " " * 21000 + "}", "at most 20 KB"),
+        ("{" + " " * 21000 + "}", "at most 20 KiB"),
     ],
 )
 def test_policy_errors(text, fragment):

@@ -116,7 +116,7 @@ def test_bucket_list_shows_counts_and_public_badge(admin_client, endpoint):
     Bucket.objects.create(endpoint=endpoint, name="qa-counted", object_count=12345, total_bytes=2048, counted_at=now)
     Bucket.objects.create(endpoint=endpoint, name="qa-open", is_public=True, public_checked_at=now, last_synced=now)
     page = admin_client.get(reverse("bucket_list")).content.decode()
-    assert "12,345" in page and "2.0\xa0KB" in page
+    assert "12,345" in page and "2.0\xa0KiB" in page
     row = page[page.index("qa-open") :]
     assert row.index('class="badge public"') < row.index("</tr>") and "just now" in row[: row.index("</tr>")]
 

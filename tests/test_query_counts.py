@@ -37,7 +37,7 @@ PAGES = {
     "user_list": 11,
     "group_detail": 10,
     "endpoint_list": 4,
-    "job_detail": 4,
+    "job_detail": 5,  # 4, and whether its bucket is still known (no link to a deleted bucket)
 }
 
 

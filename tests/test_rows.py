@@ -25,12 +25,12 @@ from console.models import AuditEvent, Endpoint
 
 XSS = "x\"'><img src=x onerror=alert(1)>&amp;"
 
-OLD_BUCKET_ROW = """{% load console_time humanize %}{% for bucket in buckets %}
+OLD_BUCKET_ROW = """{% load console_time humanize console_size %}{% for bucket in buckets %}
     <tr>
       <td class="break"><strong><a href="{% url 'bucket_detail' bucket.endpoint_id bucket.name %}">{{ bucket.name }}</a></strong>{% if bucket.is_public %} <span class="badge public" title="Checked {{ bucket.public_checked_at|ago }}">Public</span>{% endif %}</td>
       <td>{{ bucket.endpoint.name }}</td>
       <td class="nowrap">{{ bucket.region|default:"—" }}</td>
-      <td class="num nowrap">{% if bucket.counted_at %}<span title="Counted {{ bucket.counted_at|ago }}">{{ bucket.object_count|intcomma }}</span> <span class="muted small">· {{ bucket.total_bytes|filesizeformat }}</span>{% else %}<span class="muted" title="Not counted yet: “Count objects” on the bucket page">—</span>{% endif %}</td>
+      <td class="num nowrap">{% if bucket.counted_at %}<span title="Counted {{ bucket.counted_at|ago }}">{{ bucket.object_count|intcomma }}</span> <span class="muted small">· {{ bucket.total_bytes|size }}</span>{% else %}<span class="muted" title="Not counted yet: “Count objects” on the bucket page">—</span>{% endif %}</td>
       <td class="nowrap">{{ bucket.created|date:"Y-m-d H:i"|default:"—" }}</td>
       <td class="nowrap muted">{% if bucket.last_synced %}{{ bucket.last_synced|ago }}{% else %}never{% endif %}</td>
     </tr>{% endfor %}"""  # noqa: E501

@@ -251,7 +251,7 @@ def test_job_page_is_scoped_like_its_prefix(django_user_model, endpoint, make_bu
 def test_non_admins_cannot_probe_user_and_group_ids(operator_client, django_user_model, endpoint):
     target = django_user_model.objects.create_user("target", password="pw-target-123456")
     group = Group.objects.create(name="team")
-    data = {"role": "admin"}
+    data = {"role": "admin", "scope": "everything"}  # a valid form: the refusal is the role's
     existing = [reverse("user_role_assign", args=[target.pk]), reverse("group_role_assign", args=[group.pk])]
     missing = [reverse("user_role_assign", args=[99999]), reverse("group_role_assign", args=[99999])]
     for path in existing + missing:

@@ -132,23 +132,26 @@ def test_role_assignment_form_and_effect(admin_client, django_user_model, endpoi
     Bucket.objects.create(endpoint=endpoint, name="known-bucket")
     url = reverse("user_role_assign", args=[frank.pk])
     cases = [
-        ({"role": "viewer", "bucket": "known-bucket"}, "Choose the endpoint of the bucket"),
-        ({"role": "viewer", "endpoint": endpoint.pk, "bucket": "Bad_Name"}, "lowercase letters, digits, dots"),
-        ({"role": "viewer", "endpoint": endpoint.pk, "bucket": "192.168.1.1"}, "IP address"),
-        ({"role": "viewer", "endpoint": endpoint.pk, "prefix": "logs/"}, "A prefix needs a bucket"),
-        ({"role": "boss"}, "Select a valid choice"),
+        ({"role": "viewer", "scope": "bucket", "bucket": "known-bucket"}, "Choose an endpoint"),
+        ({"role": "viewer", "scope": "bucket", "endpoint": endpoint.pk, "bucket": "Bad_Name"}, "lowercase letters"),
+        ({"role": "viewer", "scope": "bucket", "endpoint": endpoint.pk, "bucket": "192.168.1.1"}, "IP address"),
+        ({"role": "viewer", "scope": "prefix", "endpoint": endpoint.pk, "prefix": "logs/"}, "Choose a bucket"),
+        ({"role": "boss", "scope": "everything"}, "Select a valid choice"),
     ]
     for data, message in cases:
         response = admin_client.post(url, data)
         assert response.status_code == 422 and message in response.content.decode(), data
     assert not RoleAssignment.objects.filter(user=frank).exists()
 
-    # A known bucket, and a valid name of a bucket not synced yet, are both accepted.
-    assert (
-        admin_client.post(url, {"role": "operator", "endpoint": endpoint.pk, "bucket": "known-bucket"}).status_code
-        == 302
-    )
-    data = {"role": "viewer", "endpoint": endpoint.pk, "bucket": "not-synced-yet", "prefix": "/team/"}
+    # A known bucket, and a valid name of a bucket not synced yet (once the form's box says so), are accepted.
+    known = {"role": "operator", "scope": "bucket", "endpoint": endpoint.pk, "bucket": "known-bucket"}
+    assert admin_client.post(url, known).status_code == 302
+    data = {"role": "viewer", "scope": "prefix", "endpoint": endpoint.pk, "bucket": "not-synced-yet"}
+    data["prefix"] = "/team/"
+    warned = admin_client.post(url, data)
+    assert warned.status_code == 422 and "knows no bucket “not-synced-yet” on local" in warned.content.decode()
+    assert 'name="unknown_bucket"' in warned.content.decode()
+    data["unknown_bucket"] = "on"
     assert admin_client.post(url, data).status_code == 302
     duplicate = admin_client.post(url, data)
     assert duplicate.status_code == 422 and "exists already" in duplicate.content.decode()
@@ -170,9 +173,10 @@ def test_role_assignment_form_and_effect(admin_client, django_user_model, endpoi
     assert "known-bucket" not in user_client.get(reverse("bucket_list")).content.decode()
 
 
-def test_global_role_assignment_needs_no_scope(admin_client, django_user_model):
+def test_global_role_assignment_is_chosen_not_defaulted(admin_client, django_user_model):
     gina = django_user_model.objects.create_user("gina", password=GOOD_PASSWORD)
-    assert admin_client.post(reverse("user_role_assign", args=[gina.pk]), {"role": "admin"}).status_code == 302
+    data = {"role": "admin", "scope": "everything"}
+    assert admin_client.post(reverse("user_role_assign", args=[gina.pk]), data).status_code == 302
     assignment = RoleAssignment.objects.get(user=gina)
     assert assignment.endpoint is None and assignment.role == "admin"
     assert "Admin on everything" in admin_client.get(reverse("user_list")).content.decode()
@@ -188,7 +192,7 @@ def test_groups_give_roles_to_their_members(admin_client, django_user_model, end
     admin_client.post(reverse("group_member_add", args=[group.pk]), {"user": hank.pk})
     admin_client.post(
         reverse("group_role_assign", args=[group.pk]),
-        {"role": "operator", "endpoint": endpoint.pk, "bucket": "team-bucket"},
+        {"role": "operator", "scope": "bucket", "endpoint": endpoint.pk, "bucket": "team-bucket"},
     )
     assert RoleAssignment.objects.filter(group=group, bucket="team-bucket", role="operator").exists()
     user_client.force_login(hank)

@@ -12,7 +12,9 @@ from buckets.forms.settings import clean_tag_lines
 
 
 class BucketCreateForm(forms.Form):
-    endpoint = forms.ModelChoiceField(queryset=None, empty_label=None)
+    endpoint = forms.ModelChoiceField(
+        queryset=None, empty_label="Choose the endpoint", error_messages={"required": "Choose the endpoint."}
+    )
     name = forms.CharField(label="Bucket name", max_length=100, strip=True)
     region = forms.CharField(
         max_length=64,

@@ -96,9 +96,10 @@ def bucket_create(
         if code == "BucketAlreadyExists" and Bucket.objects.filter(endpoint=endpoint, name=name).exists():
             code = "BucketAlreadyOwnedByYou"  # SeaweedFS and others answer so for a bucket of your own
         raise BucketRefused(CREATE_REFUSALS.get(code, exc.user_message), "name" if "Bucket" in code else None) from exc
+    now = timezone.now()  # the console knows the bucket as of now: it just made it
     try:
         record = Bucket.objects.create(
-            endpoint=endpoint, name=name, region=region or "us-east-1", created=timezone.now(), last_synced=None
+            endpoint=endpoint, name=name, region=region or "us-east-1", created=now, last_synced=now
         )
     except IntegrityError:
         record = Bucket.objects.get(endpoint=endpoint, name=name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from buckets import job_recovery, jobs, s3, tasks
@@ -21,6 +20,7 @@ from buckets.services import reads
 from catalog.services import follow  # the bucket index follows the changes below (catalog app)
 from console import audit
 from console.models import Endpoint
+from console.sizes import human_size
 
 # The confirm page counts at most this many entries before it says "more than".
 CONFIRM_COUNT_LIMIT = 100_000
@@ -328,7 +328,7 @@ class _Emptier:
 
 
 def _done_text(tally: Tally) -> str:
-    text = f"deleted {_entries(tally, tally.deleted)} ({filesizeformat(tally.bytes)})"
+    text = f"deleted {_entries(tally, tally.deleted)} ({human_size(tally.bytes)})"
     if tally.aborted_uploads:
         text += f" and aborted {_n(tally.aborted_uploads, 'incomplete upload', 'incomplete uploads')}"
     return text
@@ -413,6 +413,6 @@ def count_objects(job: Job, progress: Progress) -> Outcome:
         defaults={"object_count": objects, "total_bytes": nbytes, "counted_at": timezone.now()},
     )
     return Outcome(
-        f"{objects:,} objects, {filesizeformat(nbytes)} (current versions).",
+        f"{objects:,} objects, {human_size(nbytes)} (current versions).",
         after={"objects": objects, "bytes": nbytes},
     )

@@ -48,9 +48,14 @@ ROW_MENU = (
 )
 
 
-def row_menu(endpoint: Endpoint, bucket: str, can_write: bool) -> list[tuple[str, str, str]]:
-    """(label, URL up to "key=", extra attributes) of each action of an object row, made once per page."""
-    names = [("Download", "object_download", ""), ("Versions", "object_versions", ""), ("Copy…", "object_copy", "")]
+def row_menu(endpoint: Endpoint, bucket: str, can_write: bool, can_copy: bool) -> list[tuple[str, str, str]]:
+    """(label, URL up to "key=", extra attributes) of each action of an object row, made once per page.
+
+    Only what the role allows: a copy needs somewhere to write (``can_copy``), the rest a writer here.
+    """
+    names = [("Download", "object_download", ""), ("Versions", "object_versions", "")]
+    if can_copy:
+        names.append(("Copy…", "object_copy", ""))
     if can_write:
         names += [("Move…", "object_move", ""), ("Rename…", "object_rename", "")]
         names += [("Delete…", "object_delete", ' class="danger"')]
@@ -144,7 +149,7 @@ def object_list(request, endpoint_pk: int, bucket: str):
         "object_rows": object_rows(
             listed,
             reverse("object_detail", args=[endpoint.pk, bucket]) + "?key=",
-            row_menu(endpoint, bucket, role.can_write),
+            row_menu(endpoint, bucket, role.can_write, role.can_write or access.writes_somewhere(request.user)),
         ),
         "object_count": len(objects),
         "next_url": following and url_for("object_list", endpoint, bucket, **query, token=following),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import contextlib
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -10,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.utils.html import avoid_wrapping
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,6 +26,7 @@ from catalog.services import analytics as index_sizes
 from console import access, rows
 from console.models import Endpoint, Role
 from console.rows import esc
+from console.sizes import human_size
 
 BUCKETS_PER_PAGE = 100
 
@@ -47,16 +49,20 @@ ROW_FIELDS = ("endpoint_id", "name", "region", "created", "last_synced", "object
               "is_public", "public_checked_at")  # fmt: skip
 
 
+def _size(number: int) -> str:
+    return avoid_wrapping(human_size(number))  # as the templates' |size: on one line
+
+
 def _count(b: dict, indexed: dict | None, ago, analytics_url) -> str:
     """Objects and bytes: from the bucket index when it has crawled the bucket, else the last count."""
     if indexed:
-        objects, size = esc(intcomma(indexed["count"])), esc(filesizeformat(indexed["bytes"]))
+        objects, size = esc(intcomma(indexed["count"])), esc(_size(indexed["bytes"]))
         return INDEXED.format(
             href=esc(analytics_url(b["name"])), at=esc(ago(indexed["at"])), objects=objects, size=size
         )
     if b["counted_at"]:
         return COUNTED.format(counted=esc(ago(b["counted_at"])), objects=esc(intcomma(b["object_count"])),
-                              size=esc(filesizeformat(b["total_bytes"])))  # fmt: skip
+                              size=esc(_size(b["total_bytes"])))  # fmt: skip
     return NOT_COUNTED
 
 
@@ -121,12 +127,33 @@ def bucket_sync(request, endpoint_pk: int):
     except s3.S3Error as exc:
         messages.error(request, f"Could not list the buckets of “{endpoint.name}”: {exc.user_message}")
         return redirect("bucket_list")
-    text = f"“{endpoint.name}”: {result.total} buckets."
+    messages.success(request, _sync_message(result))
+    return redirect("bucket_list")
+
+
+def _sync_message(result: bucket_services.SyncResult) -> str:
+    text = f"“{result.endpoint.name}”: {result.total} buckets."
     if result.added:
         text += f" New: {_names(result.added)}."
     if result.removed:
         text += f" No longer in S3, removed from the list: {_names(result.removed)}."
-    messages.success(request, text)
+    return text
+
+
+@require_POST
+def bucket_sync_all(request):
+    """Sync every endpoint the user holds a role on, one after the other; one message each."""
+    endpoints = [e for e in Endpoint.objects.order_by("name") if access.effective_role(request.user, endpoint=e)]
+    if not endpoints:
+        access.require_role(request, Role.VIEWER, action="buckets.sync")  # records the refusal
+    for endpoint in endpoints:
+        role = access.require_role(request, Role.VIEWER, action="buckets.sync", endpoint=endpoint)
+        try:
+            result = bucket_services.buckets_sync(actor=actor(request, role), endpoint=endpoint)
+        except s3.S3Error as exc:
+            messages.error(request, f"Could not list the buckets of “{endpoint.name}”: {exc.user_message}")
+        else:
+            messages.success(request, _sync_message(result))
     return redirect("bucket_list")
 
 
@@ -155,18 +182,20 @@ def _admin_endpoints(user):
 
 @require_http_methods(["GET", "POST"])
 def bucket_create(request):
+    endpoints = _admin_endpoints(request.user)
     if request.method == "POST":
-        endpoint = get_object_or_404(Endpoint, pk=_int(request.POST.get("endpoint")))
-        role = access.require_role(request, Role.ADMIN, action="bucket.create", endpoint=endpoint)
-        form = BucketCreateForm(request.POST, endpoints=_admin_endpoints(request.user))
+        pk = _int(request.POST.get("endpoint"))
+        if pk or not endpoints.exists():  # (none chosen: the form says so)
+            endpoint = get_object_or_404(Endpoint, pk=pk)
+            role = access.require_role(request, Role.ADMIN, action="bucket.create", endpoint=endpoint)
+        form = BucketCreateForm(request.POST, endpoints=endpoints)
         if form.is_valid() and (response := _create(request, form, endpoint, role)):
             return response
         return render(request, "buckets/bucket_create.html", {"form": form}, status=422)
-    endpoints = _admin_endpoints(request.user)
     if not endpoints.exists():
         access.require_role(request, Role.ADMIN, action="bucket.create")  # records the denial and refuses
-    initial = {k: v for k, v in request.GET.items() if k in {"endpoint", "region", "tags", "name"}}
-    initial.setdefault("endpoint", endpoints.first().pk)
+    initial = {k: v for k, v in request.GET.items() if k in {"region", "tags", "name"}}
+    initial["endpoint"] = _came_from(request, endpoints)
     prefix = request.GET.get("prefix", "")
     if request.GET.get("generate"):
         initial["name"] = vocabulary.unique_bucket_name(prefix)
@@ -176,6 +205,21 @@ def bucket_create(request):
 
 def _int(value) -> int:
     return int(value) if str(value).isdigit() else 0
+
+
+def _came_from(request, endpoints) -> int | None:
+    """The endpoint to preselect: the one asked for (?endpoint=), else the one of the page the user came
+    from (a bucket's pages, the bucket list filtered by endpoint), else the only one; never just the first."""
+    wanted = _int(request.GET.get("endpoint"))
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if not wanted and referer.netloc == request.get_host():
+        with contextlib.suppress(Resolver404):
+            wanted = _int(resolve(referer.path).kwargs.get("endpoint_pk"))
+        wanted = wanted or _int(parse_qs(referer.query).get("endpoint", [""])[0])
+    ids = list(endpoints.values_list("pk", flat=True))
+    if wanted in ids:
+        return wanted
+    return ids[0] if len(ids) == 1 else None
 
 
 def _create(request, form, endpoint: Endpoint, role: Role):

@@ -17,6 +17,7 @@ from buckets import s3
 from buckets.forms.transfer import decode_key
 from console import audit
 from console.models import Endpoint, Role
+from console.sizes import human_size  # noqa: F401 - the rows' sizes, in the one convention of console/sizes.py
 
 PAGE_SIZES = (100, 250, 500, 1000)  # rows a page of the object list may show; the first is the default
 
@@ -60,20 +61,6 @@ def s3_text(exc: s3.S3Error) -> str:
     if exc.code == "PreconditionFailed":
         return "This object changed since you opened it — reload to see the current version. Nothing was saved."
     return "This is not supported by this endpoint." if exc.not_supported else exc.user_message
-
-
-def human_size(size: int | None) -> str:
-    """1,536 → '1.5 KB' (like filesizeformat, which is too slow for a thousand rows)."""
-    if size is None:
-        return ""
-    if size < 1024:
-        return f"{size} byte{'s' if size != 1 else ''}"
-    value = float(size)
-    for unit in ("KB", "MB", "GB", "TB", "PB"):
-        value /= 1024
-        if value < 1024 or unit == "PB":
-            return f"{value:.1f} {unit}"
-    return ""
 
 
 def crumbs(prefix: str) -> list[dict]:

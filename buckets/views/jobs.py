@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from buckets import job_recovery
-from buckets.models import Job
+from buckets.models import Bucket, Job
 from buckets.services import bulk
 from buckets.views.common import actor
 from console import access
@@ -30,9 +30,15 @@ def job_detail(request, pk):
     access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket, key=key)
     if job_recovery.recover(job):  # its worker died: queued again (or failed) now rather than at the next sweep
         job.refresh_from_db()
+    # A finished job whose bucket is no longer known (it deleted it, or a later job did) links to none of it.
+    gone = (
+        bool(job.bucket)
+        and not job.is_active
+        and not Bucket.objects.filter(endpoint=job.endpoint, name=job.bucket).exists()
+    )
     context = {
         "job": job, "waiting": job_recovery.is_waiting_long(job), "bound": job_recovery.recovery_bound(),
-        "max_attempts": settings.JOB_MAX_ATTEMPTS, "bulk": bulk.is_bulk(job),
+        "max_attempts": settings.JOB_MAX_ATTEMPTS, "bulk": bulk.is_bulk(job), "bucket_gone": gone,
     }  # fmt: skip
     template = "buckets/job_detail.html#job-progress" if request.htmx else "buckets/job_detail.html"
     return render(request, template, context)

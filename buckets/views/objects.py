@@ -25,7 +25,7 @@ from console.models import Endpoint, Role
 PAGE = "buckets/objects/object_detail.html"
 DOWNLOAD_SECONDS = 5 * 60
 PREVIEW_BYTES = 64 * 1024
-PREVIEW_IMAGE_MAX = 10 * 1000 * 1000
+PREVIEW_IMAGE_MAX = 10 * 1024 * 1024  # "10 MiB"
 TEXT_TYPES = {
     "application/json", "application/xml", "application/yaml", "application/x-yaml", "application/javascript",
     "application/x-ndjson", "application/toml", "application/sql", "application/csv",
@@ -66,7 +66,7 @@ def preview(endpoint: Endpoint, bucket: str, head: dict) -> dict | None:
     where = {"endpoint": endpoint, "bucket": bucket, "key": head["key"], "version_id": head["version_id"]}
     if content_type.startswith("image/"):
         if head["size"] > PREVIEW_IMAGE_MAX:
-            return {"kind": "none", "reason": "The image is larger than 10 MB."}
+            return {"kind": "none", "reason": "The image is larger than 10 MiB."}
         return {"kind": "image", "url": s3.presigned_get_url(**where, expires_in=DOWNLOAD_SECONDS)}
     known = _is_text(head)
     if not known and not (content_type in UNKNOWN_TYPES and head["size"] <= 1024 * 1024):

@@ -33,7 +33,7 @@ def _policy_form(request, target, seen_token: str, text: str, *, bound: bool):
 def policy_editor(request, endpoint_pk: int, bucket: str):
     """Back to the editor with the posted text, optionally through a helper. No S3 call."""
     spec, target, role = section_scope(request, endpoint_pk, bucket, "bucket", "policy", write=True)
-    text, preset, note = request.POST.get("policy", ""), request.POST.get("preset", ""), ""
+    text, preset, note, offer_delete = request.POST.get("policy", ""), request.POST.get("preset", ""), "", False
     seen = request.POST.get("seen", "")
     if preset in ("public-read", "remove-public"):
         try:
@@ -49,10 +49,12 @@ def policy_editor(request, endpoint_pk: int, bucket: str):
             result = bucket_policy.remove_public_access(current)
             note = "Removed the statements that allow everyone. Review before saving."
             if result is None:
-                note = "No statement would remain: to remove public access, cancel and use “Delete policy”."
+                note = "No statement would remain: every statement lets everyone in. Delete the policy instead:"
+                offer_delete = True
+                result = current  # the text stays as it was
         text = bucket_policy.pretty(result)
     form = _policy_form(request, target, seen, text, bound=False)
-    return render_section(request, spec, target, role, "form", form=form, note=note)
+    return render_section(request, spec, target, role, "form", form=form, note=note, offer_delete=offer_delete)
 
 
 @require_POST

@@ -1,15 +1,15 @@
-// Sizes and counts as the rest of the console writes them (buckets/object_views.py:human_size,
-// Django's filesizeformat): 1024 steps, one decimal, "KB", "MB", "GB".
+// Sizes and counts as the rest of the console writes them (console/sizes.py, the templates' "size"
+// filter): 1024 steps labelled as such, one decimal, "KiB", "MiB", "GiB".
 
-const UNITS = ["KB", "MB", "GB", "TB", "PB"];
+const UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
 
-/** 1536 → "1.5 KB"; 1 → "1 byte". */
+/** 1536 → "1.5 KiB"; 1 → "1 byte". */
 export function humanSize(bytes) {
   if (bytes < 1024) return `${Math.round(bytes)} ${bytes === 1 ? "byte" : "bytes"}`;
   let value = bytes;
   for (const unit of UNITS) {
     value /= 1024;
-    if (value < 1024 || unit === "PB") return `${value.toFixed(1)} ${unit}`;
+    if (value < 1024 || unit === "PiB") return `${value.toFixed(1)} ${unit}`;
   }
   return "";
 }
