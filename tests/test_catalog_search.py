@@ -226,11 +226,24 @@ def test_many_old_uploads_are_aborted_by_a_job(indexed, operator_client, seaweed
     assert sorted(actions) == ["multipart.abort_old", "multipart.abort_old.start"]
 
 
-def test_the_bucket_list_shows_the_index_count(indexed, admin_client):
-    from buckets.models import Bucket
+def test_bulk_jobs_keep_the_index_in_step(indexed, admin_client):
+    """A bulk storage-class change and a bulk delete move the index's sums: no crawl needed."""
+    from buckets.models import Job
+    from catalog.models import Entry
 
-    Bucket.objects.get_or_create(endpoint=indexed.endpoint, name=indexed.bucket)
-    page = admin_client.get(reverse("bucket_list")).content.decode()
-    analytics_url = reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])
-    assert f'<a href="{analytics_url}" title="From the index, crawled' in page
-    assert f">{len(KEYS) + 1}</a>" in page
+    def start(**data):
+        data = {"source": "prefix", "rate": "0", **data}
+        response = admin_client.post(reverse("bulk_start", args=[indexed.endpoint.pk, indexed.bucket]), data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        job = Job.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+        assert job.status == Job.Status.DONE, job.message
+
+    start(prefix="team-a/reports/", action="storage_class", storage_class="STANDARD_IA")
+    classes = dict(
+        Entry.objects.filter(indexed=indexed, key__startswith="team-a/reports/").values_list("key", "storage_class")
+    )
+    assert set(classes.values()) == {"STANDARD_IA"} and len(classes) == 2
+    start(prefix="team-b/", action="delete", confirm=indexed.bucket)
+    assert not Entry.objects.filter(indexed=indexed, key__startswith="team-b/").exists()
+    page = admin_client.get(reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])).content.decode()
+    assert "team-b/" not in page

@@ -30,6 +30,7 @@ from buckets.jobs import JobFailed, Outcome, Progress
 from buckets.models import Job
 from buckets.services import copying, reads, transfer_jobs
 from buckets.services.prefixes import MAX_DRY_RUN_PAGES, ExistingKeys, common_prefix, delete_keys, iter_pages
+from catalog.services import follow
 from console import access, audit
 from console.models import Endpoint, Role
 
@@ -233,6 +234,7 @@ def apply_one(endpoint: Endpoint, bucket: str, action: str, options: dict, entry
         copying.copy_onto_itself(
             endpoint=endpoint, bucket=bucket, key=key, head=head, storage_class=options["storage_class"]
         )
+        follow.object_reclassed(endpoint=endpoint, bucket=bucket, key=key, storage_class=options["storage_class"])
     elif action == "header":
         head = _head(endpoint, bucket, key)
         name, value = options["header"], options["value"]
@@ -240,6 +242,9 @@ def apply_one(endpoint: Endpoint, bucket: str, action: str, options: dict, entry
             raise Unchanged
         headers = {**head["headers"], name: value}
         copying.copy_onto_itself(endpoint=endpoint, bucket=bucket, key=key, head=head, headers=headers)
+        follow.object_stored(  # the bucket index (catalog): same size and class, a new modification time
+            endpoint=endpoint, bucket=bucket, key=key, size=head["size"], storage_class=head["storage_class"]
+        )
     elif action == "acl":
         s3.put_object_acl(endpoint=endpoint, bucket=bucket, key=key, canned=options["canned"])
     elif action == "restore":
@@ -441,6 +446,7 @@ class _Run:
             errors = delete_keys(endpoint=self.job.endpoint, bucket=self.job.bucket, keys=[e["key"] for e in piece])
             refused = {e["key"] for e in errors}
             gone = [e for e in piece if e["key"] not in refused]
+            follow.objects_removed(endpoint=self.job.endpoint, bucket=self.job.bucket, keys=[e["key"] for e in gone])
             self.progress.advance(len(gone), sum(e.get("size") or 0 for e in gone))
             self.progress.fail(errors)
 
