@@ -124,15 +124,20 @@ def _dry_run(request, endpoint: Endpoint, bucket: str, form: BulkForm, source: b
     return {"count": count}
 
 
-@require_POST
-def bulk_review(request, endpoint_pk: int, bucket: str):
-    """The dry run: how many objects in the user's scope the action would change. Nothing is written."""
+def _posted(request, endpoint_pk: int, bucket: str) -> tuple[Endpoint, BulkForm]:
+    """The endpoint and the bound form of a dry run or a start, once the user may see the folder."""
     endpoint = endpoint_or_404(endpoint_pk)
     access.require_role(
         request, Role.VIEWER, action="bulk.view", endpoint=endpoint, bucket=bucket,
         key=request.POST.get("prefix", ""), listing=True,
     )  # fmt: skip
-    form = _bound(request, endpoint, bucket)
+    return endpoint, _bound(request, endpoint, bucket)
+
+
+@require_POST
+def bulk_review(request, endpoint_pk: int, bucket: str):
+    """The dry run: how many objects in the user's scope the action would change. Nothing is written."""
+    endpoint, form = _posted(request, endpoint_pk, bucket)
     if not form.is_valid():
         return _invalid(request, endpoint, bucket, form)
     source, _ = _check(request, form, endpoint, bucket)
@@ -145,12 +150,7 @@ def bulk_review(request, endpoint_pk: int, bucket: str):
 @require_POST
 def bulk_start(request, endpoint_pk: int, bucket: str):
     """Start the job (after the typed confirmation for delete and move); on to its page."""
-    endpoint = endpoint_or_404(endpoint_pk)
-    access.require_role(
-        request, Role.VIEWER, action="bulk.view", endpoint=endpoint, bucket=bucket,
-        key=request.POST.get("prefix", ""), listing=True,
-    )  # fmt: skip
-    form = _bound(request, endpoint, bucket)
+    endpoint, form = _posted(request, endpoint_pk, bucket)
     if not form.is_valid():
         return _invalid(request, endpoint, bucket, form)
     source, role = _check(request, form, endpoint, bucket)
