@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 import requests
@@ -306,6 +307,12 @@ def test_cors_detection_and_one_click_rule(client, admin_user, operator_user, en
 def test_one_click_rule_keeps_existing_rules(admin_client, endpoint, bucket, s3client):
     existing = {"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"], "MaxAgeSeconds": 60}
     s3client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [existing]})
+    # SeaweedFS applies a bucket's configuration through its filer asynchronously: on a loaded machine a
+    # read right after the put can still see the old one. Wait until it reads back before the console acts.
+    for _ in range(100):
+        if s3client.get_bucket_cors(Bucket=bucket).get("CORSRules") == [existing]:
+            break
+        time.sleep(0.05)
     # A rule for another origin, or one that does not expose ETag, does not count.
     assert not upload.rule_allows_uploads({**upload.upload_rule(ORIGIN), "ExposeHeaders": []}, ORIGIN)
     assert not upload.rule_allows_uploads(upload.upload_rule("https://other.example"), ORIGIN)
