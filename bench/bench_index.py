@@ -22,7 +22,6 @@ import contextlib
 import os
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import RESULTS, admin_client, check, seaweed, setup_django  # noqa: E402
+from bench.common import RESULTS, admin_client, check, median_time, seaweed, setup_django, verdict  # noqa: E402
 
 KEYS = int(os.environ.get("INDEX_BENCH_KEYS", "50000"))
 ROWS = 1_000_000
@@ -154,13 +153,8 @@ def fill_search_bucket(endpoint):
 
 
 def median_ms(fn, repeat: int = 21) -> float:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    """Median seconds of ``fn`` after one warm-up call (``common.median_time``)."""
+    return median_time(fn, repeat=repeat, warmup=1)
 
 
 def search_medians(indexed) -> dict[str, float]:
@@ -228,7 +222,7 @@ def followed_changes(endpoint) -> None:
     new_crawls = Job.objects.filter(kind="index.crawl").count() - crawls
     check("queries per followed change (1,000 changes)", len(queries) / 1000, 8.0, at_most=1.0, unit="queries")
     met = s3_calls == 0 and new_crawls == 0
-    print(f"1,000 console changes: {s3_calls} S3 calls, {new_crawls} crawls  {'goal met' if met else 'goal NOT met'}")
+    print(f"1,000 console changes: {s3_calls} S3 calls, {new_crawls} crawls  {verdict(met)}")
     indexed.refresh_from_db()
 
 

@@ -164,16 +164,6 @@ def median_time(fn: Callable[[], object], repeat: int = 15, warmup: int = 2) -> 
     return statistics.median(samples)
 
 
-def report(name: str, measured: float, baseline: float, unit: str = "ms", goal: str = "") -> None:
-    """Print one measure: both values and the ratio measured/baseline."""
-    scale = 1000 if unit == "ms" else 1
-    ratio = measured / baseline if baseline else float("inf")
-    line = f"{name}: {measured * scale:.1f} {unit} vs baseline {baseline * scale:.1f} {unit}  ratio {ratio:.2f}x"
-    if goal:
-        line += f"  (goal {goal})"
-    print(line, flush=True)
-
-
 def verdict(met: bool) -> str:
     """The end of every measure line: `goal met` or `goal NOT met`."""
     return "goal met" if met else "goal NOT met"
