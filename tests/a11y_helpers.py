@@ -88,9 +88,13 @@ def axe(page) -> list[dict]:
 def check(page, label: str, found: list[str], schemes=("light", "dark")) -> None:
     """Run axe in each colour scheme; add a readable line per serious or critical violation to `found`."""
     for scheme in schemes:
-        page.emulate_media(color_scheme=scheme)
-        # Colours that transition (the drop zone) would be measured halfway otherwise.
-        page.evaluate("() => Promise.all(document.getAnimations().map((a) => a.finished))")
+        # Reduced motion turns the console's transitions off, so colours are measured settled, not halfway.
+        page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+        # Anything still moving gets a bounded wait: an animation that never finishes must not hang the run.
+        page.evaluate(
+            "() => Promise.race([Promise.allSettled(document.getAnimations().map((a) => a.finished)),"
+            " new Promise((resolve) => setTimeout(resolve, 2000))])"
+        )
         for v in axe(page):
             if v["impact"] not in FAILING:
                 continue
@@ -100,7 +104,7 @@ def check(page, label: str, found: list[str], schemes=("light", "dark")) -> None
                     f"[{scheme}] {label}: {v['impact']} {v['id']} ({v['help']})\n"
                     f"    at {node['target']}: {node['html']}\n    {summary}"
                 )
-    page.emulate_media(color_scheme="light")
+    page.emulate_media(color_scheme="light", reduced_motion="reduce")
 
 
 def report(found: list[str]) -> str:

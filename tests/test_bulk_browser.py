@@ -41,9 +41,12 @@ def test_folder_menu_selection_and_bulk_job(page, live_server, operator_user, en
     _shot(page, "object-list")
     toggle.locator("> summary").click()
     expect(page.locator("[data-upload-panel]")).to_have_attribute("data-can-upload", "")
+    # The toggle event (which writes the cookie) comes after the click: a reload at once could beat it.
+    page.wait_for_function("document.cookie.includes('upload_panel=open')")
     page.reload()
     expect(toggle).to_have_attribute("open", "")
     toggle.locator("> summary").click()  # folded again, remembered again
+    page.wait_for_function("document.cookie.includes('upload_panel=closed')")
     page.reload()
     expect(toggle).not_to_have_attribute("open", "")
 

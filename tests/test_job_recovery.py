@@ -98,17 +98,21 @@ def test_a_killed_worker_s_empty_job_is_resumed_by_another_within_the_bound(worl
     _wait(lambda: db.query(running_results) == [(0,)], 10, "no task result left running")
 
 
+KEYS = 60
+
+
 def test_progress_moves_per_copy_while_s3_throttles_and_a_slow_call_keeps_its_lease(
     world, workers, seaweed, make_bucket
 ):
     db, proxy = world
     bucket = make_bucket("slow")
-    put_many(fast_client(seaweed), bucket, [f"src/{i:03d}.txt" for i in range(120)], b"x")
+    put_many(fast_client(seaweed), bucket, [f"src/{i:03d}.txt" for i in range(KEYS)], b"x")
     throttled: set[str] = set()
 
     def throttle(op: str, path: str) -> bool:
-        """One copy in three is answered SlowDown once (then it goes through on botocore's retry)."""
-        if op != "CopyObject" or hash(path) % 3 or path in throttled:
+        """One copy in six is answered SlowDown once (then it goes through on botocore's retry; the adaptive
+        retry mode then slows the client's send rate, so more throttling only makes the test longer)."""
+        if op != "CopyObject" or hash(path) % 6 or path in throttled:
             return False
         throttled.add(path)
         return True
@@ -127,12 +131,12 @@ def test_progress_moves_per_copy_while_s3_throttles_and_a_slow_call_keeps_its_le
     while not (job := db.job(job_id))["finished_at"]:
         seen.append(job["done"])
         time.sleep(0.05)
-    assert job["status"] == "done" and job["done"] == 120, job["message"]
+    assert job["status"] == "done" and job["done"] == KEYS, job["message"]
     assert job["attempts"] == 1  # never taken over: the heartbeat renewed the lease through the slow calls
-    # One listing page (120 keys) is one batch: the old per-page progress showed 0 until the very end.
-    between = sorted({d for d in seen if 0 < d < 120})
+    # One listing page (all the keys) is one batch: the old per-page progress showed 0 until the very end.
+    between = sorted({d for d in seen if 0 < d < KEYS})
     assert len(between) >= 2, seen[-20:]
-    assert throttled and proxy.rules.seen["CopyObject"] >= 120 + len(throttled)
-    assert _remaining(seaweed.client(), bucket) == 240
+    assert throttled and proxy.rules.seen["CopyObject"] >= KEYS + len(throttled)
+    assert _remaining(seaweed.client(), bucket) == 2 * KEYS
     (outcome,) = db.events("prefix.copy")
     assert outcome[0] == "ok"
