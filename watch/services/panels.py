@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from console import access, audit_views
 from console.models import AuditEvent
-from watch.models import Alert
+from watch.models import Alert, Delivery
 from watch.services.drift import EXTERNAL, OUTSIDE
 
 PANEL_ROWS = 8
@@ -28,6 +28,7 @@ def dashboard_panels(user, events: QuerySet[AuditEvent]) -> dict:
     }
     if panels["show_alerts"]:
         alerts = Alert.objects.exclude(rule_name="Test")
-        panels["alerts_fired"] = list(alerts.prefetch_related("deliveries")[:PANEL_ROWS])
+        dead = Delivery.objects.filter(alert=OuterRef("pk"), status=Delivery.Status.DEAD)
+        panels["alerts_fired"] = list(alerts.annotate(undelivered=Exists(dead))[:PANEL_ROWS])
         panels["alerts_count"] = alerts.filter(created_at__gte=day).count()
     return panels
