@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from console import access, audit_views
+from console import access, audit_rows
 from console.models import AuditEvent
 from watch.models import Alert, Delivery
 from watch.services.drift import EXTERNAL, OUTSIDE
@@ -20,8 +20,8 @@ def dashboard_panels(user, events: QuerySet[AuditEvent]) -> dict:
     day = timezone.now() - timedelta(hours=24)
     outside = events.filter(actor_name=OUTSIDE.username, action__endswith=EXTERNAL)
     panels = {
-        "outside_lines": audit_views.event_lines(
-            list(outside.only(*audit_views.LINE_FIELDS)[:PANEL_ROWS]), "Nothing seen by the drift check."
+        "outside_lines": audit_rows.event_lines(
+            list(outside.only(*audit_rows.LINE_FIELDS)[:PANEL_ROWS]), "Nothing seen by the drift check."
         ),
         "outside_count": outside.filter(created_at__gte=timezone.now() - timedelta(days=7)).count(),
         "show_alerts": access.is_global_admin(user),

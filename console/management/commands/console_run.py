@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from console import embedded_s3, secret_key_file
-from console.settings import envbool, envint
+from console.env import envbool, envint
 
 
 class Command(BaseCommand):
