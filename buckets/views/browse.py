@@ -71,20 +71,20 @@ def _menu(menu: list[tuple[str, str, str]], name: str, quoted: str) -> str:
 
 def object_rows(objects: list[dict], detail_url: str, menu: list[tuple[str, str, str]] | None = None) -> str:
     esc, quote = html.escape, urllib.parse.quote
-    zone = timezone.get_current_timezone()
-    rows = [
-        OBJECT_ROW.format(
+    zone, base = timezone.get_current_timezone(), html.escape(detail_url)
+    rows = []
+    for o in objects:
+        quoted, name = quote(o["key"], safe=""), esc(o["name"])  # once a row: the link and the menu share them
+        rows.append(OBJECT_ROW.format(
             value=encode_key(o["key"]),
-            name=esc(o["name"]),
-            href=esc(detail_url + quote(o["key"], safe="")),
+            name=name,
+            href=base + quoted,
             size=int(o["size"] or 0),
             size_text=human_size(o["size"]),
             modified=o["last_modified"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if o["last_modified"] else "",
             storage_class=esc(o["storage_class"]),
-            menu=_menu(menu, esc(o["name"]), quote(o["key"], safe="")) if menu is not None else "",
-        )
-        for o in objects
-    ]
+            menu=_menu(menu, name, quoted) if menu is not None else "",
+        ))  # fmt: skip
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 

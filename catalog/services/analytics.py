@@ -163,6 +163,8 @@ def bucket_sizes(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], dict]:
 
 def with_folder_sizes(endpoint, bucket: str, folders: list[dict], allowed: list[str] | None) -> bool:
     """Give the folder list's folders ``size``, ``count`` and ``newest`` from a fresh index; False if none."""
+    if not folders:  # nothing to size: no query
+        return False
     sizes = folder_sizes(endpoint, bucket, [f["prefix"] for f in folders], allowed)
     if sizes is None:
         return False
