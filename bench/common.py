@@ -289,7 +289,8 @@ class Browser:
         self.cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
         self.app = WSGIHandler()
 
-    def get(self, path: str, expect: int = 200) -> bytes:
+    def get(self, path: str, expect: int = 200, headers: dict[str, str] | None = None) -> bytes:
+        """GET ``path`` through the WSGI handler; ``headers`` as WSGI names ({"HTTP_HX_REQUEST": "true"})."""
         import io
 
         path, _, query = path.partition("?")
@@ -299,6 +300,7 @@ class Browser:
             "HTTP_HOST": "127.0.0.1", "HTTP_COOKIE": self.cookie, "REMOTE_ADDR": "127.0.0.1",
             "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
             "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+            **(headers or {}),
         }  # fmt: skip
         status: list[str] = []
         result = self.app(environ, lambda s, headers, exc_info=None: status.append(s))

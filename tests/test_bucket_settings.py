@@ -466,3 +466,16 @@ def test_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, b
     assert refused.status_code == 422 and "ACLs are disabled" in refused.text
     holders = [g["Grantee"].get("URI", "") for g in s3client.get_bucket_acl(Bucket=bucket)["Grants"]]
     assert not any(u.endswith("AllUsers") for u in holders)
+
+
+def test_an_answer_that_means_none_is_not_logged_as_a_failure(endpoint, make_bucket, caplog):
+    bucket = make_bucket("quiet")
+    with caplog.at_level("DEBUG", logger="buckets.s3"):
+        assert s3.get_bucket_cors(endpoint=endpoint, bucket=bucket) == []  # no CORS configuration: an answer
+        with pytest.raises(s3.S3Error):
+            s3.get_bucket_cors(endpoint=endpoint, bucket=bucket + "-missing")  # no bucket: a failure
+    levels = {r.getMessage().split(" (request id")[0]: r.levelname for r in caplog.records}
+    assert levels == {
+        "S3 get_bucket_cors on endpoint local failed: NoSuchCORSConfiguration": "DEBUG",
+        "S3 get_bucket_cors on endpoint local failed: NoSuchBucket": "INFO",
+    }

@@ -305,16 +305,17 @@ def shared_reads() -> Iterator[None]:
         _shared.reset(token)
 
 
-def call(endpoint: Endpoint, operation: str, /, *, client=None, **params) -> dict:
-    """Call one S3 operation within the time budget; every failure becomes S3Error, logged once."""
+def call(endpoint: Endpoint, operation: str, /, *, client=None, expected: tuple[str, ...] = (), **params) -> dict:
+    """Call one S3 operation within the time budget; every failure becomes S3Error, logged once (at INFO;
+    codes in ``expected``, the answers that mean "there is none", at DEBUG: a bucket page has seven)."""
     shared = _shared.get()
     if shared is not None and client is None and operation.startswith("get_") and operation != "get_object":
         key = (endpoint.pk, operation, repr(sorted(params.items())))
-        return shared.once(key, lambda: _call(endpoint, operation, None, params))
-    return _call(endpoint, operation, client, params)
+        return shared.once(key, lambda: _call(endpoint, operation, None, params, expected))
+    return _call(endpoint, operation, client, params, expected)
 
 
-def _call(endpoint: Endpoint, operation: str, client, params: dict) -> dict:
+def _call(endpoint: Endpoint, operation: str, client, params: dict, expected: tuple[str, ...] = ()) -> dict:
     if is_write(operation) and not _audited.get():
         raise UnauditedWrite(f"S3 {operation} outside an audited change: call it from a service in audit.change.")
     _last_request_id.set("")
@@ -324,9 +325,10 @@ def _call(endpoint: Endpoint, operation: str, client, params: dict) -> dict:
     except (BotoCoreError, ClientError, S3Error) as exc:
         error = translate(exc)
         _last_request_id.set(error.request_id)
-        log.info(
-            "S3 %s on endpoint %s failed: %s (request id %s)", operation, endpoint.name, error.code, error.request_id
-        )
+        log.log(
+            logging.DEBUG if error.code in expected else logging.INFO,
+            "S3 %s on endpoint %s failed: %s (request id %s)", operation, endpoint.name, error.code, error.request_id,
+        )  # fmt: skip
         raise error from None
     _last_request_id.set(_request_id(answer))
     server = ((answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}).get("server")
@@ -338,7 +340,7 @@ def _call(endpoint: Endpoint, operation: str, client, params: dict) -> dict:
 def call_unless_absent(endpoint: Endpoint, operation: str, absent: tuple[str, ...], /, **params) -> dict | None:
     """Like :func:`call`, but an answer that means "there is none" (a code in ``absent``) gives None."""
     try:
-        return call(endpoint, operation, **params)
+        return call(endpoint, operation, expected=absent, **params)
     except S3Error as exc:
         if exc.code in absent:
             return None
