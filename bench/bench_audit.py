@@ -138,7 +138,7 @@ def main() -> None:
     setup_django(url)
     from django.contrib.auth import get_user_model
 
-    from console.audit_views import encode_cursor
+    from console.audit_forms import encode_cursor
     from console.models import AuditEvent, Endpoint, Role, RoleAssignment
 
     endpoints = [

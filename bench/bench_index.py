@@ -55,12 +55,17 @@ def ensure_keys(client) -> None:
         return
     except client.exceptions.ClientError:
         pass
-    keys = [f"{TEAMS[i % 20]}/2026/{i % 12 + 1:02d}/obj-{i:07d}.{EXTS[i % 4]}" for i in range(KEYS)]
+
+    def put(i: int) -> None:
+        key = f"{TEAMS[i % 20]}/2026/{i % 12 + 1:02d}/obj-{i:07d}.{EXTS[i % 4]}"
+        client.put_object(Bucket=BUCKET, Key=key, Body=b"x" * 10)
+
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=48) as pool:
-        for n, _ in enumerate(pool.map(lambda k: client.put_object(Bucket=BUCKET, Key=k, Body=b"x" * 10), keys), 1):
-            if n % 10_000 == 0:
-                print(f"  {n:,} of {KEYS:,} keys created ({time.monotonic() - started:.0f} s)", flush=True)
+        for n in range(0, KEYS, 10_000):  # in chunks: a million futures at once would not fit in memory
+            list(pool.map(put, range(n, min(n + 10_000, KEYS))))
+            print(f"  {min(n + 10_000, KEYS):,} of {KEYS:,} keys created ({time.monotonic() - started:.0f} s)",
+                  flush=True)  # fmt: skip
     client.put_object(Bucket=BUCKET, Key=f"{DONE_MARKER}-{KEYS}", Body=b"")
 
 
@@ -96,17 +101,31 @@ def crawl_time(endpoint) -> tuple[float, int]:
     return elapsed, indexed.object_count
 
 
+# The child reads its own peak RSS (VmHWM) as it ends: rusage's ru_maxrss of a child starts from the parent's
+# peak at fork on Linux, so it would count this process's memory (50,000 keys, the crawl run here) too.
+_PEAK_OF_CHILD = """
+import runpy, sys
+sys.argv = ["manage.py", *sys.argv[1:]]
+try:
+    runpy.run_path("manage.py", run_name="__main__")
+finally:
+    peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    sys.stderr.write(f"\\nPEAK {int(peak.split()[1])}\\n")
+"""
+
+
 def crawl_rss(endpoint) -> float:
     """Peak RSS (MB) of a `manage.py index_bucket` process crawling the bucket again."""
     env = {**os.environ, "INDEX_REQUESTS_PER_SECOND": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "index_bucket", "--endpoint", endpoint.name, "--bucket", BUCKET],
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_OF_CHILD, "index_bucket", "--endpoint", endpoint.name, "--bucket", BUCKET],
         env=env, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status:
-        raise SystemExit(f"index_bucket failed: {proc.stderr.read().decode()[-2000:]}")
-    return usage.ru_maxrss / 1024
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK ")]
+    if done.returncode or not peak:
+        raise SystemExit(f"index_bucket failed: {done.stderr[-2000:]}")
+    return int(peak[-1].split()[1]) / 1024
 
 
 def synthetic_key(i: int, rng: random.Random) -> str:

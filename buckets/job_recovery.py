@@ -1,6 +1,6 @@
 """Jobs whose worker died (SIGKILL, out of memory, host gone): taken over, for every kind of job alike.
 
-A running job's worker renews its lease (``buckets.jobs``); a job whose lease ran out is lost.
+A running job's worker renews its lease (``buckets.job_lease``); a job whose lease ran out is lost.
 :func:`recover_lost` finds them and puts each back in the queue with its task (any worker resumes it
 from its checkpoint) or, once it has been started ``JOB_MAX_ATTEMPTS`` times, ends it as failed with its
 one outcome event. Every worker process runs it every ``JOB_LEASE_SECONDS / 4`` (``manage.py db_worker``,
@@ -20,7 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from buckets.jobs import JobFailed, beat_seconds, finish, lease_seconds
+from buckets.job_lease import beat_seconds, lease_seconds
+from buckets.jobs import JobFailed, finish
 from buckets.models import Job
 from console.models import Endpoint
 

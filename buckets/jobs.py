@@ -20,28 +20,26 @@ the task (``buckets.tasks``, thin) calls :func:`run` with the job's work, a serv
   (``finished_at``): by the worker that finishes the job, or by ``job_recovery.recover`` when the job's
   worker died and it has been started ``JOB_MAX_ATTEMPTS`` times.
 
-Taking over the jobs of workers that died is in ``buckets.job_recovery``.
+The lease itself (taking a job, the heartbeat) is in ``buckets.job_lease``; taking over the jobs of
+workers that died in ``buckets.job_recovery``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from buckets import s3
+from buckets.job_lease import claim, heartbeat, lease_seconds, new_owner
 from buckets.models import Job, JobFailure
 from console import audit
 from console.models import Endpoint
@@ -80,21 +78,24 @@ class Outcome:
     error: s3.S3Error | None = None  # set: the job failed (the event says why), after doing what it could
 
 
-def lease_seconds() -> float:
-    return settings.JOB_LEASE_SECONDS
-
-
-def beat_seconds() -> float:
-    """How often a running job's lease is renewed, and how often workers look for lost jobs."""
-    return settings.JOB_LEASE_SECONDS / 4
-
-
 def audit_params(params: dict) -> dict:
     """A job's parameters as its audit rows keep them: a selection by its count and first keys."""
     shown = {k: v for k, v in params.items() if k != "keys"}
     if "keys" in params:
         shown.update(count=len(params["keys"]), keys=params["keys"][:AUDIT_KEYS_KEPT])
     return shown
+
+
+def audit_where(job: Job, params: dict) -> dict:
+    """Where a job's audit rows point (its start, its outcome, a pause or stop asked of it), with ``params``."""
+    return {"endpoint": job.endpoint, "bucket": job.bucket, "key": job.prefix, "params": params}
+
+
+def cancelled(job: Job) -> tuple[JobFailed, str]:
+    """The failure and the message of a job stopped on request, from its counters as they are."""
+    total = f" of {job.total:,}" if job.total is not None else ""
+    failure = JobFailed("Cancelled", f"Cancelled on request after {job.done:,}{total} done.")
+    return failure, f"Cancelled: {job.done:,}{total} done, {job.failed:,} failed; the rest was not processed."
 
 
 # --- starting ------------------------------------------------------------------------------------
@@ -111,22 +112,12 @@ def start(
     total: int | None = None,
 ) -> Job:
     """Create the Job row, audited as ``<kind>.start``, then enqueue ``task(job_id)`` (outside a transaction)."""
-    params = params or {}
-    with audit.change(
-        actor, f"{kind}.start", endpoint=endpoint, bucket=bucket, key=prefix, params=audit_params(params)
-    ) as ev:
-        job = Job.objects.create(
-            kind=kind,
-            title=title,
-            endpoint=endpoint,
-            bucket=bucket,
-            prefix=prefix,
-            params=params,
-            actor_id=actor.user_id,
-            actor_data=actor.to_json(),
-            total=total,
-            task_path=task.module_path,
-        )
+    job = Job(
+        kind=kind, title=title, endpoint=endpoint, bucket=bucket, prefix=prefix, params=params or {}, total=total,
+        actor_id=actor.user_id, actor_data=actor.to_json(), task_path=task.module_path,
+    )  # fmt: skip
+    with audit.change(actor, f"{kind}.start", **audit_where(job, audit_params(job.params))) as ev:
+        job.save(force_insert=True)
         ev.params["job_id"] = str(job.pk)
     try:
         task.enqueue(str(job.pk))
@@ -140,13 +131,13 @@ def start(
 # --- running -------------------------------------------------------------------------------------
 def run(job_id: str, work: Callable[[Job, Progress], Outcome]) -> None:
     """Run ``work`` for a queued job under a lease, within the job's S3 budget; write its outcome."""
-    owner = _owner()
-    job = _claim(job_id, owner)
+    owner = new_owner()
+    job = claim(job_id, owner)
     if job is None:
         log.info("Job %s is not waiting to run (finished, or run by another worker).", job_id)
         return
     progress = Progress(job, owner)
-    with _heartbeat(job, owner, progress.lost), audit.job_writes(job.kind):
+    with heartbeat(job, owner, progress.lost), audit.job_writes(job.kind):
         with s3.time_budget(settings.S3_JOB_CALL_BUDGET, per_call=True):
             try:
                 outcome = work(job, progress)
@@ -159,9 +150,7 @@ def run(job_id: str, work: Callable[[Job, Progress], Outcome]) -> None:
                 return
             except JobCancelled:
                 job.refresh_from_db(fields=["done", "failed", "total"])
-                total = f" of {job.total:,}" if job.total is not None else ""
-                failure = JobFailed("Cancelled", f"Cancelled on request after {job.done:,}{total} done.")
-                message = f"Cancelled: {job.done:,}{total} done, {job.failed:,} failed; the rest was not processed."
+                failure, message = cancelled(job)
                 finish(job, owner=owner, failure=failure, message=message)
                 return
             except Exception as exc:  # the job must end and say so, whatever stopped it
@@ -201,48 +190,6 @@ def resume(job: Job) -> bool:
 
             import_string(job.task_path).enqueue(str(job.pk))
     return bool(queued)
-
-
-def _owner() -> str:
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def _claim(job_id: str, owner: str) -> Job | None:
-    """Take a queued job: one conditional UPDATE, so two workers never both run it."""
-    now = timezone.now()
-    taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED, finished_at__isnull=True).update(
-        status=Job.Status.RUNNING,
-        lease_owner=owner,
-        lease_expires_at=now + timedelta(seconds=lease_seconds()),
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-    )
-    if not taken:
-        return None
-    job = Job.objects.select_related("endpoint").get(pk=job_id)
-    fields: dict = {"started_at": job.started_at or now}
-    if job.attempts > 1:  # resumed: the counters go back to the last checkpoint, where the work restarts
-        counters = (job.checkpoint or {}).get("counters") or {}
-        _forget_failures_after(job, counters.get("failed", 0))
-        fields.update(
-            done=counters.get("done", 0),
-            failed=counters.get("failed", 0),
-            done_bytes=counters.get("done_bytes", 0),
-            errors=job.errors[: counters.get("errors", 0)],
-        )
-    Job.objects.filter(pk=job.pk, lease_owner=owner).update(**fields)
-    for name, value in fields.items():
-        setattr(job, name, value)
-    return job
-
-
-def _forget_failures_after(job: Job, kept: int) -> None:
-    """The failures recorded after the checkpoint: the resumed run meets those entries again."""
-    rows = JobFailure.objects.filter(job_id=job.pk)
-    if kept:
-        last = rows.order_by("id").values_list("id", flat=True)[kept - 1 : kept].first()
-        rows = rows.filter(id__gt=last) if last is not None else rows.none()
-    rows.delete()
 
 
 class Progress:
@@ -343,45 +290,6 @@ class Progress:
         self._write(checkpoint=self.job.checkpoint)
 
 
-@contextmanager
-def _heartbeat(job: Job, owner: str, lost: threading.Event) -> Iterator[None]:
-    """Renew the lease from a thread every JOB_LEASE_SECONDS / 4 while the work runs.
-
-    Not inside a transaction (a job run in the request by the immediate backend, as in tests): another
-    connection cannot see, let alone renew, a lease that is not committed.
-    """
-    if connection.in_atomic_block:
-        yield
-        return
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=_beat, args=(job.pk, owner, stop, lost), name=f"job-heartbeat-{job.pk}", daemon=True
-    )
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-
-
-def _beat(job_id, owner: str, stop: threading.Event, lost: threading.Event) -> None:
-    try:
-        while not stop.wait(beat_seconds()):
-            now = timezone.now()
-            try:
-                renewed = Job.objects.filter(pk=job_id, lease_owner=owner).update(
-                    lease_expires_at=now + timedelta(seconds=lease_seconds()), heartbeat_at=now
-                )
-                if not renewed and Job.objects.filter(pk=job_id).exclude(lease_owner=owner).exists():
-                    lost.set()
-                    return
-            except DatabaseError as exc:  # the next beat tries again; the lease outlives a few misses
-                log.warning("Heartbeat of job %s failed: %s", job_id, exc)
-    finally:
-        connection.close()
-
-
 # --- ending ----------------------------------------------------------------------------------------
 def finish(
     job: Job,
@@ -411,9 +319,8 @@ def finish(
     with transaction.atomic():
         if not Job.objects.filter(mine).update(**ended):
             return False
-        where = {"endpoint": job.endpoint, "bucket": job.bucket, "key": job.prefix, "params": params}
         try:
-            with audit.change(audit.Actor.from_json(job.actor_data), job.kind, **where) as ev:
+            with audit.change(audit.Actor.from_json(job.actor_data), job.kind, **audit_where(job, params)) as ev:
                 ev.after = outcome.after if outcome else None
                 if failure is not None:
                     raise failure

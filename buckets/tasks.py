@@ -9,17 +9,17 @@ from __future__ import annotations
 from django_tasks import task
 
 from buckets import jobs
-from buckets.services import bulk, emptying, transfer_jobs
+from buckets.services import bulk_run, emptier, emptying, transfer_jobs
 
 
 @task()
 def bucket_empty(job_id: str) -> None:
-    jobs.run(job_id, emptying.empty_bucket)
+    jobs.run(job_id, emptier.empty_bucket)
 
 
 @task()
 def bucket_delete(job_id: str) -> None:
-    jobs.run(job_id, emptying.delete_bucket)
+    jobs.run(job_id, emptier.delete_bucket)
 
 
 @task()
@@ -42,4 +42,4 @@ def objects_delete(job_id: str) -> None:
 @task()
 def objects_bulk(job_id: str) -> None:
     """A bulk action (tags, storage class, header, ACL, restore, copy, move, delete) over many objects."""
-    jobs.run(job_id, bulk.run_bulk)
+    jobs.run(job_id, bulk_run.run_bulk)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -91,6 +91,7 @@ def _time_strings(language: str | None) -> dict[str, _Plural]:
 
 
 _KEYS = tuple(_MESSAGES)
+_MINUTE = timedelta(minutes=1)
 _CHUNKS = (60 * 60 * 24 * 7, 60 * 60 * 24, 60 * 60, 60)  # week, day, hour, minute
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -143,6 +144,22 @@ def ago_maker(now: datetime | None = None) -> Callable[[datetime | None], str]:
     return ago
 
 
+_SEPARATORS: dict[str, str] = {}  # language: its ", " between two units
+
+
 def ago(value: datetime | None, now: datetime | None = None) -> str:
-    """ "just now" under a minute (not "0 minutes ago"), else "3 hours, 2 minutes ago" (timesince's text)."""
-    return ago_maker(now)(value)
+    """ "just now" under a minute (not "0 minutes ago"), else "3 hours, 2 minutes ago" (timesince's text).
+
+    The ``|ago`` filter calls this once a value: the clock is read directly (an aware value needs no
+    settings lookup) and the language's strings come from caches, so a page of them costs little.
+    """
+    if not value:
+        return ""
+    if now is not None or value.tzinfo is None:
+        return ago_maker(now)(value)
+    now = datetime.now(UTC)
+    if now - value < _MINUTE:
+        return "just now"
+    language = get_language()
+    separator = _SEPARATORS.get(language) or _SEPARATORS.setdefault(language, gettext(", "))
+    return f"{_since(value, now, _time_strings(language), separator)} ago"

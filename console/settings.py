@@ -1,81 +1,25 @@
-"""Settings, all from environment variables (see README "Configuration")."""
+"""Settings, all from environment variables (see README "Configuration"); read and checked with console/env.py."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from console import secret_key_file
+from console import env, secret_key_file
+from console.env import envbool, envfloat, envint, envlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONSOLE_VAR_DIR", BASE_DIR / "var"))
 
-INSECURE_SECRET_KEY = "django-insecure-dev-key-change-me"
-
-
-def envbool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
-
-
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    if value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
-
-
-def envfloat(name: str, default: float) -> float:
-    value = os.environ.get(name, "")
-    if value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
-
-
-def envlist(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
 # --- Core -----------------------------------------------------------------
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-# Without SECRET_KEY in the environment: the key `make run` wrote into var/ (a development checkout),
-# so manage.py commands there work without DEBUG=1. No file and DEBUG=0 is a production
-# misconfiguration and stops here; `check --deploy` warns when a DEBUG=0 process uses the file.
+# Without SECRET_KEY in the environment: the key `make run` wrote into var/ (a development checkout);
+# neither, with DEBUG=0, stops here (console.env.secret_key). `check --deploy` warns when DEBUG=0 uses the file.
 SECRET_KEY_FILE = VAR_DIR / secret_key_file.NAME
-SECRET_KEY_FROM_FILE = False
-if not SECRET_KEY:
-    try:
-        SECRET_KEY = secret_key_file.read(SECRET_KEY_FILE)
-    except secret_key_file.KeyFileError as exc:
-        raise ImproperlyConfigured(f"SECRET_KEY is not set and {exc}") from None
-    SECRET_KEY_FROM_FILE = bool(SECRET_KEY)
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Give a long random SECRET_KEY (production), or run `make run` once "
-            f"in this checkout (it writes {SECRET_KEY_FILE}), or set DEBUG=1 for development."
-        )
-    SECRET_KEY = INSECURE_SECRET_KEY
-elif not DEBUG and (SECRET_KEY == INSECURE_SECRET_KEY or len(SECRET_KEY) < 50):
-    raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
+SECRET_KEY, SECRET_KEY_FROM_FILE = env.secret_key(debug=DEBUG, key_file=SECRET_KEY_FILE)
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
@@ -150,21 +94,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'console.sqlite3'}",
-        # Connections are kept between requests (a new PostgreSQL connection costs ~5 ms) and checked
-        # before reuse. Each gunicorn thread holds one: workers x threads x instances in all.
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 600),
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The worker and the web process write at the same time: wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
-    # WAL: readers never wait for the writer; NORMAL sync is safe with WAL and spares an fsync per commit.
-    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+# Connections are kept between requests and checked before reuse; SQLite waits for the other writer (WAL).
+DATABASES = {"default": env.database(f"sqlite:///{VAR_DIR / 'console.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks -----------------------------------------------------
@@ -292,22 +223,11 @@ LDAP_TIMEOUT = envfloat("LDAP_TIMEOUT", 5.0)
 LDAP_ATTR_FIRST_NAME = os.environ.get("LDAP_ATTR_FIRST_NAME", "givenName")
 LDAP_ATTR_LAST_NAME = os.environ.get("LDAP_ATTR_LAST_NAME", "sn")
 LDAP_ATTR_EMAIL = os.environ.get("LDAP_ATTR_EMAIL", "mail")
-LDAP_GROUP_TYPES = (
-    "groupOfNames",
-    "nestedGroupOfNames",
-    "groupOfUniqueNames",
-    "nestedGroupOfUniqueNames",
-    "posixGroup",
-    "activeDirectory",
-    "nestedActiveDirectory",
-)
 if LDAP_ENABLED:
-    if LDAP_GROUP_TYPE not in LDAP_GROUP_TYPES:
-        raise ImproperlyConfigured(f"LDAP_GROUP_TYPE must be one of {', '.join(LDAP_GROUP_TYPES)}")
-    if not LDAP_GROUP_SEARCH_BASE:
-        raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_GROUP_SEARCH_BASE too (groups give the roles).")
-    if not (LDAP_USER_DN_TEMPLATE or LDAP_USER_SEARCH_BASE):
-        raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_USER_SEARCH_BASE or LDAP_USER_DN_TEMPLATE too.")
+    env.check_ldap(
+        group_type=LDAP_GROUP_TYPE, group_search_base=LDAP_GROUP_SEARCH_BASE,
+        user_dn_template=LDAP_USER_DN_TEMPLATE, user_search_base=LDAP_USER_SEARCH_BASE,
+    )  # fmt: skip
 # Both backends stay in the list and stand aside while not configured (so existing sessions resolve).
 AUTHENTICATION_BACKENDS += ["console.ldap_auth.ConsoleLDAPBackend", "console.oidc.OIDCBackend"]
 
@@ -365,12 +285,7 @@ WORKER_HEARTBEAT_INTERVAL = envfloat("WORKER_HEARTBEAT_INTERVAL", 15.0)
 WORKER_HEARTBEAT_MAX_AGE = envfloat("WORKER_HEARTBEAT_MAX_AGE", 60.0)
 # /metrics answers only when one of these is set (404 otherwise); with both, both must match.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
-METRICS_ALLOWED_NETWORKS = envlist("METRICS_ALLOWED_NETWORKS")
-for _network in METRICS_ALLOWED_NETWORKS:
-    try:
-        ipaddress.ip_network(_network, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or network") from None
+METRICS_ALLOWED_NETWORKS = env.networks("METRICS_ALLOWED_NETWORKS")
 
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
@@ -395,19 +310,7 @@ S3_MAX_ATTEMPTS = envint("S3_MAX_ATTEMPTS", 4)
 S3_MAX_POOL_CONNECTIONS = envint("S3_MAX_POOL_CONNECTIONS", 20)
 
 # --- Logging: secrets never reach it (the S3 module logs codes, not credentials) ----
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "botocore": {"level": "WARNING"},
-        "boto3": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},  # not one line per login
-        "django_auth_ldap": {"level": "WARNING"},
-    },
-}
+LOGGING = env.logging_config(os.environ.get("LOG_LEVEL", "INFO"))
 
 # --- Time budgets and locks (see README "Configuration") -----------------------------------
 # A page or partial waits at most this long for S3 in all, then says the endpoint did not answer;

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from buckets import s3
 from buckets.models import Bucket
-from console import access, audit, audit_views, services
+from console import access, audit, audit_rows, services
+from console.audit_visibility import visible_events
 from console.forms import EndpointForm
 from console.models import Endpoint
 from watch.services.panels import dashboard_panels
@@ -27,7 +28,7 @@ def dashboard(request):
     counts = dict(buckets.order_by().values_list("endpoint").annotate(n=Count("id")))
     for endpoint in endpoints:
         endpoint.bucket_count = counts.get(endpoint.pk, 0)
-    events = audit_views.visible_events(user).order_by("-created_at", "-id").only(*audit_views.LINE_FIELDS)
+    events = visible_events(user).order_by("-created_at", "-id").only(*audit_rows.LINE_FIELDS)
     problems = events.filter(created_at__gte=timezone.now() - timedelta(hours=24), outcome__in=["failed", "denied"])
     tally = problems.aggregate(
         failed=Count("id", filter=Q(outcome="failed")), denied=Count("id", filter=Q(outcome="denied"))
@@ -40,8 +41,8 @@ def dashboard(request):
         "public_buckets": list(buckets.filter(is_public=True).select_related("endpoint")[:50]),
         "recent": recent,
         "problems": problem_list,
-        "recent_lines": audit_views.event_lines(recent, "Nothing recorded yet."),
-        "problem_lines": audit_views.event_lines(problem_list, "None. All good."),
+        "recent_lines": audit_rows.event_lines(recent, "Nothing recorded yet."),
+        "problem_lines": audit_rows.event_lines(problem_list, "None. All good."),
         "failed_count": tally["failed"],
         "denied_count": tally["denied"],
         **dashboard_panels(user, events),  # changed outside the console, alerts fired

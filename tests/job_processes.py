@@ -267,7 +267,7 @@ def _cli(argv: list[str]) -> None:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from buckets.services import bulk, emptying, transfer
+    from buckets.services import bulk, bulk_sources, emptying, transfer
     from console import audit
     from console.models import Endpoint, Role, RoleAssignment
 
@@ -294,7 +294,7 @@ def _cli(argv: list[str]) -> None:
     elif command == "bulk-tag":  # BUCKET PREFIX TAG=VALUE
         name, _, value = args[2].partition("=")
         job = bulk.bulk_start(actor=actor, endpoint=endpoint, bucket=args[0], action="tag",
-                              options={"tags": {name: value}}, source=bulk.prefix_source(args[1]))  # fmt: skip
+                              options={"tags": {name: value}}, source=bulk_sources.prefix_source(args[1]))  # fmt: skip
         print(job.pk)
     elif command == "index":  # BUCKET: turn the index on (a crawl job), as an admin does on the index page
         from catalog.services import index

@@ -7,6 +7,9 @@
 - Every public service function (``console/services.py``, ``buckets/services/``) is keyword-only and
   reaches ``audit.change`` (directly, or through an audited helper such as ``jobs.start``).
 
+- No module of the apps (``console``, ``buckets``, ``catalog``, ``watch``; migrations aside) is longer than
+  ``MAX_MODULE_LINES`` lines, and no function of a view module longer than ``MAX_VIEW_LINES``.
+
 The checks run over sources, so the tests at the end feed them small modules that break each rule.
 """
 
@@ -335,6 +338,49 @@ def test_every_public_service_is_keyword_only_and_audited():
     assert service_violations(modules, groups["services"], strict=["console.services"]) == []
 
 
+# --- size ----------------------------------------------------------------------------------------
+MAX_MODULE_LINES = 400
+MAX_VIEW_LINES = 40  # from the def line to the last line
+APPS = ("console", "buckets", "catalog", "watch")
+
+
+def is_view_module(path: str) -> bool:
+    parts = Path(path).parts
+    return parts[-1] == "views.py" or "views" in parts[:-1] or parts[-1].endswith("_views.py")
+
+
+def size_violations(sources: dict[str, str]) -> list[str]:
+    """Modules (by path) over MAX_MODULE_LINES lines, and functions of view modules over MAX_VIEW_LINES."""
+    found = []
+    for path, source in sources.items():
+        lines = len(source.splitlines())
+        if lines > MAX_MODULE_LINES:
+            found.append(f"{path} has {lines} lines (at most {MAX_MODULE_LINES}): split it by what it holds")
+        if not is_view_module(path):
+            continue
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_VIEW_LINES:
+                    found.append(
+                        f"{path}:{node.lineno} {node.name} has {length} lines (at most {MAX_VIEW_LINES}): "
+                        "move its work into named helpers, forms or services"
+                    )
+    return found
+
+
+def app_sources() -> dict[str, str]:
+    paths = [p for app in APPS for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts]
+    return {str(p.relative_to(ROOT)): p.read_text() for p in sorted(paths)}
+
+
+def test_no_module_and_no_view_is_too_long():
+    sources = app_sources()
+    assert {"catalog/views.py", "console/audit_views.py", "buckets/views/browse.py", "watch/views.py"} <= set(sources)
+    assert not any("migrations" in path for path in sources)
+    assert size_violations(sources) == []
+
+
 # --- the checks fail when they should ------------------------------------------------------------
 
 FAKE_S3 = "from buckets.s3.objects import put_object\n"
@@ -438,3 +484,20 @@ def test_record_write_check_catches_a_save_in_a_console_view():
     assert record_write_violations(modules, ["console.x_views"]) == [
         "console.x_views.edit calls user.save(): call a service"
     ]
+
+
+def test_size_check_catches_a_long_module_and_a_long_view():
+    long_function = "def page(request):\n" + "    x = 1\n" * 40 + "\n\ndef short(request):\n    return 1\n"
+    sources = {
+        "buckets/views/x.py": long_function,
+        "console/x_views.py": long_function,
+        "watch/views.py": long_function,
+        "buckets/helpers.py": long_function,  # not a view module: its functions may be longer
+        "buckets/big.py": "X = 1\n" * 401,
+        "buckets/fits.py": "X = 1\n" * 400,
+    }
+    assert size_violations(sources) == [
+        *(f"{p}:1 page has 41 lines (at most 40): move its work into named helpers, forms or services"
+          for p in ("buckets/views/x.py", "console/x_views.py", "watch/views.py")),
+        "buckets/big.py has 401 lines (at most 400): split it by what it holds",
+    ]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from buckets.models import Job
-from buckets.services import bulk
+from buckets.services import bulk, bulk_run, bulk_sources
 from console import audit
 from tests.transfer_fixtures import events, put_many
 
@@ -19,19 +19,19 @@ def asking():
     wanted = {"control": ""}
 
     def pager(endpoint, bucket, spec, position):
-        for number, (page, following) in enumerate(bulk.key_pages(spec["names"][position.get("n", 0) :], 10)):
+        for number, (page, following) in enumerate(bulk_sources.key_pages(spec["names"][position.get("n", 0) :], 10)):
             if wanted["control"]:
                 Job.objects.filter(bucket=bucket, finished_at__isnull=True).update(control=wanted["control"])
                 wanted["control"] = ""
             yield page, {"n": position.get("n", 0) + (number + 1) * 10, **following}
 
-    bulk.register_source("test-asking", pager)
+    bulk_sources.register_source("test-asking", pager)
     yield wanted
-    del bulk.PAGERS["test-asking"]
+    del bulk_sources.PAGERS["test-asking"]
 
 
 def _start(admin_user, endpoint, bucket, names) -> Job:
-    source = bulk.KeySource("test-asking", {"names": names}, f"{len(names)} test keys")
+    source = bulk_sources.KeySource("test-asking", {"names": names}, f"{len(names)} test keys")
     actor = audit.Actor(user_id=admin_user.pk, username=admin_user.username, role="admin")
     job = bulk.bulk_start(actor=actor, endpoint=endpoint, bucket=bucket, action="tag", options={"tags": {"p": "1"}},
                           source=source, total=len(names))  # fmt: skip
@@ -112,16 +112,16 @@ def test_the_throttle_keeps_the_rate():
         slept.append(seconds)
         now[0] += seconds
 
-    throttle = bulk.Throttle(10, clock=lambda: now[0], sleep=sleep)
+    throttle = bulk_run.Throttle(10, clock=lambda: now[0], sleep=sleep)
     for _ in range(25):
         throttle.wait()
     assert now[0] == pytest.approx(2.4)  # 25 objects at 10 a second: the 25th goes at 2.4 s
-    pieces = list(bulk.Throttle(10, clock=lambda: now[0], sleep=sleep).chunk([{"key": str(i)} for i in range(25)]))
+    pieces = list(bulk_run.Throttle(10, clock=lambda: now[0], sleep=sleep).chunk([{"key": str(i)} for i in range(25)]))
     assert [len(p) for p in pieces] == [10, 10, 5]
-    assert bulk.Throttle(0).interval == 0 and list(map(len, bulk.Throttle(0).chunk([{}] * 3))) == [3]
+    assert bulk_run.Throttle(0).interval == 0 and list(map(len, bulk_run.Throttle(0).chunk([{}] * 3))) == [3]
 
 
 def test_key_pages_cut_any_iterable():
-    pages = list(bulk.key_pages((f"k{i}" for i in range(5)), size=2))
+    pages = list(bulk_sources.key_pages((f"k{i}" for i in range(5)), size=2))
     assert [[e["key"] for e in p] for p, _ in pages] == [["k0", "k1"], ["k2", "k3"], ["k4"]]
     assert [pos for _, pos in pages] == [{"after": "k1"}, {"after": "k3"}, {"after": "k4"}]

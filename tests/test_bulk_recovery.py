@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from buckets.services.bulk import CHECKPOINT_EVERY
+from buckets.services.bulk_run import CHECKPOINT_EVERY
 from tests import job_processes as procs
 from tests.objects_fixtures import fast_client, put_many
 from tests.test_job_recovery import BOUND, SLACK, _wait, workers, world  # noqa: F401 - fixtures

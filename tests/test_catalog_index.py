@@ -160,7 +160,7 @@ def test_followed_changes_cost_a_bounded_number_of_queries_and_no_s3_call(crawle
     indexed, _ = crawled
     calls = sum(s3.CALL_COUNTS.values())
     # bench/bench_index.py makes 1,000 such changes and counts the same; 300 keep this test short.
-    with django_assert_max_num_queries(300 * 8 + 10):  # eight a change
+    with django_assert_max_num_queries(300 * 8 + 10):  # six statements and a savepoint pair a change
         for i in range(300):
             follow.object_stored(endpoint=indexed.endpoint, bucket=indexed.bucket, key=f"new/{i % 7}/f{i}", size=i)
     assert sum(s3.CALL_COUNTS.values()) == calls

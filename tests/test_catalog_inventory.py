@@ -1,5 +1,5 @@
 """S3 Inventory: a report in AWS's documented layout written into SeaweedFS (manifest.json naming gzipped
-CSV files, or Parquet), loaded into the index; the newest report wins. Setting up the inventory
+CSV files, Parquet or ORC), loaded into the index; the newest report wins. Setting up the inventory
 configuration is AWS-only: moto.
 """
 
@@ -53,6 +53,7 @@ def write_report(client, dest: str, source: str, when: str, rows, fmt: str = "CS
         from datetime import datetime
 
         import pyarrow as pa
+        import pyarrow.orc as orc
         import pyarrow.parquet as pq
 
         table = pa.table({
@@ -61,9 +62,17 @@ def write_report(client, dest: str, source: str, when: str, rows, fmt: str = "CS
             "e_tag": [f"etag{r[1]}" for r in rows], "storage_class": [r[3] for r in rows],
         })  # fmt: skip
         sink = io.BytesIO()
-        pq.write_table(table, sink, row_group_size=2)
-        body, name = sink.getvalue(), f"{base}/data/{when}-1.parquet"
-        schema = "message s3.inventory { required binary bucket; required binary key; ... }"
+        if fmt == "Parquet":
+            pq.write_table(table, sink, row_group_size=2)
+            body, name = sink.getvalue(), f"{base}/data/{when}-1.parquet"
+            schema = "message s3.inventory { required binary bucket; required binary key; ... }"
+        else:  # ORC, in stripes of two rows so the reader goes batch by batch
+            orc.write_table(table, sink, stripe_size=1, batch_size=2)
+            body, name = sink.getvalue(), f"{base}/data/{when}-1.orc"
+            schema = (
+                "struct<bucket:string,key:string,size:bigint,last_modified_date:timestamp,e_tag:string,"
+                "storage_class:string>"
+            )
     client.put_object(Bucket=dest, Key=name, Body=body)
     manifest = {
         "sourceBucket": source, "destinationBucket": f"arn:aws:s3:::{dest}", "version": "2016-11-30",
@@ -75,7 +84,7 @@ def write_report(client, dest: str, source: str, when: str, rows, fmt: str = "CS
     return base + "/"
 
 
-@pytest.mark.parametrize("fmt", ["CSV", "Parquet"])
+@pytest.mark.parametrize("fmt", ["CSV", "Parquet", "ORC"])
 def test_the_newest_inventory_report_is_loaded_into_the_index(fmt, endpoint, make_bucket, s3client, admin_client):
     source, dest = make_bucket("invsrc"), make_bucket("invdst")
     prefix = write_report(

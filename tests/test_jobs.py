@@ -15,7 +15,7 @@ from django.core.management import get_commands
 from django.urls import reverse
 from django.utils import timezone
 
-from buckets import job_recovery, jobs, s3
+from buckets import job_lease, job_recovery, jobs, s3
 from buckets.models import Job
 from buckets.services import emptying, transfer, transfer_jobs
 from console import audit
@@ -102,8 +102,8 @@ def test_a_worker_that_lost_its_lease_writes_nothing_more(endpoint, make_bucket)
     bucket = make_bucket("fence")
     actor = {"user_id": None, "username": "alice", "ip": None, "role": "operator"}
     job = Job.objects.create(kind="bucket.count", title="t", endpoint=endpoint, bucket=bucket, actor_data=actor)
-    assert jobs._claim(str(job.pk), "me") is not None
-    assert jobs._claim(str(job.pk), "you") is None  # two workers never both run it
+    assert job_lease.claim(str(job.pk), "me") is not None
+    assert job_lease.claim(str(job.pk), "you") is None  # two workers never both run it
     job.refresh_from_db()
     progress = jobs.Progress(job, "me")
     Job.objects.filter(pk=job.pk).update(lease_owner="you")  # taken over while "me" looked dead

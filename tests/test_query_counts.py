@@ -25,7 +25,7 @@ from tests.objects_fixtures import s3_calls
 # page → the most queries it may make on the counted request (session and user included)
 PAGES = {
     "login": 0,
-    "dashboard": 13,  # 9, and the drift and alert panels: outside lines and count, alerts and their deliveries
+    "dashboard": 13,  # 9, and the drift and alert panels: outside lines and count, alerts (each with undelivered)
     "bucket_list": 7,  # 6, and the sizes from the bucket index (one query)
     "bucket_detail": 5,
     "bucket_settings_all": 8,  # 7, and one of headroom: a read failing under load is remembered (seen in CI)

@@ -20,7 +20,7 @@ from django.utils.timesince import timesince
 from buckets.models import Bucket
 from buckets.views.buckets import ROW_FIELDS, bucket_rows
 from console import rows
-from console.audit_views import event_lines, event_rows
+from console.audit_rows import event_lines, event_rows
 from console.models import AuditEvent, Endpoint
 
 XSS = "x\"'><img src=x onerror=alert(1)>&amp;"

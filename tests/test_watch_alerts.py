@@ -326,3 +326,25 @@ def test_signature_headers_are_stable():
     headers = deliveries.signed_headers("k", b"{}", 7, timestamp=1700000000)
     expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
     assert headers["X-S3Console-Signature"] == f"sha256={expected}" and headers["X-S3Console-Delivery"] == "7"
+
+
+def test_the_dashboard_marks_an_alert_no_destination_took(client, admin_user, viewer_user):
+    hook = Destination.objects.create(name="ops hook", kind="webhook", url_hint="https://hooks.example")
+    mail = Destination.objects.create(name="ops mail", kind="email", recipients="ops@example.com")
+    denied = event("mallory", "bucket.delete", outcome="denied")
+    lost = Alert.objects.create(event_id=denied.pk, rule_name="Denied", title="Denied: bucket.delete by mallory")
+    Delivery.objects.create(alert=lost, destination=hook, status=Delivery.Status.DEAD)
+    Delivery.objects.create(alert=lost, destination=mail, status=Delivery.Status.DEAD)
+    sent = Alert.objects.create(event_id=denied.pk, rule_name="Denied", title="Denied: policy.put by eve")
+    Delivery.objects.create(alert=sent, destination=hook, status=Delivery.Status.DELIVERED)
+    client.force_login(admin_user)
+    response = client.get(reverse("dashboard"))
+    page = response.content.decode()
+    assert response.status_code == 200, page[:500]
+    panel = page[page.index('id="alerts-fired"') :]
+    lines = {line.split("</span>")[0]: line for line in panel.split('<p class="small"><span class="break">')[1:]}
+    assert lines.keys() == {"Denied: bucket.delete by mallory", "Denied: policy.put by eve"}
+    assert lines["Denied: bucket.delete by mallory"].count("not delivered") == 1  # once, however many failed
+    assert "not delivered" not in lines["Denied: policy.put by eve"].split("</p>")[0]
+    client.force_login(viewer_user)
+    assert 'id="alerts-fired"' not in client.get(reverse("dashboard")).text  # alerts span every scope

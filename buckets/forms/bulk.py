@@ -17,7 +17,8 @@ from buckets import vocabulary
 from buckets.forms.base import TypedConfirmForm
 from buckets.forms.sections import HEADER_FIELDS, MetadataForm
 from buckets.forms.transfer import MAX_KEY_BYTES, MAX_SELECTION, KeyListField, _folder_errors, normalise_prefix
-from buckets.services import bulk
+from buckets.services.bulk_actions import ACTIONS, HEADERS, RESTORE_TIERS
+from buckets.services.bulk_sources import KeySource, prefix_source, selection_source
 from console.models import Endpoint
 
 MAX_RATE = 10_000
@@ -60,11 +61,11 @@ class SourceForm(forms.Form):
                 raise ValidationError("The selection is not in this folder.")
         return data
 
-    def key_source(self) -> bulk.KeySource:
+    def key_source(self) -> KeySource:
         data = self.cleaned_data
         if data["source"] == "prefix":
-            return bulk.prefix_source(data["prefix"])
-        return bulk.selection_source(keys=data["key"], folders=data["folder"], base_prefix=data["prefix"])
+            return prefix_source(data["prefix"])
+        return selection_source(keys=data["key"], folders=data["folder"], base_prefix=data["prefix"])
 
 
 def _tag_pairs(text: str) -> list[tuple[str, str]]:
@@ -78,7 +79,7 @@ def _tag_pairs(text: str) -> list[tuple[str, str]]:
 
 
 class BulkForm(SourceForm):
-    action = forms.ChoiceField(label="Action", choices=[(a.name, a.label) for a in bulk.ACTIONS.values()])
+    action = forms.ChoiceField(label="Action", choices=[(a.name, a.label) for a in ACTIONS.values()])
     tags = forms.CharField(
         label="Tags to set", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One key=value a line; existing tags with other keys are kept.",
@@ -88,14 +89,14 @@ class BulkForm(SourceForm):
         help_text="One tag key a line.",
     )  # fmt: skip
     storage_class = forms.ChoiceField(label="New storage class", required=False, choices=vocabulary.STORAGE_CLASSES)
-    header = forms.ChoiceField(label="Header", required=False, choices=list(bulk.HEADERS.items()))
+    header = forms.ChoiceField(label="Header", required=False, choices=list(HEADERS.items()))
     value = forms.CharField(
         label="Header value", required=False, max_length=1024,
         help_text="Empty removes the header. Expires: an HTTP date, or 2026-10-21 07:28 (UTC).",
     )  # fmt: skip
     canned = forms.ChoiceField(label="Canned ACL", required=False, choices=vocabulary.canned_acls(objects=True))
     days = forms.IntegerField(label="Days to keep the restored copy", required=False, min_value=1, max_value=3650)
-    tier = forms.ChoiceField(label="Retrieval tier", required=False, choices=[(t, t) for t in bulk.RESTORE_TIERS])
+    tier = forms.ChoiceField(label="Retrieval tier", required=False, choices=[(t, t) for t in RESTORE_TIERS])
     dest_bucket = forms.CharField(label="Destination bucket", required=False, max_length=63, widget=forms.Select)
     dest_prefix = forms.CharField(
         label="Destination folder", required=False, strip=False, max_length=MAX_KEY_BYTES,

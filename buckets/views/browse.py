@@ -121,14 +121,7 @@ def object_list(request, endpoint_pk: int, bucket: str):
     position = unseal_position(request.GET.get("token", ""))
     if request.GET.get("versions") == "1":
         return _version_list(request, endpoint, bucket, role, prefix, name_filter, size, position)
-    page, error = optional(
-        lambda: s3.list_objects_page(
-            endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, delimiter="/",
-            token=position.get("token", ""), max_keys=size,
-        ),
-        "Listing is",
-    )  # fmt: skip
-    page = page or {"prefixes": [], "objects": [], "next_token": ""}
+    page, error = _objects_page(endpoint, bucket, prefix + name_filter, position, size)
     # A user whose role covers only some prefixes sees just the way down to them, not their siblings.
     allowed = access.allowed_prefixes(request.user, endpoint, bucket)
     objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"] if access.key_allowed(allowed, o["key"])]
@@ -138,7 +131,6 @@ def object_list(request, endpoint_pk: int, bucket: str):
     sized = index_sizes.with_folder_sizes(endpoint, bucket, folders, allowed)  # from the bucket index (catalog)
     sort = request.GET.get("sort", "")
     folders, listed = _sorted(folders, sort), _sorted(listed, sort)
-    query = {"prefix": prefix, "filter": name_filter, **({"size": size} if size != PAGE_SIZES[0] else {})}
     following = page["next_token"] and seal_position({"token": page["next_token"]})
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
         "folders": folders,
@@ -146,17 +138,43 @@ def object_list(request, endpoint_pk: int, bucket: str):
         "sort": sort,
         "marker": next((o for o in objects if o["key"] == prefix and prefix), None),
         "objects": listed,
-        "object_rows": object_rows(
-            listed,
-            reverse("object_detail", args=[endpoint.pk, bucket]) + "?key=",
-            row_menu(endpoint, bucket, role.can_write, role.can_write or access.writes_somewhere(request.user)),
-        ),
+        "object_rows": _object_rows(request, endpoint, bucket, role, listed),
         "object_count": len(objects),
-        "next_url": following and url_for("object_list", endpoint, bucket, **query, token=following),
-        "first_url": url_for("object_list", endpoint, bucket, **query),
+        **_page_links(endpoint, bucket, _list_query(prefix, name_filter, size), following),
         "upload_open": _upload_open(request, empty=not (listed or page["prefixes"])),
     }
     return _render(request, ctx)
+
+
+def _objects_page(endpoint: Endpoint, bucket: str, prefix: str, position: dict, size: int) -> tuple[dict, str]:
+    """One ListObjectsV2 page of a folder; an empty page and the error to show when S3 fails."""
+    page, error = optional(
+        lambda: s3.list_objects_page(
+            endpoint=endpoint, bucket=bucket, prefix=prefix, delimiter="/", token=position.get("token", ""),
+            max_keys=size,
+        ),
+        "Listing is",
+    )  # fmt: skip
+    return page or {"prefixes": [], "objects": [], "next_token": ""}, error
+
+
+def _object_rows(request, endpoint: Endpoint, bucket: str, role: Role, listed: list[dict]) -> str:
+    """The page's object rows, with the actions menu the user's role allows."""
+    can_copy = role.can_write or access.writes_somewhere(request.user)
+    detail_url = reverse("object_detail", args=[endpoint.pk, bucket]) + "?key="
+    return object_rows(listed, detail_url, row_menu(endpoint, bucket, role.can_write, can_copy))
+
+
+def _list_query(prefix: str, name_filter: str, size: int, **extra) -> dict:
+    """What the object list's page links keep of the request (the page size only when it is not the default)."""
+    return {"prefix": prefix, "filter": name_filter, **extra, **({"size": size} if size != PAGE_SIZES[0] else {})}
+
+
+def _page_links(endpoint: Endpoint, bucket: str, query: dict, following: str) -> dict:
+    return {
+        "next_url": following and url_for("object_list", endpoint, bucket, **query, token=following),
+        "first_url": url_for("object_list", endpoint, bucket, **query),
+    }
 
 
 def _upload_open(request, *, empty: bool) -> bool:
@@ -224,19 +242,12 @@ def _version_list(request, endpoint, bucket, role, prefix, name_filter, size, po
     ]
     for i, v in enumerate(versions):
         v["first"] = i == 0 or versions[i - 1]["key"] != v["key"]  # the key's name shows once, on its first row
-    query = {
-        "prefix": prefix,
-        "filter": name_filter,
-        "versions": "1",
-        **({"size": size} if size != PAGE_SIZES[0] else {}),
-    }
     following = page["next"] and seal_position(page["next"])
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
         "show_versions": True,
         "folders": _folders(page["prefixes"], prefix, allowed),
         "versions": versions,
-        "next_url": following and url_for("object_list", endpoint, bucket, **query, token=following),
-        "first_url": url_for("object_list", endpoint, bucket, **query),
+        **_page_links(endpoint, bucket, _list_query(prefix, name_filter, size, versions="1"), following),
         "here_url": request.get_full_path(),
     }
     return _render(request, ctx)

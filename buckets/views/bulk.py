@@ -16,6 +16,8 @@ from buckets import s3
 from buckets.forms.bulk import BulkForm, ConfirmForm, SourceForm
 from buckets.models import Bucket
 from buckets.services import bulk
+from buckets.services.bulk_actions import ACTIONS, needed_role
+from buckets.services.bulk_sources import KeySource
 from buckets.views.common import actor, endpoint_or_404, s3_text, url_for
 from console import access
 from console.models import Endpoint, Role
@@ -48,18 +50,18 @@ def _require_in(request, need: Role, *, action: str, endpoint: Endpoint, bucket:
     return access.require_role(request, need, action=action, endpoint=endpoint, bucket=bucket, key=key)
 
 
-def _require_source(request, need: Role, action: str, endpoint: Endpoint, bucket: str, source: bulk.KeySource) -> Role:
+def _require_source(request, need: Role, action: str, endpoint: Endpoint, bucket: str, source: KeySource) -> Role:
     """The role on every selected key and folder (the job checks each object again)."""
     roots = [source.spec["prefix"]] if source.kind == "prefix" else [*source.keys, *source.spec.get("folders", [])]
     roles = [_require_in(request, need, action=action, endpoint=endpoint, bucket=bucket, key=k) for k in roots]
     return min(roles, key=lambda r: r.rank)
 
 
-def _check(request, form: BulkForm, endpoint: Endpoint, bucket: str) -> tuple[bulk.KeySource, Role]:
+def _check(request, form: BulkForm, endpoint: Endpoint, bucket: str) -> tuple[KeySource, Role]:
     data = form.cleaned_data
     source = form.key_source()
     action = f"bulk.{data['action']}"
-    role = _require_source(request, bulk.needed_role(data["action"], data["options"]), action, endpoint, bucket, source)
+    role = _require_source(request, needed_role(data["action"], data["options"]), action, endpoint, bucket, source)
     if data["action"] in ("copy", "move"):
         dest = data["options"]
         dest_role = _require_in(
@@ -74,7 +76,7 @@ def _context(endpoint: Endpoint, bucket: str, form, **extra) -> dict:
     prefix = form.data.get("prefix", "") if form.is_bound else form.initial.get("prefix", "")
     return {
         "endpoint": endpoint, "bucket": bucket, "form": form, "prefix": prefix,
-        "actions": bulk.ACTIONS, "list_url": url_for("object_list", endpoint, bucket, prefix=prefix), **extra,
+        "actions": ACTIONS, "list_url": url_for("object_list", endpoint, bucket, prefix=prefix), **extra,
     }  # fmt: skip
 
 
@@ -112,7 +114,7 @@ def _source_ok(form: BulkForm) -> bool:
     )
 
 
-def _dry_run(request, endpoint: Endpoint, bucket: str, form: BulkForm, source: bulk.KeySource) -> dict:
+def _dry_run(request, endpoint: Endpoint, bucket: str, form: BulkForm, source: KeySource) -> dict:
     data = form.cleaned_data
     try:
         count = bulk.bulk_count(
@@ -126,7 +128,7 @@ def _dry_run(request, endpoint: Endpoint, bucket: str, form: BulkForm, source: b
 
 def _review(request, endpoint: Endpoint, bucket: str, form: BulkForm, source, confirmed=None) -> dict:
     """The review page: the action, its typed confirmation (a destructive one; bound to ``confirmed``), the dry run."""
-    action = bulk.ACTIONS[form.cleaned_data["action"]]
+    action = ACTIONS[form.cleaned_data["action"]]
     confirm = ConfirmForm(confirmed, bucket=bucket) if action.destructive else None
     ctx = _context(endpoint, bucket, form, source=source, action=action, confirm=confirm)
     return ctx | _dry_run(request, endpoint, bucket, form, source)

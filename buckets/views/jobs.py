@@ -16,7 +16,7 @@ from buckets.models import Bucket, Job
 from buckets.services import bulk
 from buckets.views.common import actor
 from console import access
-from console.audit_views import _csv_cell, _Echo
+from console.audit_export import Echo, csv_cell
 from console.models import Role
 
 
@@ -104,10 +104,10 @@ def job_report(request, pk):
 
 
 def _report_rows(job: Job):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow(REPORT_COLUMNS)
     summary = f"{job.get_status_display()}: {job.done} done, {job.failed} failed. {job.message}".strip()
-    yield writer.writerow([_csv_cell(v) for v in ("summary", job.title, "", "", summary)])
+    yield writer.writerow([csv_cell(v) for v in ("summary", job.title, "", "", summary)])
     for failure in job.failures.order_by("id").iterator(chunk_size=2000):
         row = ("failed", failure.key, failure.version_id, failure.code, failure.message)
-        yield writer.writerow([_csv_cell(v) for v in row])
+        yield writer.writerow([csv_cell(v) for v in row])

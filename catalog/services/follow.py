@@ -1,7 +1,8 @@
 """The index follows the console's own changes: the services of ``buckets/services/`` call these after
 a change succeeded (inside their audited block), so an indexed bucket needs no crawl to show it.
 
-Each call costs one query when the bucket is not indexed, and a handful when it is; never an S3 call.
+Each call costs one query when the bucket is not indexed, and six statements in one transaction when it is
+(a batch of changes: a few more); never an S3 call.
 A failure here never undoes the change in S3: it is logged, and the next re-crawl repairs the index.
 """
 
@@ -11,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from catalog.models import Entry, IndexedBucket
@@ -31,6 +32,9 @@ def _indexed(endpoint: Endpoint, bucket: str) -> IndexedBucket | None:
 
 
 def _safely(function):
+    """A database error is logged, never raised into the change that S3 already made. The writes of an indexed
+    bucket run in one transaction (entries and sums move together, or not at all; in a caller's: a savepoint)."""
+
     def wrapper(*args, **kwargs):
         try:
             function(*args, **kwargs)
@@ -66,6 +70,11 @@ def _store(endpoint: Endpoint, bucket: str, objects: list[dict]) -> None:
     indexed = _indexed(endpoint, bucket)
     if indexed is None or not objects:
         return
+    with transaction.atomic():
+        _write(indexed, objects)
+
+
+def _write(indexed: IndexedBucket, objects: list[dict]) -> None:
     now = timezone.now()
     before = {
         k: (size, sc)
@@ -98,10 +107,11 @@ def objects_removed(*, endpoint: Endpoint, bucket: str, keys: Iterable[str]) -> 
         return
     keys = list(keys)
     for start in range(0, len(keys), 500):
-        rows = Entry.objects.filter(indexed=indexed, key__in=keys[start : start + 500])
-        gone = list(rows.values_list("key", "size", "storage_class"))
-        rows.delete()
-        stats.move(indexed, [(k, -1, -size, sc, None) for k, size, sc in gone])
+        with transaction.atomic():
+            rows = Entry.objects.filter(indexed=indexed, key__in=keys[start : start + 500])
+            gone = list(rows.values_list("key", "size", "storage_class"))
+            rows.delete()
+            stats.move(indexed, [(k, -1, -size, sc, None) for k, size, sc in gone])
 
 
 @_safely
@@ -113,11 +123,12 @@ def object_reclassed(*, endpoint: Endpoint, bucket: str, key: str, storage_class
     before = Entry.objects.filter(indexed=indexed, key=key).values("size", "storage_class").first()
     if before is None or before["storage_class"] == storage_class:
         return
-    Entry.objects.filter(indexed=indexed, key=key).update(storage_class=storage_class)
-    stats.move(
-        indexed,
-        [(key, -1, -before["size"], before["storage_class"], None), (key, 1, before["size"], storage_class, None)],
-    )
+    with transaction.atomic():
+        Entry.objects.filter(indexed=indexed, key=key).update(storage_class=storage_class)
+        stats.move(
+            indexed,
+            [(key, -1, -before["size"], before["storage_class"], None), (key, 1, before["size"], storage_class, None)],
+        )
 
 
 @_safely
@@ -129,8 +140,9 @@ def bucket_emptied(*, endpoint: Endpoint, bucket: str, deleted: bool = False) ->
     if deleted:
         indexed.delete()
         return
-    Entry.objects.filter(indexed=indexed).delete()
-    stats.rebuild(indexed)
+    with transaction.atomic():
+        Entry.objects.filter(indexed=indexed).delete()
+        stats.rebuild(indexed)
 
 
 @_safely

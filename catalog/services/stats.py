@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import ClassStat, Entry, IndexedBucket, PrefixStat, Snapshot
@@ -112,7 +111,7 @@ def rebuild(indexed: IndexedBucket) -> int:
 
 
 def move(indexed: IndexedBucket, changes: Iterable[tuple[str, int, int, str, datetime | None]]) -> None:
-    """Apply (key, Δcount, Δbytes, storage class, modified) to the current sums: two statements a prefix set."""
+    """Apply (key, Δcount, Δbytes, storage class, modified) to the current sums: one upsert a table."""
     generation = indexed.stats_generation
     by_prefix: dict[str, list] = {}
     by_class: dict[tuple[str, str], list[int]] = {}
@@ -128,32 +127,40 @@ def move(indexed: IndexedBucket, changes: Iterable[tuple[str, int, int, str, dat
         tally[1] += dbytes
     if not by_prefix:
         return
-    PrefixStat.objects.bulk_create(
-        [PrefixStat(indexed=indexed, generation=generation, prefix=p, parent=parent_of(p)) for p in by_prefix],
-        ignore_conflicts=True,
-    )
-    ClassStat.objects.bulk_create(
-        [ClassStat(indexed=indexed, generation=generation, top=t, storage_class=s) for t, s in by_class],
-        ignore_conflicts=True,
-    )
-    same: dict[tuple, list[str]] = {}  # one change moves all its prefixes alike: one UPDATE for them
-    for prefix, (dcount, dbytes, modified) in by_prefix.items():
-        same.setdefault((dcount, dbytes, modified), []).append(prefix)
-    for (dcount, dbytes, modified), prefixes in same.items():
-        fields = {"count": F("count") + dcount, "bytes": F("bytes") + dbytes}
-        if modified:
-            fields["newest"] = Greatest(Coalesce(F("newest"), Value(modified)), Value(modified))
-        PrefixStat.objects.filter(indexed=indexed, generation=generation, prefix__in=prefixes).update(**fields)
-    for (top, storage_class), (dcount, dbytes) in by_class.items():
-        ClassStat.objects.filter(indexed=indexed, generation=generation, top=top, storage_class=storage_class).update(
-            count=F("count") + dcount, bytes=F("bytes") + dbytes
-        )
+    adapt = connection.ops.adapt_datetimefield_value
+    _add(PrefixStat, ("indexed_id", "generation", "prefix", "parent", "count", "bytes", "newest"),
+         [(indexed.pk, generation, p, parent_of(p), c, b, adapt(m)) for p, (c, b, m) in by_prefix.items()],
+         conflict=("indexed_id", "generation", "prefix"), newest=True)  # fmt: skip
+    _add(ClassStat, ("indexed_id", "generation", "top", "storage_class", "count", "bytes"),
+         [(indexed.pk, generation, t, sc, c, b) for (t, sc), (c, b) in by_class.items()],
+         conflict=("indexed_id", "generation", "top", "storage_class"))  # fmt: skip
     root = by_prefix[""]
     IndexedBucket.objects.filter(pk=indexed.pk).update(
         object_count=F("object_count") + root[0], total_bytes=F("total_bytes") + root[1]
     )
     if any(tally[0] < 0 for tally in by_prefix.values()):  # a folder may be empty now: it goes
         PrefixStat.objects.filter(indexed=indexed, generation=generation, count__lte=0).exclude(prefix="").delete()
+
+
+def _add(model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...], newest=False) -> None:
+    """INSERT the rows, or add their count and bytes to the row already there (and keep the newer `newest`):
+    one statement, atomic per row, so concurrent changes to one folder both count (SQLite and PostgreSQL)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    sets = f"count = {table}.count + excluded.count, bytes = {table}.bytes + excluded.bytes"
+    if newest:
+        sets += (
+            f", newest = CASE WHEN excluded.newest IS NULL THEN {table}.newest"
+            f" WHEN {table}.newest IS NULL OR excluded.newest > {table}.newest THEN excluded.newest"
+            f" ELSE {table}.newest END"
+        )
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):  # SQLite's bound on parameters a statement
+            batch = rows[start : start + 500]
+            values = ", ".join([row] * len(batch))
+            # Table and column names come from the model, every value is a bound parameter.
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT"  # noqa: S608
+            cursor.execute(f"{sql} ({', '.join(conflict)}) DO UPDATE SET {sets}", [v for r in batch for v in r])
 
 
 def snapshot(indexed: IndexedBucket) -> Snapshot:

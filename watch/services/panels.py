@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from console import access, audit_views
+from console import access, audit_rows
 from console.models import AuditEvent
-from watch.models import Alert
+from watch.models import Alert, Delivery
 from watch.services.drift import EXTERNAL, OUTSIDE
 
 PANEL_ROWS = 8
@@ -20,14 +20,15 @@ def dashboard_panels(user, events: QuerySet[AuditEvent]) -> dict:
     day = timezone.now() - timedelta(hours=24)
     outside = events.filter(actor_name=OUTSIDE.username, action__endswith=EXTERNAL)
     panels = {
-        "outside_lines": audit_views.event_lines(
-            list(outside.only(*audit_views.LINE_FIELDS)[:PANEL_ROWS]), "Nothing seen by the drift check."
+        "outside_lines": audit_rows.event_lines(
+            list(outside.only(*audit_rows.LINE_FIELDS)[:PANEL_ROWS]), "Nothing seen by the drift check."
         ),
         "outside_count": outside.filter(created_at__gte=timezone.now() - timedelta(days=7)).count(),
         "show_alerts": access.is_global_admin(user),
     }
     if panels["show_alerts"]:
         alerts = Alert.objects.exclude(rule_name="Test")
-        panels["alerts_fired"] = list(alerts.prefetch_related("deliveries")[:PANEL_ROWS])
+        dead = Delivery.objects.filter(alert=OuterRef("pk"), status=Delivery.Status.DEAD)
+        panels["alerts_fired"] = list(alerts.annotate(undelivered=Exists(dead))[:PANEL_ROWS])
         panels["alerts_count"] = alerts.filter(created_at__gte=day).count()
     return panels

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from console import embedded_s3, secret_key_file
+from console.env import envbool, envint
 from console.management.stopping import stop_on_signals
-from console.settings import envbool, envint
 
 
 class Command(BaseCommand):
