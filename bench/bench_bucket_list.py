@@ -49,15 +49,19 @@ def ensure_buckets(total: int) -> None:
     ])  # fmt: skip
 
 
-def main() -> None:
+def bench_with_buckets(total: int = 1000):
+    """Django on the bench database with ``total`` bucket records: (a logged-in Browser, their endpoint)."""
     url = bench_database_url()
     ensure_database(url)
     setup_django(url)
-    ensure_buckets(1000)
-    browser = Browser(superuser())
+    ensure_buckets(total)
     from console.models import Endpoint
 
-    endpoint = Endpoint.objects.get(name=ENDPOINT)
+    return Browser(superuser()), Endpoint.objects.get(name=ENDPOINT)
+
+
+def main() -> None:
+    browser, endpoint = bench_with_buckets()
     one_page = f"/buckets/?endpoint={endpoint.pk}"
     assert browser.get(one_page).count(b"<tr>") >= 100
     times = interleaved_medians({

@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_audit import bench_database_url, ensure_database  # noqa: E402
-from bench.bench_bucket_list import ENDPOINT, ensure_buckets  # noqa: E402
-from bench.common import FLOOR_PATH, Browser, check, gunicorn_console, setup_django, superuser  # noqa: E402
+from bench.bench_bucket_list import bench_with_buckets  # noqa: E402
+from bench.common import FLOOR_PATH, check, gunicorn_console  # noqa: E402
 
 CLIENTS = 16
 SECONDS = 6.0
@@ -63,16 +62,10 @@ def requests_per_second(origin: str, path: str, cookie: str, seconds: float = SE
 
 
 def main() -> None:
-    url = bench_database_url()
-    ensure_database(url)
-    setup_django(url)
-    ensure_buckets(1000)
-    from console.models import Endpoint
-
-    browser = Browser(superuser())
+    browser, endpoint = bench_with_buckets()
     pages = {
         "floor": FLOOR_PATH,
-        "bucket list": f"/buckets/?endpoint={Endpoint.objects.get(name=ENDPOINT).pk}",
+        "bucket list": f"/buckets/?endpoint={endpoint.pk}",
         "audit page": "/audit/",
     }
     met = True

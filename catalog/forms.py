@@ -85,30 +85,31 @@ class EveryBucketForm(IndexSettingsForm):
     every_bucket = forms.BooleanField(label="Yes, index every bucket of this endpoint", required=True)
 
 
+class BucketNameField(forms.CharField):
+    """The name of a bucket (another than the page's), held to S3's naming rules."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=63, **kwargs)
+
+    def clean(self, value):
+        name = super().clean(value)
+        if errors := vocabulary.bucket_name_errors(name):
+            raise forms.ValidationError(errors)
+        return name
+
+
 class InventoryLoadForm(forms.Form):
-    report_bucket = forms.CharField(label="Bucket holding the reports", max_length=63)
+    report_bucket = BucketNameField(label="Bucket holding the reports")
     prefix = forms.CharField(
         label="Folder of the configuration (…/source bucket/config id/)", max_length=1024, required=False
     )
 
-    def clean_report_bucket(self):
-        name = self.cleaned_data["report_bucket"].strip()
-        if errors := vocabulary.bucket_name_errors(name):
-            raise forms.ValidationError(errors)
-        return name
-
 
 class InventorySetupForm(forms.Form):
-    destination_bucket = forms.CharField(label="Bucket to write the reports to", max_length=63)
+    destination_bucket = BucketNameField(label="Bucket to write the reports to")
     prefix = forms.CharField(label="Folder in it", max_length=512, required=False, initial="inventory")
     config_id = forms.SlugField(label="Configuration id", max_length=64, initial="console-index")
     fmt = forms.ChoiceField(label="Format", choices=[("CSV", "CSV"), ("Parquet", "Parquet"), ("ORC", "ORC")])
-
-    def clean_destination_bucket(self):
-        name = self.cleaned_data["destination_bucket"].strip()
-        if errors := vocabulary.bucket_name_errors(name):
-            raise forms.ValidationError(errors)
-        return name
 
 
 class AbortOldForm(forms.Form):

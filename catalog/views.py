@@ -102,8 +102,19 @@ def bucket_index(request, endpoint_pk: int, bucket: str):
     return render(request, "catalog/index.html", ctx)
 
 
-def _admin(request, endpoint, bucket, action: str):
-    return access.require_role(request, Role.ADMIN, action=action, endpoint=endpoint, bucket=bucket)
+def _admin(request, endpoint_pk: int, bucket: str, action: str):
+    """The endpoint and the admin role on the bucket that the index's settings need (404/403 otherwise)."""
+    endpoint = endpoint_or_404(endpoint_pk)
+    return endpoint, access.require_role(request, Role.ADMIN, action=action, endpoint=endpoint, bucket=bucket)
+
+
+def _valid_form(request, form_class, refused: str):
+    """The posted form when it validates; otherwise None, with its errors said after ``refused``."""
+    form = form_class(request.POST)
+    if form.is_valid():
+        return form
+    messages.error(request, f"{refused}: " + " ".join(e for errs in form.errors.values() for e in errs))
+    return None
 
 
 def _back(endpoint, bucket):
@@ -112,11 +123,8 @@ def _back(endpoint, bucket):
 
 @require_POST
 def bucket_index_enable(request, endpoint_pk: int, bucket: str):
-    endpoint = endpoint_or_404(endpoint_pk)
-    role = _admin(request, endpoint, bucket, "index.enable")
-    form = IndexSettingsForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Not saved: " + " ".join(e for errs in form.errors.values() for e in errs))
+    endpoint, role = _admin(request, endpoint_pk, bucket, "index.enable")
+    if (form := _valid_form(request, IndexSettingsForm, "Not saved")) is None:
         return _back(endpoint, bucket)
     index.index_enable(actor=actor(request, role), endpoint=endpoint, bucket=bucket, **form.cleaned_data)
     messages.success(request, f"{bucket} is indexed: a crawl started (its progress is below).")
@@ -125,8 +133,7 @@ def bucket_index_enable(request, endpoint_pk: int, bucket: str):
 
 @require_POST
 def bucket_index_crawl(request, endpoint_pk: int, bucket: str):
-    endpoint = endpoint_or_404(endpoint_pk)
-    role = _admin(request, endpoint, bucket, "index.crawl")
+    endpoint, role = _admin(request, endpoint_pk, bucket, "index.crawl")
     indexed = _indexed(endpoint, bucket)
     if indexed is None:
         messages.error(request, "This bucket is not indexed: turn the index on first.")
@@ -137,8 +144,7 @@ def bucket_index_crawl(request, endpoint_pk: int, bucket: str):
 
 @require_POST
 def bucket_index_disable(request, endpoint_pk: int, bucket: str):
-    endpoint = endpoint_or_404(endpoint_pk)
-    role = _admin(request, endpoint, bucket, "index.disable")
+    endpoint, role = _admin(request, endpoint_pk, bucket, "index.disable")
     if (indexed := _indexed(endpoint, bucket)) is not None:
         index.index_disable(actor=actor(request, role), indexed=indexed)
         messages.success(request, f"The index of {bucket} was removed (S3 was not touched).")
@@ -147,11 +153,8 @@ def bucket_index_disable(request, endpoint_pk: int, bucket: str):
 
 @require_POST
 def bucket_inventory_load(request, endpoint_pk: int, bucket: str):
-    endpoint = endpoint_or_404(endpoint_pk)
-    role = _admin(request, endpoint, bucket, "index.inventory")
-    form = InventoryLoadForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Not loaded: " + " ".join(e for errs in form.errors.values() for e in errs))
+    endpoint, role = _admin(request, endpoint_pk, bucket, "index.inventory")
+    if (form := _valid_form(request, InventoryLoadForm, "Not loaded")) is None:
         return _back(endpoint, bucket)
     indexed, _ = IndexedBucket.objects.get_or_create(endpoint=endpoint, bucket=bucket)
     try:
@@ -164,11 +167,8 @@ def bucket_inventory_load(request, endpoint_pk: int, bucket: str):
 
 @require_POST
 def bucket_inventory_setup(request, endpoint_pk: int, bucket: str):
-    endpoint = endpoint_or_404(endpoint_pk)
-    role = _admin(request, endpoint, bucket, "bucket.inventory.put")
-    form = InventorySetupForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Not set up: " + " ".join(e for errs in form.errors.values() for e in errs))
+    endpoint, role = _admin(request, endpoint_pk, bucket, "bucket.inventory.put")
+    if (form := _valid_form(request, InventorySetupForm, "Not set up")) is None:
         return _back(endpoint, bucket)
     try:
         inventory.inventory_setup(actor=actor(request, role), endpoint=endpoint, bucket=bucket, **form.cleaned_data)
@@ -223,9 +223,7 @@ def endpoint_analytics(request, endpoint_pk: int):
 def endpoint_index_enable(request, endpoint_pk: int):
     endpoint = endpoint_or_404(endpoint_pk)
     role = access.require_role(request, Role.ADMIN, action="index.enable", endpoint=endpoint)
-    form = EveryBucketForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Not saved: " + " ".join(e for errs in form.errors.values() for e in errs))
+    if (form := _valid_form(request, EveryBucketForm, "Not saved")) is None:
         return redirect("catalog_endpoint", endpoint.pk)
     options = {k: v for k, v in form.cleaned_data.items() if k != "every_bucket"}
     try:

@@ -137,7 +137,21 @@ class RoleAssignment(models.Model):
         return label
 
 
-class AuditEvent(models.Model):
+class AppendOnly:
+    """A model whose rows are written once, then never changed nor deleted (the audit trail)."""
+
+    append_only = "These records are append-only."
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(self.append_only)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(self.append_only)
+
+
+class AuditEvent(AppendOnly, models.Model):
     """One change the console made or tried, or one denied attempt. Append-only and hash-chained.
 
     Written only by ``console.audit.record`` (which fills ``seq``, ``prev_hash`` and ``hash``,
@@ -146,6 +160,8 @@ class AuditEvent(models.Model):
     (and so break the hash of) the events that name them; ``actor_name``/``endpoint_name``
     keep the names.
     """
+
+    append_only = "Audit events are append-only."
 
     class Outcome(models.TextChoices):
         OK = "ok", "OK"
@@ -217,20 +233,14 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.outcome}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Audit events are append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValueError("Audit events are append-only.")
-
-
-class AuditCheckpoint(models.Model):
+class AuditCheckpoint(AppendOnly, models.Model):
     """Where the chain was cut by an archive: events up to ``seq`` now live in ``location``.
 
     Verification of what is left starts from the newest checkpoint's ``seq`` and ``hash``.
     """
+
+    append_only = "Audit checkpoints are append-only."
 
     seq = models.BigIntegerField(unique=True, help_text="last archived event's seq")
     hash = models.CharField(max_length=64, help_text="last archived event's hash")
@@ -246,14 +256,6 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"archive of seq {self.first_seq}-{self.seq} at {self.location}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Audit checkpoints are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Audit checkpoints are append-only.")
 
 
 class Profile(models.Model):

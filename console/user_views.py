@@ -62,28 +62,35 @@ def user_create(request):
         user = services.user_create(actor=actor, **{name: form.cleaned_data[name] for name in fields})
         messages.success(request, f"User “{user.username}” created. Give them a role below.")
         return redirect("user_detail", pk=user.pk)
-    return render(request, "console/user_form.html", {"form": form}, status=422 if form.errors else 200)
+    return render(request, "console/user_form.html", {"form": form, "noun": "user"}, status=422 if form.errors else 200)
+
+
+def _roles_context(principal, extra: dict) -> dict:
+    """The roles part of a user's or a group's page (and ``extra``, which replaces a form with errors)."""
+    assignments = principal.role_assignments.select_related("endpoint")
+    return {
+        "assignments": assignments.order_by("endpoint__name", "bucket", "prefix"),
+        "role_form": RoleAssignmentForm(principal=principal),
+        **extra,
+        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
+    }
 
 
 def _user_context(user, **extra) -> dict:
-    assignments = user.role_assignments.select_related("endpoint").order_by("endpoint__name", "bucket", "prefix")
     groups = user.groups.prefetch_related(
         Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("endpoint"))
     )
     profile = Profile.objects.filter(user=user).first()
     return {
         "target": user,
-        "assignments": assignments,
         "groups": groups,
         "otp_enrolled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
         "otp_required_user": bool(profile and profile.otp_required),
         "otp_required_all": settings.OTP_REQUIRED_FOR_ALL,
-        "role_form": RoleAssignmentForm(principal=user),
         "password_form": SetPasswordForm(user),
         "role_sources": sso.role_sources(user),
         "identities": ExternalIdentity.objects.filter(user=user),
-        **extra,
-        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
+        **_roles_context(user, extra),
     }
 
 
@@ -220,7 +227,9 @@ def group_create(request):
         group = services.group_create(actor=actor, name=form.cleaned_data["name"])
         messages.success(request, f"Group “{group.name}” created. Add members and roles below.")
         return redirect("group_detail", pk=group.pk)
-    return render(request, "console/user_group_form.html", {"form": form}, status=422 if form.errors else 200)
+    return render(
+        request, "console/user_form.html", {"form": form, "noun": "group"}, status=422 if form.errors else 200
+    )
 
 
 def _group_context(group, **extra) -> dict:
@@ -233,11 +242,8 @@ def _group_context(group, **extra) -> dict:
         "group": group,
         "members": members,
         "mappings": group.directory_mappings.all(),
-        "assignments": group.role_assignments.select_related("endpoint").order_by("endpoint__name", "bucket", "prefix"),
         "member_form": GroupMemberForm(group=group),
-        "role_form": RoleAssignmentForm(principal=group),
-        **extra,
-        "role_scope": role_views.form_preview(extra.get("role_form") or RoleAssignmentForm()),
+        **_roles_context(group, extra),
     }
 
 

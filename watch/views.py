@@ -38,18 +38,10 @@ def alerts_overview(request):
 
 
 @require_http_methods(["GET", "POST"])
-def alert_rule_create(request):
-    role = access.require_global_admin(request, action="alert.rule.create")
-    return _rule_form(request, role, AlertRule())
-
-
-@require_http_methods(["GET", "POST"])
-def alert_rule_edit(request, pk: int):
-    role = access.require_global_admin(request, action="alert.rule.edit")
-    return _rule_form(request, role, get_object_or_404(AlertRule, pk=pk))
-
-
-def _rule_form(request, role: Role, rule: AlertRule):
+def alert_rule_form(request, pk: int | None = None):
+    """A new alert rule, or the one ``pk`` to edit."""
+    role = access.require_global_admin(request, action="alert.rule.create" if pk is None else "alert.rule.edit")
+    rule = AlertRule() if pk is None else get_object_or_404(AlertRule, pk=pk)
     form = AlertRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
         rule = admin.rule_save(actor=_actor(request, role), form=form)
@@ -69,18 +61,11 @@ def alert_rule_delete(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-def alert_destination_create(request):
-    role = access.require_global_admin(request, action="alert.destination.create")
-    return _destination_form(request, role, Destination())
-
-
-@require_http_methods(["GET", "POST"])
-def alert_destination_edit(request, pk: int):
-    role = access.require_global_admin(request, action="alert.destination.edit")
-    return _destination_form(request, role, get_object_or_404(Destination, pk=pk))
-
-
-def _destination_form(request, role: Role, destination: Destination):
+def alert_destination_form(request, pk: int | None = None):
+    """A new destination, or the one ``pk`` to edit (with its delivery log)."""
+    action = "alert.destination.create" if pk is None else "alert.destination.edit"
+    role = access.require_global_admin(request, action=action)
+    destination = Destination() if pk is None else get_object_or_404(Destination, pk=pk)
     initial = {k: getattr(destination, k) for k in ("name", "kind", "recipients", "enabled")} if destination.pk else {}
     form = DestinationForm(
         request.POST or None, destination=destination, request_host=request.get_host(), initial=initial

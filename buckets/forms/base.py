@@ -65,3 +65,24 @@ class RowsForm(SectionForm):
     def __init__(self, data=None, *args, rows: list[tuple[str, ...]] | None = None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.rows = posted_rows(data, *self.row_names) if data is not None else list(rows or [])
+
+
+class TypedConfirmForm(forms.Form):
+    """The typed confirmation of a destructive action: the user types ``expected`` (a bucket's or a folder's
+    name). Subclasses define the ``confirm`` field (its length and stripping) and the ``refusal``."""
+
+    confirm = forms.CharField(strip=False)
+    refusal = "That is not the name: nothing was done."
+
+    def __init__(self, *args, expected: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+        self.fields["confirm"].label = f"Type “{expected}” to confirm"
+        self.fields["confirm"].widget.attrs.update(
+            {"data-confirm-value": expected, "autocomplete": "off", "spellcheck": "false"}
+        )
+
+    def clean_confirm(self) -> str:
+        if self.cleaned_data["confirm"] != self.expected:
+            raise forms.ValidationError(self.refusal)
+        return self.expected

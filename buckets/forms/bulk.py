@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from buckets import vocabulary
+from buckets.forms.base import TypedConfirmForm
 from buckets.forms.sections import HEADER_FIELDS, MetadataForm
 from buckets.forms.transfer import MAX_KEY_BYTES, MAX_SELECTION, KeyListField, _folder_errors, normalise_prefix
 from buckets.services.bulk_actions import ACTIONS, HEADERS, RESTORE_TIERS
@@ -184,20 +185,11 @@ def _field(s3_name: str) -> str:
     return next(field for field, name in HEADER_FIELDS.items() if name == s3_name)
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(TypedConfirmForm):
     """Typed confirmation of a destructive bulk action: the bucket's name."""
 
     confirm = forms.CharField(label="Type the bucket's name to confirm", strip=False, max_length=100)
+    refusal = "That is not the bucket's name: nothing was started."
 
     def __init__(self, *args, bucket: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bucket = bucket
-        self.fields["confirm"].label = f"Type “{bucket}” to confirm"
-        self.fields["confirm"].widget.attrs.update(
-            {"data-confirm-value": bucket, "autocomplete": "off", "spellcheck": "false"}
-        )
-
-    def clean_confirm(self) -> str:
-        if self.cleaned_data["confirm"] != self.bucket:
-            raise ValidationError("That is not the bucket's name: nothing was started.")
-        return self.bucket
+        super().__init__(*args, expected=bucket, **kwargs)

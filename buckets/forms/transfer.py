@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from buckets import vocabulary
+from buckets.forms.base import TypedConfirmForm
 from buckets.services import reads
 from buckets.services.transfer import key_refusal, object_destination
 from console.models import Endpoint
@@ -218,20 +219,11 @@ class SelectionTransferForm(SelectionForm, PrefixTransferForm):
         return data
 
 
-class ConfirmPrefixForm(forms.Form):
+class ConfirmPrefixForm(TypedConfirmForm):
     """Typed confirmation: the user types the folder's full prefix."""
 
     confirm = forms.CharField(label="Type the folder to confirm", strip=False, max_length=MAX_KEY_BYTES)
+    refusal = "That is not the folder's name: nothing was deleted."
 
     def __init__(self, *args, folder: str, **kwargs):  # not "prefix": Form uses that for field names
-        super().__init__(*args, **kwargs)
-        self.folder = folder
-        self.fields["confirm"].label = f"Type “{folder}” to confirm"
-        self.fields["confirm"].widget.attrs.update(
-            {"data-confirm-value": folder, "autocomplete": "off", "spellcheck": "false"}
-        )
-
-    def clean_confirm(self) -> str:
-        if self.cleaned_data["confirm"] != self.folder:
-            raise ValidationError("That is not the folder's name: nothing was deleted.")
-        return self.folder
+        super().__init__(*args, expected=folder, **kwargs)

@@ -61,18 +61,29 @@ def put_bucket_versioning(*, endpoint: Endpoint, bucket: str, status: str) -> No
     call(endpoint, "put_bucket_versioning", Bucket=bucket, VersioningConfiguration={"Status": status})
 
 
-def get_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> dict | None:
-    answer = call_unless_absent(
-        endpoint, "get_bucket_encryption", ("ServerSideEncryptionConfigurationNotFoundError",), Bucket=bucket
-    )
+def _first_rule(endpoint: Endpoint, bucket: str, operation: str, absent: str, configuration: str) -> dict | None:
+    """The first rule of a configuration S3 answers as {configuration: {Rules: [...]}}; None when it has none."""
+    answer = call_unless_absent(endpoint, operation, (absent,), Bucket=bucket)
     if answer is None:
         return None
-    rules = (answer.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [{}]
-    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    return ((answer.get(configuration) or {}).get("Rules") or [{}])[0]
+
+
+def get_bucket_encryption(*, endpoint: Endpoint, bucket: str) -> dict | None:
+    rule = _first_rule(
+        endpoint,
+        bucket,
+        "get_bucket_encryption",
+        "ServerSideEncryptionConfigurationNotFoundError",
+        "ServerSideEncryptionConfiguration",
+    )
+    if rule is None:
+        return None
+    default = rule.get("ApplyServerSideEncryptionByDefault") or {}
     return {
         "algorithm": default.get("SSEAlgorithm", ""),
         "kms_key_id": default.get("KMSMasterKeyID", ""),
-        "bucket_key": bool(rules[0].get("BucketKeyEnabled")),
+        "bucket_key": bool(rule.get("BucketKeyEnabled")),
     }
 
 
@@ -182,13 +193,10 @@ def delete_public_access_block(*, endpoint: Endpoint, bucket: str) -> None:
 
 
 def get_bucket_ownership(*, endpoint: Endpoint, bucket: str) -> str | None:
-    answer = call_unless_absent(
-        endpoint, "get_bucket_ownership_controls", ("OwnershipControlsNotFoundError",), Bucket=bucket
+    rule = _first_rule(
+        endpoint, bucket, "get_bucket_ownership_controls", "OwnershipControlsNotFoundError", "OwnershipControls"
     )
-    if answer is None:
-        return None
-    rules = (answer.get("OwnershipControls") or {}).get("Rules") or [{}]
-    return rules[0].get("ObjectOwnership")
+    return None if rule is None else rule.get("ObjectOwnership")
 
 
 def put_bucket_ownership(*, endpoint: Endpoint, bucket: str, ownership: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from buckets.s3.client import call
+from buckets.s3.client import call, given
 
 if TYPE_CHECKING:
     from console.models import Endpoint
@@ -45,6 +45,31 @@ def check_connection(*, endpoint: Endpoint) -> dict:
     return {"count": len(buckets), "names": [b["name"] for b in buckets[:20]]}
 
 
+# --- paging --------------------------------------------------------------------------------------------
+def _listing(bucket: str, prefix: str, delimiter: str, max_keys: int) -> dict[str, Any]:
+    """What ListObjectsV2 and ListObjectVersions take alike."""
+    return {"Bucket": bucket, "MaxKeys": min(max_keys, PAGE_SIZE), **given(Prefix=prefix, Delimiter=delimiter)}
+
+
+def _following(page: dict, before: dict[str, str], **fields: str) -> dict[str, str] | None:
+    """The markers of the next page ({name: the answer's field}); None at the end, or when the server
+    answered none or the ones it was given (paging would loop forever)."""
+    following = {name: page.get(field) or "" for name, field in fields.items()}
+    stuck = not any(following.values()) or following == before
+    return following if page.get("IsTruncated") and not stuck else None
+
+
+def _follow(list_page, entries: str, **query) -> Iterator:
+    """Every page of a listing that answers {entries..., next}, following ``next`` to the end."""
+    markers: dict[str, str] = {}
+    while True:
+        page = list_page(**query, **markers)
+        yield page[entries]
+        if not page["next"]:
+            return
+        markers = page["next"]
+
+
 # --- objects ----------------------------------------------------------------------------------------
 def _object(entry: dict) -> dict:
     return {
@@ -70,16 +95,8 @@ def list_objects_page(
 
     ``start_after`` (instead of a token) keeps a listing right while its keys are deleted.
     """
-    params: dict[str, Any] = {"Bucket": bucket, "MaxKeys": min(max_keys, PAGE_SIZE)}
-    if prefix:
-        params["Prefix"] = prefix
-    if delimiter:
-        params["Delimiter"] = delimiter
-    if token:
-        params["ContinuationToken"] = token
-    elif start_after:
-        params["StartAfter"] = start_after
-    page = call(endpoint, "list_objects_v2", **params)
+    markers = given(ContinuationToken=token) or given(StartAfter=start_after)
+    page = call(endpoint, "list_objects_v2", **_listing(bucket, prefix, delimiter, max_keys), **markers)
     objects = [_object(o) for o in page.get("Contents", [])]
     following = (page.get("NextContinuationToken") or "") if page.get("IsTruncated") else ""
     if following == token:
@@ -124,16 +141,8 @@ def list_versions_page(
     entry first, the rest in the server's order (SeaweedFS stamps versions to the second, so dates cannot
     order them).
     """
-    params: dict[str, Any] = {"Bucket": bucket, "MaxKeys": min(max_keys, PAGE_SIZE)}
-    if prefix:
-        params["Prefix"] = prefix
-    if delimiter:
-        params["Delimiter"] = delimiter
-    if key_marker:
-        params["KeyMarker"] = key_marker
-        if version_id_marker:
-            params["VersionIdMarker"] = version_id_marker
-    page = call(endpoint, "list_object_versions", **params)
+    markers = given(KeyMarker=key_marker, VersionIdMarker=version_id_marker) if key_marker else {}
+    page = call(endpoint, "list_object_versions", **_listing(bucket, prefix, delimiter, max_keys), **markers)
     entries = [(v, False) for v in page.get("Versions", [])] + [(m, True) for m in page.get("DeleteMarkers", [])]
     versions = [
         {
@@ -149,25 +158,16 @@ def list_versions_page(
         for e, marker in entries
     ]
     versions.sort(key=lambda v: (v["key"], not v["is_latest"]))  # stable: the server's order within a key
-    following = {
-        "key_marker": page.get("NextKeyMarker") or "",
-        "version_id_marker": page.get("NextVersionIdMarker") or "",
-    }
-    moved = following != {"key_marker": key_marker, "version_id_marker": version_id_marker}
-    if not (page.get("IsTruncated") and following["key_marker"] and moved):
-        following = None
+    before = {"key_marker": key_marker, "version_id_marker": version_id_marker}
+    following = _following(page, before, key_marker="NextKeyMarker", version_id_marker="NextVersionIdMarker")
+    if following and not following["key_marker"]:
+        following = None  # without a key marker the version id marker is ignored: the listing would restart
     return {"prefixes": [p["Prefix"] for p in page.get("CommonPrefixes", [])], "versions": versions, "next": following}
 
 
 def iter_version_pages(*, endpoint: Endpoint, bucket: str, prefix: str = "", page_size: int = PAGE_SIZE) -> Iterator:
     """Every version and delete marker under ``prefix``, a list per page."""
-    markers: dict[str, str] = {}
-    while True:
-        page = list_versions_page(endpoint=endpoint, bucket=bucket, prefix=prefix, max_keys=page_size, **markers)
-        yield page["versions"]
-        if not page["next"]:
-            return
-        markers = page["next"]
+    return _follow(list_versions_page, "versions", endpoint=endpoint, bucket=bucket, prefix=prefix, max_keys=page_size)
 
 
 # --- incomplete multipart uploads ----------------------------------------------------------------------
@@ -181,15 +181,9 @@ def list_uploads_page(
     max_uploads: int = PAGE_SIZE,
 ) -> dict:
     """One ListMultipartUploads page: {uploads, next: {key_marker, upload_id_marker} | None}."""
-    params: dict[str, Any] = {"Bucket": bucket, "MaxUploads": max_uploads}
-    if prefix:
-        params["Prefix"] = prefix
     # AWS pages by key then upload id; SeaweedFS by upload id alone (its NextKeyMarker stays empty).
-    if key_marker:
-        params["KeyMarker"] = key_marker
-    if upload_id_marker:
-        params["UploadIdMarker"] = upload_id_marker
-    page = call(endpoint, "list_multipart_uploads", **params)
+    markers = given(Prefix=prefix, KeyMarker=key_marker, UploadIdMarker=upload_id_marker)
+    page = call(endpoint, "list_multipart_uploads", Bucket=bucket, MaxUploads=max_uploads, **markers)
     uploads = [
         {
             "key": u["Key"],
@@ -200,22 +194,14 @@ def list_uploads_page(
         }
         for u in page.get("Uploads", [])
     ]
-    following = {
-        "key_marker": page.get("NextKeyMarker") or "",
-        "upload_id_marker": page.get("NextUploadIdMarker") or "",
-    }
-    stuck = not any(following.values()) or following == {"key_marker": key_marker, "upload_id_marker": upload_id_marker}
-    return {"uploads": uploads, "next": following if page.get("IsTruncated") and uploads and not stuck else None}
+    before = {"key_marker": key_marker, "upload_id_marker": upload_id_marker}
+    following = _following(page, before, key_marker="NextKeyMarker", upload_id_marker="NextUploadIdMarker")
+    return {"uploads": uploads, "next": following if uploads else None}
 
 
 def iter_upload_pages(*, endpoint: Endpoint, bucket: str, prefix: str = "", page_size: int = PAGE_SIZE) -> Iterator:
-    markers: dict[str, str] = {}
-    while True:
-        page = list_uploads_page(endpoint=endpoint, bucket=bucket, prefix=prefix, max_uploads=page_size, **markers)
-        yield page["uploads"]
-        if not page["next"]:
-            return
-        markers = page["next"]
+    """Every incomplete multipart upload under ``prefix``, a list per page."""
+    return _follow(list_uploads_page, "uploads", endpoint=endpoint, bucket=bucket, prefix=prefix, max_uploads=page_size)
 
 
 def upload_bytes(*, endpoint: Endpoint, bucket: str, key: str, upload_id: str, max_pages: int = 10) -> int:

@@ -2,9 +2,8 @@
 
 from django.urls import path
 
-from buckets.views import browse, folders, objects, sections
-
-page = {"page": "object"}
+from buckets.urls.sections import section_patterns
+from buckets.views import browse, folders, objects
 
 urlpatterns = [
     path("objects/", browse.object_list, name="object_list"),
@@ -12,9 +11,5 @@ urlpatterns = [
     path("object/", objects.object_detail, name="object_detail"),
     path("object/download/", objects.object_download, name="object_download"),
     path("object/share/", objects.object_share, name="object_share"),
-    path("object/section/<slug:slug>/", sections.section_show, page, name="object_section"),
-    path("object/section/<slug:slug>/edit/", sections.section_edit, page, name="object_section_edit"),
-    path("object/section/<slug:slug>/save/", sections.section_save, page, name="object_section_save"),
-    path("object/section/<slug:slug>/remove/", sections.section_remove, page, name="object_section_remove"),
-    path("object/section/<slug:slug>/recheck/", sections.section_recheck, page, name="object_section_recheck"),
+    *section_patterns("object/section/", "object", "object_section"),
 ]

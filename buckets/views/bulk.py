@@ -126,6 +126,14 @@ def _dry_run(request, endpoint: Endpoint, bucket: str, form: BulkForm, source: K
     return {"count": count}
 
 
+def _review(request, endpoint: Endpoint, bucket: str, form: BulkForm, source, confirmed=None) -> dict:
+    """The review page: the action, its typed confirmation (a destructive one; bound to ``confirmed``), the dry run."""
+    action = ACTIONS[form.cleaned_data["action"]]
+    confirm = ConfirmForm(confirmed, bucket=bucket) if action.destructive else None
+    ctx = _context(endpoint, bucket, form, source=source, action=action, confirm=confirm)
+    return ctx | _dry_run(request, endpoint, bucket, form, source)
+
+
 def _posted(request, endpoint_pk: int, bucket: str) -> tuple[Endpoint, BulkForm]:
     """The endpoint and the bound form of a dry run or a start, once the user may see the folder."""
     endpoint = endpoint_or_404(endpoint_pk)
@@ -143,10 +151,7 @@ def bulk_review(request, endpoint_pk: int, bucket: str):
     if not form.is_valid():
         return _invalid(request, endpoint, bucket, form)
     source, _ = _check(request, form, endpoint, bucket)
-    action = ACTIONS[form.cleaned_data["action"]]
-    confirm = ConfirmForm(bucket=bucket) if action.destructive else None
-    ctx = _context(endpoint, bucket, form, source=source, action=action, confirm=confirm)
-    return render(request, "buckets/bulk/bulk_review.html", ctx | _dry_run(request, endpoint, bucket, form, source))
+    return render(request, "buckets/bulk/bulk_review.html", _review(request, endpoint, bucket, form, source))
 
 
 @require_POST
@@ -157,13 +162,10 @@ def bulk_start(request, endpoint_pk: int, bucket: str):
         return _invalid(request, endpoint, bucket, form)
     source, role = _check(request, form, endpoint, bucket)
     data = form.cleaned_data
-    action = ACTIONS[data["action"]]
-    confirm = ConfirmForm(request.POST, bucket=bucket) if action.destructive else None
-    dry = _dry_run(request, endpoint, bucket, form, source)
-    ctx = _context(endpoint, bucket, form, source=source, action=action, confirm=confirm) | dry
-    if confirm is not None and not confirm.is_valid():
+    ctx = _review(request, endpoint, bucket, form, source, request.POST)
+    if ctx["confirm"] is not None and not ctx["confirm"].is_valid():
         return render(request, "buckets/bulk/bulk_review.html", ctx, status=422)
-    count = dry.get("count")
+    count = ctx.get("count")
     try:
         job = bulk.bulk_start(
             actor=actor(request, role), endpoint=endpoint, bucket=bucket, action=data["action"],

@@ -20,14 +20,22 @@ from console.audit_export import Echo, csv_cell
 from console.models import Role
 
 
+def _started_by(job: Job, request) -> bool:
+    return job.actor_id is not None and job.actor_id == request.user.pk
+
+
+def _viewed_job(request, pk) -> Job:
+    """Viewer on what the job works on: a job of the whole bucket (or of another prefix) lists keys a
+    prefix-scoped user may not see. Whoever started the job may follow it."""
+    job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
+    key = job.prefix if job.bucket and not _started_by(job, request) else None
+    access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket, key=key)
+    return job
+
+
 @require_GET
 def job_detail(request, pk):
-    job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
-    # Viewer on what the job works on: a job of the whole bucket (or of another prefix) lists keys a
-    # prefix-scoped user may not see. Whoever started the job may follow it.
-    mine = job.actor_id is not None and job.actor_id == request.user.pk
-    key = job.prefix if job.bucket and not mine else None
-    access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket, key=key)
+    job = _viewed_job(request, pk)
     if job_recovery.recover(job):  # its worker died: queued again (or failed) now rather than at the next sweep
         job.refresh_from_db()
     # A finished job whose bucket is no longer known (it deleted it, or a later job did) links to none of it.
@@ -47,15 +55,33 @@ def job_detail(request, pk):
 def _controlled_job(request, pk, action: str) -> tuple[Job, Role]:
     """Whoever started the job may pause, resume or cancel it; others need operator on what it works on."""
     job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
-    mine = job.actor_id is not None and job.actor_id == request.user.pk
-    need = Role.VIEWER if mine else Role.OPERATOR
+    need = Role.VIEWER if _started_by(job, request) else Role.OPERATOR
     key = job.prefix if job.bucket else None
     role = access.require_role(request, need, action=action, endpoint=job.endpoint, bucket=job.bucket, key=key)
     return job, role
 
 
-def _control(request, pk, action: str, service, done: str, not_done: str):
-    job, role = _controlled_job(request, pk, action)
+# What pausing, resuming and cancelling call, and what they say when done or when there was nothing to do.
+CONTROLS = {
+    "pause": (
+        bulk.job_pause,
+        "Pausing: the job stops at its next checkpoint (within a second or so).",
+        "The job is not running.",
+    ),
+    "resume": (bulk.job_resume, "Resumed: it goes on from where it paused.", "The job is not paused."),
+    "cancel": (
+        bulk.job_cancel,
+        "Cancelled: what was done stays done; nothing more is processed.",
+        "The job has already ended.",
+    ),
+}
+
+
+@require_POST
+def job_control(request, pk, verb: str):
+    """Pause, resume or cancel a bulk job (``verb`` comes from the URL)."""
+    service, done, not_done = CONTROLS[verb]
+    job, role = _controlled_job(request, pk, f"job.{verb}")
     if not bulk.is_bulk(job):
         messages.error(request, "Only bulk jobs can be paused or cancelled.")
     elif service(actor=actor(request, role), job=job):
@@ -65,44 +91,13 @@ def _control(request, pk, action: str, service, done: str, not_done: str):
     return redirect("job_detail", pk=job.pk)
 
 
-@require_POST
-def job_pause(request, pk):
-    return _control(
-        request, pk, "job.pause", bulk.job_pause,
-        "Pausing: the job stops at its next checkpoint (within a second or so).", "The job is not running.",
-    )  # fmt: skip
-
-
-@require_POST
-def job_resume(request, pk):
-    return _control(
-        request,
-        pk,
-        "job.resume",
-        bulk.job_resume,
-        "Resumed: it goes on from where it paused.",
-        "The job is not paused.",
-    )
-
-
-@require_POST
-def job_cancel(request, pk):
-    return _control(
-        request, pk, "job.cancel", bulk.job_cancel,
-        "Cancelled: what was done stays done; nothing more is processed.", "The job has already ended.",
-    )  # fmt: skip
-
-
 REPORT_COLUMNS = ["result", "key", "version_id", "code", "message"]
 
 
 @require_GET
 def job_report(request, pk):
     """The job's result as CSV: a summary line (what it did), then every entry that failed and why."""
-    job = get_object_or_404(Job.objects.select_related("endpoint"), pk=pk)
-    mine = job.actor_id is not None and job.actor_id == request.user.pk
-    key = job.prefix if job.bucket and not mine else None
-    access.require_role(request, Role.VIEWER, action="job.view", endpoint=job.endpoint, bucket=job.bucket, key=key)
+    job = _viewed_job(request, pk)
     response = StreamingHttpResponse(_report_rows(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="job-{job.pk}.csv"'
     return response

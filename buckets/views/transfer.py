@@ -71,6 +71,14 @@ def _prefix_param(request) -> str:
     return prefix
 
 
+def _worked_on(request, endpoint_pk: int, bucket: str, need: Role, action: str, *, folder: bool = False):
+    """The endpoint, the key (``?key=``) or the folder (``?prefix=``) worked on, and the user's role on it:
+    404 when the user may not see it, 403 below ``need``."""
+    endpoint = _endpoint(endpoint_pk)
+    key = _prefix_param(request) if folder else _key_param(request)
+    return endpoint, key, access.require_role(request, need, action=action, endpoint=endpoint, bucket=bucket, key=key)
+
+
 def _destination_buckets(request, endpoint: Endpoint, current: str) -> list[str]:
     """Buckets of this endpoint the user can see (from the records), the current one first."""
     names = Bucket.objects.filter(endpoint=endpoint).order_by("name").values_list("name", flat=True)
@@ -151,9 +159,8 @@ def _form_errors(request, form) -> None:
 # --- one object -------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def object_transfer(request, endpoint_pk: int, bucket: str, op: str):
-    endpoint, key = _endpoint(endpoint_pk), _key_param(request)
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
-    role = access.require_role(request, need, action=f"object.{op}", endpoint=endpoint, bucket=bucket, key=key)
+    endpoint, key, role = _worked_on(request, endpoint_pk, bucket, need, f"object.{op}")
     form = ObjectTransferForm(
         request.POST or None, buckets=_destination_buckets(request, endpoint, bucket), endpoint=endpoint,
         source_key=key, initial={"dest_bucket": bucket, "dest_key": key},
@@ -175,8 +182,7 @@ def object_transfer(request, endpoint_pk: int, bucket: str, op: str):
 
 @require_http_methods(["GET", "POST"])
 def object_rename(request, endpoint_pk: int, bucket: str):
-    endpoint, key = _endpoint(endpoint_pk), _key_param(request)
-    role = access.require_role(request, Role.OPERATOR, action="object.move", endpoint=endpoint, bucket=bucket, key=key)
+    endpoint, key, role = _worked_on(request, endpoint_pk, bucket, Role.OPERATOR, "object.move")
     form = RenameForm(request.POST or None, endpoint=endpoint, bucket=bucket, source_key=key, initial={"new_key": key})
     if request.method == "POST" and form.is_valid():
         new_key = form.cleaned_data["new_key"]
@@ -195,10 +201,7 @@ def object_rename(request, endpoint_pk: int, bucket: str):
 
 @require_http_methods(["GET", "POST"])
 def object_delete(request, endpoint_pk: int, bucket: str):
-    endpoint, key = _endpoint(endpoint_pk), _key_param(request)
-    role = access.require_role(
-        request, Role.OPERATOR, action="object.delete", endpoint=endpoint, bucket=bucket, key=key
-    )
+    endpoint, key, role = _worked_on(request, endpoint_pk, bucket, Role.OPERATOR, "object.delete")
     if request.method == "POST":
         actor = audit.Actor.from_request(request, role)
         try:
@@ -296,9 +299,8 @@ def selection_delete(request, endpoint_pk: int, bucket: str):
 # --- a folder (prefix) ------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def prefix_transfer(request, endpoint_pk: int, bucket: str, op: str):
-    endpoint, prefix = _endpoint(endpoint_pk), _prefix_param(request)
     need = Role.VIEWER if op == "copy" else Role.OPERATOR
-    role = access.require_role(request, need, action=f"prefix.{op}", endpoint=endpoint, bucket=bucket, key=prefix)
+    endpoint, prefix, role = _worked_on(request, endpoint_pk, bucket, need, f"prefix.{op}", folder=True)
     buckets = _destination_buckets(request, endpoint, bucket)
     form = PrefixTransferForm(request.POST or None, buckets=buckets, endpoint=endpoint, initial={"dest_bucket": bucket})
     if request.method == "POST" and form.is_valid():
@@ -322,10 +324,7 @@ def _prefix_page(request, endpoint, bucket, prefix, op, form):
 
 @require_http_methods(["GET", "POST"])
 def prefix_rename(request, endpoint_pk: int, bucket: str):
-    endpoint, prefix = _endpoint(endpoint_pk), _prefix_param(request)
-    role = access.require_role(
-        request, Role.OPERATOR, action="prefix.move", endpoint=endpoint, bucket=bucket, key=prefix
-    )
+    endpoint, prefix, role = _worked_on(request, endpoint_pk, bucket, Role.OPERATOR, "prefix.move", folder=True)
     form = PrefixRenameForm(request.POST or None, endpoint=endpoint, bucket=bucket, initial={"new_prefix": prefix})
     if request.method == "POST" and form.is_valid():
         new_prefix = form.cleaned_data["new_prefix"]
@@ -344,10 +343,7 @@ def prefix_rename(request, endpoint_pk: int, bucket: str):
 
 @require_http_methods(["GET", "POST"])
 def prefix_delete(request, endpoint_pk: int, bucket: str):
-    endpoint, prefix = _endpoint(endpoint_pk), _prefix_param(request)
-    role = access.require_role(
-        request, Role.OPERATOR, action="prefix.delete", endpoint=endpoint, bucket=bucket, key=prefix
-    )
+    endpoint, prefix, role = _worked_on(request, endpoint_pk, bucket, Role.OPERATOR, "prefix.delete", folder=True)
     form = ConfirmPrefixForm(request.POST or None, folder=prefix)
     if form.is_valid():
         actor = audit.Actor.from_request(request, role)

@@ -83,6 +83,16 @@ def _granted(request, endpoint: Endpoint, bucket: str, token) -> tuple[upload.Gr
     return grant, role
 
 
+def _upload_of(request, endpoint_pk: int, bucket: str, *, body: bool) -> tuple[Endpoint, dict, upload.Grant, Role]:
+    """The endpoint, the JSON body (``body``: the token is in it; else in the X-Upload-Token header), the
+    upload's grant and the user's role on its key: each step in the order that decides the answer."""
+    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
+    data = _json_body(request) if body else {}
+    token = data.get("token", "") if body else request.headers.get("X-Upload-Token", "")
+    grant, role = _granted(request, endpoint, bucket, token)
+    return endpoint, data, grant, role
+
+
 def _panel_context(request, endpoint: Endpoint, bucket: str, prefix: str) -> dict:
     role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket, key=prefix)
     if role is None and not access.can_see(request.user, endpoint=endpoint, bucket=bucket):
@@ -147,9 +157,7 @@ def upload_start(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_part_urls(request, endpoint_pk: int, bucket: str):
-    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
-    data = _json_body(request)
-    grant, _ = _granted(request, endpoint, bucket, data.get("token", ""))
+    endpoint, data, grant, _ = _upload_of(request, endpoint_pk, bucket, body=True)
     numbers = data.get("parts")
     if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
         raise upload.UploadRefused("Give the part numbers as a list of integers.")
@@ -193,8 +201,7 @@ def _part_number(request) -> int:
 @require_POST
 @json_errors
 def upload_part(request, endpoint_pk: int, bucket: str):
-    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
-    grant, role = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
+    endpoint, _, grant, role = _upload_of(request, endpoint_pk, bucket, body=False)
     number = _part_number(request)
     body = _read_exactly(request, grant.part_length(number))
     etag = upload.upload_part_send(endpoint=endpoint, grant=grant, number=number, body=body)
@@ -204,8 +211,7 @@ def upload_part(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_put(request, endpoint_pk: int, bucket: str):
-    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
-    grant, role = _granted(request, endpoint, bucket, request.headers.get("X-Upload-Token", ""))
+    endpoint, _, grant, role = _upload_of(request, endpoint_pk, bucket, body=False)
     body = _read_exactly(request, grant.part_length(1))
     return JsonResponse(
         {"object": upload.upload_put(actor=actor(request, role), endpoint=endpoint, grant=grant, body=body)}
@@ -215,9 +221,7 @@ def upload_put(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_complete(request, endpoint_pk: int, bucket: str):
-    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
-    data = _json_body(request)
-    grant, role = _granted(request, endpoint, bucket, data.get("token", ""))
+    endpoint, data, grant, role = _upload_of(request, endpoint_pk, bucket, body=True)
     method = data.get("method") if data.get("method") in {"direct", "fallback", "mixed"} else "direct"
     info = upload.upload_complete(
         actor=actor(request, role), endpoint=endpoint, grant=grant, parts=data.get("parts"), method=method
@@ -228,7 +232,6 @@ def upload_complete(request, endpoint_pk: int, bucket: str):
 @require_POST
 @json_errors
 def upload_abort(request, endpoint_pk: int, bucket: str):
-    endpoint = _visible_endpoint(request, endpoint_pk, bucket)
-    grant, role = _granted(request, endpoint, bucket, _json_body(request).get("token", ""))
+    endpoint, _, grant, role = _upload_of(request, endpoint_pk, bucket, body=True)
     upload.upload_abort(actor=actor(request, role), endpoint=endpoint, grant=grant)
     return HttpResponse(status=204)

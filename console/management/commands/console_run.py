@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from console import embedded_s3, secret_key_file
 from console.env import envbool, envint
+from console.management.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -24,14 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, addr, **options):
         children: list[tuple[str, subprocess.Popen]] = []
-        stopping = False
-
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        stopped = stop_on_signals()
         try:
             settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
             self._ensure_secret_key()
@@ -49,7 +42,7 @@ class Command(BaseCommand):
                 ("web server", subprocess.Popen([*manage, "runserver", addr, "--noreload"], start_new_session=True))
             )
             self.stdout.write(self.style.SUCCESS(f"Console on http://{addr}/  (Ctrl-C stops everything)"))
-            while not stopping:
+            while not stopped.is_set():
                 for name, proc in children:
                     if proc.poll() is not None:
                         raise CommandError(f"The {name} stopped (exit code {proc.returncode}).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
 from django.core.management.base import BaseCommand
@@ -10,6 +9,7 @@ from django.db import close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 from console import scheduler
+from console.management.stopping import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -21,22 +21,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval: float, once: bool, **options):
         autodiscover_modules("tasks")  # each app's tasks module registers its periodic tasks
-        running = True
-
-        def stop(*_):
-            nonlocal running
-            running = False
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        stopped = stop_on_signals()
         names = ", ".join(f"{s.name} every {s.every}" for s in scheduler.SCHEDULES.values()) or "nothing yet"
         self.stdout.write(f"Scheduler: {names}.")
-        while running:
+        while not stopped.is_set():
             for name in scheduler.run_due():
                 self.stdout.write(f"Enqueued {name}.")
             if once:
                 return
             deadline = time.monotonic() + interval
-            while running and time.monotonic() < deadline:
+            while not stopped.is_set() and time.monotonic() < deadline:
                 time.sleep(min(0.5, interval))
             close_old_connections()  # a long-lived process: drop a connection the database closed
