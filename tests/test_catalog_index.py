@@ -193,7 +193,11 @@ def test_a_recrawl_counts_what_changed_outside_the_console_per_prefix(crawled, s
 
 
 def test_the_periodic_tasks_are_registered_with_the_scheduler():
+    from django.utils.module_loading import autodiscover_modules
+
     from console import scheduler
+
+    autodiscover_modules("tasks")  # as console_scheduler does
 
     assert {"catalog.recrawl_due", "catalog.snapshots"} <= set(scheduler.SCHEDULES)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from django.utils.module_loading import autodiscover_modules
 
 from console import scheduler
 from console.models import ScheduledRun
@@ -26,6 +27,9 @@ class CountingTask:
 @pytest.fixture
 def schedule(monkeypatch):
     task = CountingTask()
+    # The apps' tasks modules register into the real schedule first: imported for the first time while the
+    # stand-in below is in place (the command autodiscovers them), they would be missing from it afterwards.
+    autodiscover_modules("tasks")
     monkeypatch.setattr(scheduler, "SCHEDULES", {})
     scheduler.periodic("test.every-minute", every=timedelta(minutes=1))(task)
     return task
