@@ -247,3 +247,13 @@ def test_bulk_jobs_keep_the_index_in_step(indexed, admin_client):
     assert not Entry.objects.filter(indexed=indexed, key__startswith="team-b/").exists()
     page = admin_client.get(reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])).content.decode()
     assert "team-b/" not in page
+
+
+@pytest.mark.parametrize("name", ["catalog_index", "catalog_search", "catalog_analytics"])
+def test_a_catalog_page_keeps_its_heading_in_the_body_once(name, indexed, admin_client):
+    response = admin_client.get(reverse(name, args=[indexed.endpoint.pk, indexed.bucket]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    head = html[html.index("<head>") : html.index("</head>")]
+    assert 'class="page-head' not in head and "<h1" not in head  # base.html's head block is for <head> only
+    assert html.count("<h1") == 1 and html.index("<h1") > html.index("<main")
