@@ -23,7 +23,7 @@ from buckets.job_recovery import active_job
 from buckets.jobs import Outcome, Progress
 from buckets.models import Job
 from catalog.models import Entry, IndexedBucket, OutsideChange
-from catalog.services import stats
+from catalog.services import stats, upsert
 from console import audit
 
 CRAWL = "index.crawl"
@@ -156,18 +156,13 @@ def write_page(indexed: IndexedBucket, generation: int, objects: list[dict], cha
                 changes.count(o["key"], 0)
             elif was != (o["etag"].strip('"')[:96], o["size"]):
                 changes.count(o["key"], 1)
+    details = any("tags" in o for o in objects)
     rows = [
-        Entry(
-            indexed=indexed, key=o["key"], size=o["size"] or 0, last_modified=o["last_modified"],
-            storage_class=o["storage_class"] or "STANDARD", etag=(o["etag"] or "").strip('"')[:96], seen=generation,
-            tags=o.get("tags", ""), metadata=o.get("metadata", ""),
-        )
+        (indexed.pk, o["key"], o["size"] or 0, upsert.when(o["last_modified"]), o["storage_class"] or "STANDARD",
+         (o["etag"] or "").strip('"')[:96], generation, o.get("tags", ""), o.get("metadata", ""))
         for o in objects
     ]  # fmt: skip
-    fields = ["size", "last_modified", "storage_class", "etag", "seen"]
-    if any("tags" in o for o in objects):
-        fields += ["tags", "metadata"]
-    Entry.objects.bulk_create(rows, update_conflicts=True, unique_fields=["indexed", "key"], update_fields=fields)
+    upsert.entries(rows, details=details)
 
 
 def lines(pairs: dict[str, str] | list[dict]) -> str:

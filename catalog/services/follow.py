@@ -16,7 +16,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from catalog.models import Entry, IndexedBucket
-from catalog.services import stats
+from catalog.services import stats, upsert
 from console.models import Endpoint
 
 log = logging.getLogger(__name__)
@@ -87,15 +87,12 @@ def _write(indexed: IndexedBucket, objects: list[dict]) -> None:
         was = before.get(o["key"])
         storage_class = o.get("storage_class") or (was[1] if was else "") or "STANDARD"
         modified = o.get("last_modified") or now
-        rows.append(
-            Entry(indexed=indexed, key=o["key"], size=o["size"] or 0, etag=(o.get("etag") or "").strip('"')[:96],
-                  storage_class=storage_class, last_modified=modified, seen=indexed.generation)
-        )  # fmt: skip
+        rows.append((indexed.pk, o["key"], o["size"] or 0, upsert.when(modified), storage_class,
+                     (o.get("etag") or "").strip('"')[:96], indexed.generation, "", ""))  # fmt: skip
         changes.append((o["key"], 1, o["size"] or 0, storage_class, modified))
         if was:
             changes.append((o["key"], -1, -was[0], was[1], None))
-    fields = ["size", "etag", "storage_class", "last_modified", "seen"]
-    Entry.objects.bulk_create(rows, update_conflicts=True, unique_fields=["indexed", "key"], update_fields=fields)
+    upsert.entries(rows)  # tags and metadata stay as the last detailed crawl saw them
     stats.move(indexed, changes)
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import ClassStat, Entry, IndexedBucket, PrefixStat, Snapshot
+from catalog.services import upsert
 
 MAX_DEPTH = 12  # prefixes deeper than this are summed into their ancestor at this depth
 WRITE_BATCH = 2000
@@ -127,7 +128,7 @@ def move(indexed: IndexedBucket, changes: Iterable[tuple[str, int, int, str, dat
         tally[1] += dbytes
     if not by_prefix:
         return
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = upsert.when
     _add(PrefixStat, ("indexed_id", "generation", "prefix", "parent", "count", "bytes", "newest"),
          [(indexed.pk, generation, p, parent_of(p), c, b, adapt(m)) for p, (c, b, m) in by_prefix.items()],
          conflict=("indexed_id", "generation", "prefix"), newest=True)  # fmt: skip
@@ -145,22 +146,14 @@ def move(indexed: IndexedBucket, changes: Iterable[tuple[str, int, int, str, dat
 def _add(model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...], newest=False) -> None:
     """INSERT the rows, or add their count and bytes to the row already there (and keep the newer `newest`):
     one statement, atomic per row, so concurrent changes to one folder both count (SQLite and PostgreSQL)."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    sets = f"count = {table}.count + excluded.count, bytes = {table}.bytes + excluded.bytes"
+    sets = "count = {table}.count + excluded.count, bytes = {table}.bytes + excluded.bytes"
     if newest:
         sets += (
-            f", newest = CASE WHEN excluded.newest IS NULL THEN {table}.newest"
-            f" WHEN {table}.newest IS NULL OR excluded.newest > {table}.newest THEN excluded.newest"
-            f" ELSE {table}.newest END"
+            ", newest = CASE WHEN excluded.newest IS NULL THEN {table}.newest"
+            " WHEN {table}.newest IS NULL OR excluded.newest > {table}.newest THEN excluded.newest"
+            " ELSE {table}.newest END"
         )
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):  # SQLite's bound on parameters a statement
-            batch = rows[start : start + 500]
-            values = ", ".join([row] * len(batch))
-            # Table and column names come from the model, every value is a bound parameter.
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT"  # noqa: S608
-            cursor.execute(f"{sql} ({', '.join(conflict)}) DO UPDATE SET {sets}", [v for r in batch for v in r])
+    upsert.upsert(model, columns, rows, conflict=conflict, updates=sets)
 
 
 def snapshot(indexed: IndexedBucket) -> Snapshot:
