@@ -103,11 +103,12 @@ class PrefixStat(models.Model):
 
 
 class ClassStat(models.Model):
-    """Count and bytes per storage class under a top-level prefix ("" for keys at the root), one generation."""
+    """Count and bytes per storage class of the keys under a prefix, at any depth ("" for the whole bucket),
+    for every prefix a PrefixStat has, one generation: a folder's breakdown is read, never summed on a view."""
 
     indexed = models.ForeignKey(IndexedBucket, on_delete=models.CASCADE, related_name="class_stats")
     generation = models.PositiveIntegerField()
-    top = models.CharField(max_length=1024, help_text="first path segment with its slash, or ''")
+    top = models.CharField(max_length=1024, help_text="the prefix (a folder with its slash, '' for the bucket)")
     storage_class = models.CharField(max_length=32)
     count = models.BigIntegerField(default=0)
     bytes = models.BigIntegerField(default=0)
@@ -118,7 +119,7 @@ class ClassStat(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.top or '(root)'} {self.storage_class}"
+        return f"{self.top or '(bucket)'} {self.storage_class}"
 
 
 class Snapshot(models.Model):

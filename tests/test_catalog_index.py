@@ -271,3 +271,41 @@ def test_index_for_every_bucket_of_an_endpoint(endpoint, make_bucket, seaweed):
     done = index.index_enable_endpoint(actor=ACTOR, endpoint=endpoint)
     assert set(names) <= {i.bucket for i in done}
     assert Counter(e.action for e in AuditEvent.objects.filter(action="index.enable"))["index.enable"] == len(done)
+
+
+def class_sums(indexed: IndexedBucket) -> dict[tuple[str, str], list[int]]:
+    indexed.refresh_from_db()
+    rows = ClassStat.objects.filter(indexed=indexed, generation=indexed.stats_generation, count__gt=0)
+    return {(r.top, r.storage_class): [r.count, r.bytes] for r in rows}
+
+
+def entry_class_sums(indexed: IndexedBucket) -> dict[tuple[str, str], list[int]]:
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for key, size, storage_class in Entry.objects.filter(indexed=indexed).values_list("key", "size", "storage_class"):
+        for prefix in stats.prefixes_of(key):
+            sums[prefix, storage_class][0] += 1
+            sums[prefix, storage_class][1] += size
+    return dict(sums)
+
+
+def test_storage_classes_are_summed_for_every_folder_and_follow_changes(crawled, admin_client):
+    indexed, _ = crawled
+    assert class_sums(indexed) == entry_class_sums(indexed)  # after the crawl: every folder, every depth
+    endpoint, bucket = indexed.endpoint, indexed.bucket
+    follow.object_stored(
+        endpoint=endpoint, bucket=bucket, key="logs/2026/deep/new.log", size=70, storage_class="GLACIER"
+    )
+    follow.object_reclassed(endpoint=endpoint, bucket=bucket, key="logs/2026/00/app.log", storage_class="STANDARD_IA")
+    follow.objects_removed(endpoint=endpoint, bucket=bucket, keys=["logs/2026/01/app.log"])
+    assert class_sums(indexed) == entry_class_sums(indexed)
+    assert class_sums(indexed)["logs/2026/", "GLACIER"] == [1, 70]
+    # A folder's analytics page reads its breakdown: no sum over the entries.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    page = reverse("catalog_analytics", args=[endpoint.pk, bucket]) + "?prefix=logs/2026/"
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(page)
+    assert response.status_code == 200 and "GLACIER" in response.content.decode()
+    assert not [q for q in queries.captured_queries if "GROUP BY" in q["sql"] and "catalog_entry" in q["sql"]]

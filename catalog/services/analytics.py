@@ -52,9 +52,14 @@ def _stat(indexed: IndexedBucket, prefix: str) -> PrefixStat | None:
     return PrefixStat.objects.filter(indexed=indexed, generation=indexed.stats_generation, prefix=prefix).first()
 
 
+def _summed(prefix: str) -> bool:
+    """Whether the precomputed sums have a row for this prefix (the bucket, or a folder not too deep)."""
+    return prefix == "" or (prefix.endswith("/") and len(stats.prefixes_of(prefix + "x")) - 1 <= stats.MAX_DEPTH)
+
+
 def _sums(indexed: IndexedBucket, prefix: str) -> tuple[int, int]:
     """Count and bytes under a prefix: its precomputed row when there is one, else summed (a rare scope)."""
-    if prefix == "" or (prefix.endswith("/") and len(stats.prefixes_of(prefix + "x")) - 1 <= stats.MAX_DEPTH):
+    if _summed(prefix):
         stat = _stat(indexed, prefix)
         return (stat.count, stat.bytes) if stat else (0, 0)
     found = Entry.objects.filter(indexed=indexed, key__startswith=prefix).aggregate(c=Count("pk"), b=Sum("size"))
@@ -101,12 +106,15 @@ def _entries(indexed, allowed, prefix):
 
 
 def _classes(indexed, allowed, prefix) -> list[dict]:
-    if allowed is None and (prefix == "" or (prefix.count("/") == 1 and prefix.endswith("/"))):
-        rows = ClassStat.objects.filter(indexed=indexed, generation=indexed.stats_generation, count__gt=0)
-        if prefix:
-            rows = rows.filter(top=prefix)
-        found = rows.values("storage_class").annotate(count=Sum("count"), bytes=Sum("bytes"))
-    else:  # a deeper folder or a scoped user: summed from the entries of that folder
+    """The storage classes under the prefix: precomputed for every folder the sums know (and the user's role
+    covers whole); summed from the entries for a scope that is no folder, or before the first rebuild."""
+    found = None
+    if _summed(prefix) and (allowed is None or access.key_allowed(allowed, prefix)):
+        rows = ClassStat.objects.filter(
+            indexed=indexed, generation=indexed.stats_generation, top=prefix, count__gt=0
+        ).values("storage_class", "count", "bytes")
+        found = list(rows) or None  # none: sums written before they were kept per folder (the next crawl has them)
+    if found is None:
         found = (
             _entries(indexed, allowed, prefix).values("storage_class").annotate(count=Count("pk"), bytes=Sum("size"))
         )

@@ -37,10 +37,11 @@ def top_of(key: str) -> str:
 
 
 class _Level:
-    __slots__ = ("prefix", "count", "bytes", "newest")
+    __slots__ = ("prefix", "count", "bytes", "newest", "classes")
 
     def __init__(self, prefix: str):
         self.prefix, self.count, self.bytes, self.newest = prefix, 0, 0, None
+        self.classes: dict[str, list[int]] = {}  # storage class: [count, bytes]
 
 
 def rebuild(indexed: IndexedBucket) -> int:
@@ -54,7 +55,7 @@ def rebuild(indexed: IndexedBucket) -> int:
     ClassStat.objects.filter(indexed=indexed, generation=generation).delete()
     stack: list[_Level] = []
     pending: list[PrefixStat] = []
-    classes: dict[tuple[str, str], list[int]] = {}
+    classes: list[ClassStat] = []
 
     def close(level: _Level) -> None:
         pending.append(
@@ -63,9 +64,15 @@ def rebuild(indexed: IndexedBucket) -> int:
                 count=level.count, bytes=level.bytes, newest=level.newest,
             )
         )  # fmt: skip
+        classes.extend(
+            ClassStat(indexed=indexed, generation=generation, top=level.prefix, storage_class=sc, count=c, bytes=b)
+            for sc, (c, b) in level.classes.items()
+        )
         if len(pending) >= WRITE_BATCH:
             PrefixStat.objects.bulk_create(pending)
+            ClassStat.objects.bulk_create(classes)
             pending.clear()
+            classes.clear()
 
     rows = (
         Entry.objects.filter(indexed=indexed)
@@ -85,9 +92,9 @@ def rebuild(indexed: IndexedBucket) -> int:
             level.bytes += size
             if modified and (level.newest is None or modified > level.newest):
                 level.newest = modified
-        tally = classes.setdefault((top_of(key), storage_class), [0, 0])
-        tally[0] += 1
-        tally[1] += size
+            tally = level.classes.get(storage_class) or level.classes.setdefault(storage_class, [0, 0])
+            tally[0] += 1
+            tally[1] += size
     while stack:
         close(stack.pop())
     if (
@@ -96,10 +103,7 @@ def rebuild(indexed: IndexedBucket) -> int:
     ):
         close(_Level(""))  # an empty bucket still has its (empty) total
     PrefixStat.objects.bulk_create(pending)
-    ClassStat.objects.bulk_create(
-        ClassStat(indexed=indexed, generation=generation, top=top, storage_class=sc, count=c, bytes=b)
-        for (top, sc), (c, b) in classes.items()
-    )
+    ClassStat.objects.bulk_create(classes)
     root = PrefixStat.objects.get(indexed=indexed, generation=generation, prefix="")
     with transaction.atomic():
         IndexedBucket.objects.filter(pk=indexed.pk).update(
@@ -123,9 +127,9 @@ def move(indexed: IndexedBucket, changes: Iterable[tuple[str, int, int, str, dat
             tally[1] += dbytes
             if modified and (tally[2] is None or modified > tally[2]):
                 tally[2] = modified
-        tally = by_class.setdefault((top_of(key), storage_class), [0, 0])
-        tally[0] += dcount
-        tally[1] += dbytes
+            tally = by_class.setdefault((prefix, storage_class), [0, 0])
+            tally[0] += dcount
+            tally[1] += dbytes
     if not by_prefix:
         return
     adapt = upsert.when
