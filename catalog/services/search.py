@@ -1,7 +1,8 @@
 """Search in the index: a substring anywhere in the key, across the whole bucket, with filters.
 
 PostgreSQL answers the substring from a pg_trgm GIN index (``key ILIKE '%term%'``); SQLite from an
-FTS5 table with the trigram tokenizer (terms of three characters or more; shorter ones scan). Pages
+FTS5 table with the trigram tokenizer when the term is rare (up to FTS_FEW matches, read by id), else by
+LIKE along the key index, which finds a common term's first page at once (terms under three characters: LIKE). Pages
 are keyset-paginated on the key. Every query is scoped like a listing: a user whose role covers
 prefixes only gets keys under them, in results and in counts alike.
 """
@@ -45,14 +46,29 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+FTS_FEW = 1000  # SQLite: up to this many FTS matches, the rows are read by id; more, a LIKE in key order
+
+
 def _substring(rows: QuerySet, term: str) -> QuerySet:
     if connection.vendor == "postgresql":
         return rows.extra(where=['"catalog_entry"."key" ILIKE %s'], params=[_like(term)])  # noqa: S610 - bound
-    if connection.vendor == "sqlite" and len(term) >= 3:
-        phrase = '"' + term.replace('"', '""') + '"'
-        where = '"catalog_entry"."id" IN (SELECT rowid FROM catalog_entry_fts WHERE catalog_entry_fts MATCH %s)'
-        return rows.extra(where=[where], params=[phrase])  # noqa: S610 - bound parameter
     return rows.filter(key__icontains=term)
+
+
+def _fts_ids(term: str) -> list[int] | None:
+    """SQLite: the ids of the entries (every bucket's) whose key holds the term, when they are few; else None.
+
+    A common term is better found by LIKE along the key index (the first page stops after 51 rows); a rare
+    one by the FTS5 trigram table, whose ids are then read one by one (see ``matching``)."""
+    if connection.vendor != "sqlite" or len(term) < 3:
+        return None
+    phrase = '"' + term.replace('"', '""') + '"'
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rowid FROM catalog_entry_fts WHERE catalog_entry_fts MATCH %s LIMIT %s", [phrase, FTS_FEW + 1]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) <= FTS_FEW else None
 
 
 def scope_q(allowed: list[str] | None) -> Q | None:
@@ -66,12 +82,17 @@ def scope_q(allowed: list[str] | None) -> Q | None:
 
 
 def matching(indexed: IndexedBucket, allowed: list[str] | None, filters: Filters, prefix: str = "") -> QuerySet:
-    rows = Entry.objects.filter(indexed=indexed)
+    ids = _fts_ids(filters.term) if filters.term else None
+    if ids is not None:
+        # By id; "+" keeps SQLite from walking the (indexed, key) index instead, all the bucket's rows in order.
+        rows = Entry.objects.filter(pk__in=ids).extra(where=['+"catalog_entry"."indexed_id" = %s'], params=[indexed.pk])  # noqa: S610 - bound
+    else:
+        rows = Entry.objects.filter(indexed=indexed)
     if (scope := scope_q(allowed)) is not None:
         rows = rows.filter(scope)
     if prefix:
         rows = rows.filter(key__startswith=prefix)
-    if filters.term:
+    if filters.term and ids is None:
         rows = _substring(rows, filters.term)
     if filters.min_size is not None:
         rows = rows.filter(size__gte=filters.min_size)
