@@ -309,3 +309,30 @@ def test_storage_classes_are_summed_for_every_folder_and_follow_changes(crawled,
         response = admin_client.get(page)
     assert response.status_code == 200 and "GLACIER" in response.content.decode()
     assert not [q for q in queries.captured_queries if "GROUP BY" in q["sql"] and "catalog_entry" in q["sql"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_to_per_folder_class_sums_sums_every_folder(endpoint):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("catalog", "0002_substring_search")])
+    old = executor.loader.project_state([("catalog", "0002_substring_search")]).apps
+    indexed = old.get_model("catalog", "IndexedBucket").objects.create(
+        endpoint_id=endpoint.pk, bucket="migrated", generation=1, stats_generation=1
+    )
+    Entry_ = old.get_model("catalog", "Entry")
+    for key, size, sc in (("a/b/one", 10, "STANDARD"), ("a/two", 5, "GLACIER"), ("three", 1, "STANDARD")):
+        Entry_.objects.create(indexed=indexed, key=key, size=size, storage_class=sc, seen=1)
+    old.get_model("catalog", "ClassStat").objects.create(
+        indexed=indexed, generation=1, top="a/", storage_class="STANDARD", count=99, bytes=99
+    )  # a row of the old meaning (the first path segment)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrated = IndexedBucket.objects.get(pk=indexed.pk)
+    assert class_sums(migrated) == entry_class_sums(migrated) == {
+        ("", "STANDARD"): [2, 11], ("", "GLACIER"): [1, 5], ("a/", "STANDARD"): [1, 10],
+        ("a/", "GLACIER"): [1, 5], ("a/b/", "STANDARD"): [1, 10],
+    }  # fmt: skip

@@ -107,14 +107,12 @@ def _entries(indexed, allowed, prefix):
 
 def _classes(indexed, allowed, prefix) -> list[dict]:
     """The storage classes under the prefix: precomputed for every folder the sums know (and the user's role
-    covers whole); summed from the entries for a scope that is no folder, or before the first rebuild."""
-    found = None
+    covers whole); summed from the entries for a scope that is no such folder."""
     if _summed(prefix) and (allowed is None or access.key_allowed(allowed, prefix)):
-        rows = ClassStat.objects.filter(
+        found = ClassStat.objects.filter(
             indexed=indexed, generation=indexed.stats_generation, top=prefix, count__gt=0
         ).values("storage_class", "count", "bytes")
-        found = list(rows) or None  # none: sums written before they were kept per folder (the next crawl has them)
-    if found is None:
+    else:
         found = (
             _entries(indexed, allowed, prefix).values("storage_class").annotate(count=Count("pk"), bytes=Sum("size"))
         )

@@ -143,8 +143,9 @@ def move(indexed: IndexedBucket, changes: Iterable[tuple[str, int, int, str, dat
     IndexedBucket.objects.filter(pk=indexed.pk).update(
         object_count=F("object_count") + root[0], total_bytes=F("total_bytes") + root[1]
     )
-    if any(tally[0] < 0 for tally in by_prefix.values()):  # a folder may be empty now: it goes
+    if any(tally[0] < 0 for tally in by_prefix.values()):  # a folder (or a class in it) may be empty now: it goes
         PrefixStat.objects.filter(indexed=indexed, generation=generation, count__lte=0).exclude(prefix="").delete()
+        ClassStat.objects.filter(indexed=indexed, generation=generation, count__lte=0).delete()
 
 
 def _add(model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...], newest=False) -> None:
