@@ -26,17 +26,19 @@ def main() -> None:
     parser.add_argument("path", help="the page's path and query, e.g. /audit/?outcome=denied")
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--html", help="also write pyinstrument's HTML report here")
+    parser.add_argument("--htmx", action="store_true", help="ask as htmx does (a fragment such as a card's)")
     args = parser.parse_args()
     setup_django(os.environ.get("BENCH_DATABASE_URL"))
     from pyinstrument import Profiler
 
     browser = Browser(superuser())
+    headers = {"HTTP_HX_REQUEST": "true"} if args.htmx else None
     for _ in range(3):
-        browser.get(args.path)
+        browser.get(args.path, headers=headers)
     profiler = Profiler(interval=0.001)
     with profiler:
         for _ in range(args.repeat):
-            browser.get(args.path)
+            browser.get(args.path, headers=headers)
     print(profiler.output_text(unicode=True, color=False, show_all=False))
     if args.html:
         Path(args.html).write_text(profiler.output_html())
