@@ -41,6 +41,7 @@ from django.conf import settings
 
 from buckets.s3.budget import run_with_budget, time_budget  # noqa: F401 - time_budget is part of the layer
 from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, TIMEOUT_CODE, S3Error  # noqa: F401
+from buckets.s3.fastparse import FastParserFactory
 
 if TYPE_CHECKING:
     from console.models import Endpoint
@@ -132,7 +133,9 @@ def session_for(endpoint: Endpoint) -> boto3.session.Session:
         )
     else:
         session = boto3.session.Session(region_name=endpoint.region or None)
-    session._session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=fast_timestamp)
+    parsers = FastParserFactory()  # S3's XML read with a plan per shape, timestamps with fromisoformat
+    parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+    session._session.register_component("response_parser_factory", parsers)
     for configure in _session_defaults:
         configure(session._session)
     return session
