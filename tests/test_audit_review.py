@@ -298,6 +298,28 @@ def test_export_reads_in_chunks(admin_client, db, monkeypatch):
     assert [json.loads(line)["key"] for line in lines] == [f"k{i:02d}" for i in range(30)]
 
 
+def test_dashboard_counts_every_public_bucket_and_links_to_them_all(admin_client, viewer_client, trail):
+    ep1, ep2, _ = trail
+    for i in range(12):
+        Bucket.objects.create(endpoint=ep1, name=f"open-{i:02d}", is_public=True)
+    Bucket.objects.create(endpoint=ep2, name="closed", is_public=False)
+
+    response = admin_client.get(reverse("dashboard"))
+    assert response.context["public_total"] == 12 and response.context["bucket_total"] == 13
+    assert len(response.context["public_buckets"]) == 8  # named on the dashboard; the rest one click away
+    html = response.content.decode()
+    assert 'href="/buckets/?public=1">All 12</a>' in html
+
+    listed = admin_client.get(reverse("bucket_list"), {"public": "1"}).content.decode()
+    assert listed.count('class="badge public"') == 12 and "closed" not in listed
+    assert "open-05" in admin_client.get(reverse("bucket_list"), {"public": "1", "q": "05"}).content.decode()
+    assert "closed" in admin_client.get(reverse("bucket_list")).content.decode()
+    Bucket.objects.filter(is_public=True).update(is_public=False)
+    assert (
+        "No bucket is known to be public" in admin_client.get(reverse("bucket_list"), {"public": "1"}).content.decode()
+    )
+
+
 def test_dashboard_lists_public_buckets_and_problems_in_scope(client, admin_client, trail):
     ep1, ep2, events = trail
     Bucket.objects.create(endpoint=ep1, name="b1", is_public=True)

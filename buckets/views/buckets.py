@@ -102,6 +102,9 @@ def bucket_list(request):
     query = request.GET.get("q", "").strip()
     if query:
         buckets = buckets.filter(name__icontains=query)
+    public = request.GET.get("public") == "1"  # the dashboard's "Public buckets" (the last known state)
+    if public:
+        buckets = buckets.filter(is_public=True)
     endpoints = Endpoint.objects.all()
     if (ids := access.visible_endpoint_ids(request.user)) is not None:
         endpoints = endpoints.filter(pk__in=ids)
@@ -113,6 +116,7 @@ def bucket_list(request):
         "bucket_rows": bucket_rows(listed),
         "endpoints": list(endpoints),
         "query": query,
+        "public": public,
         "endpoint_id": endpoint_id,
     }
     return render(request, "buckets/bucket_list.html" + ("#bucket-table" if request.htmx else ""), context)
