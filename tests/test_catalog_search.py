@@ -170,9 +170,13 @@ def test_the_endpoint_page_totals_the_buckets_seen_whole(indexed, admin_client):
 
 
 def test_sizes_for_the_bucket_list_and_the_folder_list(indexed):
-    pair = (indexed.endpoint.pk, indexed.bucket)
-    assert analytics.bucket_sizes([pair])[pair]["count"] == len(KEYS) + 1
-    assert analytics.bucket_sizes([]) == {}
+    from buckets.models import Bucket
+
+    Bucket.objects.create(endpoint=indexed.endpoint, name=indexed.bucket)
+    Bucket.objects.create(endpoint=indexed.endpoint, name="never-indexed")
+    sizes = {b.name: b for b in analytics.with_bucket_sizes(Bucket.objects.filter(endpoint=indexed.endpoint))}
+    assert sizes[indexed.bucket].ix_count == len(KEYS) + 1 and sizes[indexed.bucket].ix_at is not None
+    assert sizes["never-indexed"].ix_count is None and sizes["never-indexed"].ix_at is None
     folders = analytics.folder_sizes(indexed.endpoint, indexed.bucket, ["team-a/", "team-b/"], ["team-a/"])
     assert folders == {"team-a/": {"count": 4, "bytes": 6140, "newest": folders["team-a/"]["newest"]}}
 

@@ -53,13 +53,11 @@ def _size(number: int) -> str:
     return avoid_wrapping(human_size(number))  # as the templates' |size: on one line
 
 
-def _count(b: dict, indexed: dict | None, ago, analytics_url) -> str:
+def _count(b: dict, ago, analytics_url) -> str:
     """Objects and bytes: from the bucket index when it has crawled the bucket, else the last count."""
-    if indexed:
-        objects, size = esc(intcomma(indexed["count"])), esc(_size(indexed["bytes"]))
-        return INDEXED.format(
-            href=esc(analytics_url(b["name"])), at=esc(ago(indexed["at"])), objects=objects, size=size
-        )
+    if b["ix_at"]:
+        objects, size = esc(intcomma(b["ix_count"])), esc(_size(b["ix_bytes"]))
+        return INDEXED.format(href=esc(analytics_url(b["name"])), at=esc(ago(b["ix_at"])), objects=objects, size=size)
     if b["counted_at"]:
         return COUNTED.format(counted=esc(ago(b["counted_at"])), objects=esc(intcomma(b["object_count"])),
                               size=esc(_size(b["total_bytes"])))  # fmt: skip
@@ -67,23 +65,26 @@ def _count(b: dict, indexed: dict | None, ago, analytics_url) -> str:
 
 
 def bucket_rows(buckets: list[dict]) -> str:
-    """The rows of ``Bucket.objects.values(*ROW_FIELDS, endpoint_name=F("endpoint__name"))``."""
+    """The rows of ``listed_buckets()``: values of ROW_FIELDS, the endpoint's name and the index sizes."""
     tz, ago, urls = rows.zone(), rows.ago_maker(), {}
-    sizes = index_sizes.bucket_sizes([(b["endpoint_id"], b["name"]) for b in buckets])  # one query
     out = []
     for b in buckets:
         pk = b["endpoint_id"]
         url = urls.get(pk) or urls.setdefault(pk, rows.url_maker("bucket_detail", pk))
         analytics_url = urls.get(("a", pk)) or urls.setdefault(("a", pk), rows.url_maker("catalog_analytics", pk))
-        count = _count(b, sizes.get((pk, b["name"])), ago, analytics_url)
         out.append(BUCKET_ROW.format(
             href=esc(url(b["name"])), name=esc(b["name"]),
             public=PUBLIC_BADGE.format(checked=esc(ago(b["public_checked_at"]))) if b["is_public"] else "",
-            endpoint=esc(b["endpoint_name"]), region=esc(b["region"] or "—"), count=count,
+            endpoint=esc(b["endpoint_name"]), region=esc(b["region"] or "—"), count=_count(b, ago, analytics_url),
             created=rows.local(b["created"], "%Y-%m-%d %H:%M", tz) or "—",
             synced=esc(ago(b["last_synced"])) if b["last_synced"] else "never",
         ))  # fmt: skip
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+def listed_buckets():
+    """What the bucket list reads: one query for a page of rows (sizes from the index included)."""
+    return index_sizes.with_bucket_sizes(Bucket.objects.values(*ROW_FIELDS, endpoint_name=F("endpoint__name")))
 
 
 def _names(names: list[str]) -> str:
@@ -93,7 +94,7 @@ def _names(names: list[str]) -> str:
 
 @require_GET
 def bucket_list(request):
-    buckets = Bucket.objects.values(*ROW_FIELDS, endpoint_name=F("endpoint__name"))
+    buckets = listed_buckets()
     if (visible := access.bucket_filter(request.user)) is not None:
         buckets = buckets.filter(visible)
     endpoint_id = request.GET.get("endpoint", "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from catalog.models import ClassStat, Entry, IndexedBucket, OutsideChange, PrefixStat, Snapshot
@@ -147,24 +147,18 @@ def endpoint_totals(endpoint, user) -> list[dict]:
     return rows
 
 
-def bucket_sizes(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], dict]:
-    """Object count and bytes of these (endpoint id, bucket name) from the index: {pair: {count, bytes, at}}.
+def with_bucket_sizes(buckets: QuerySet) -> QuerySet:
+    """``buckets`` (a Bucket queryset) with ``ix_count``, ``ix_bytes`` and ``ix_at`` from the index, in the same query.
 
-    For the bucket list; one query (none for no pairs). Buckets never indexed completely are left out.
+    For the bucket list; the three are None for a bucket never indexed completely.
     """
-    if not pairs:
-        return {}
-    names: dict[int, list[str]] = {}
-    for endpoint_id, name in pairs:
-        names.setdefault(endpoint_id, []).append(name)
-    wanted = Q(pk__in=[])  # one IN a endpoint: 100 OR'd pairs cost more to compile than to run
-    for endpoint_id, in_endpoint in names.items():
-        wanted |= Q(endpoint_id=endpoint_id, bucket__in=in_endpoint)
-    rows = IndexedBucket.objects.filter(wanted, indexed_at__isnull=False)
-    return {
-        (r["endpoint_id"], r["bucket"]): {"count": r["object_count"], "bytes": r["total_bytes"], "at": r["indexed_at"]}
-        for r in rows.values("endpoint_id", "bucket", "object_count", "total_bytes", "indexed_at")
-    }
+    indexed = IndexedBucket.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"), bucket=OuterRef("name"), indexed_at__isnull=False
+    )
+    return buckets.annotate(**{
+        name: Subquery(indexed.values(column)[:1])
+        for name, column in (("ix_count", "object_count"), ("ix_bytes", "total_bytes"), ("ix_at", "indexed_at"))
+    })  # fmt: skip
 
 
 def with_folder_sizes(endpoint, bucket: str, folders: list[dict], allowed: list[str] | None) -> bool:
