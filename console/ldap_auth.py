@@ -62,7 +62,9 @@ def options() -> dict:
             "last_name": settings.LDAP_ATTR_LAST_NAME,
             "email": settings.LDAP_ATTR_EMAIL,
         },
-        "ALWAYS_UPDATE_USER": True,  # name and e-mail refreshed at every sign-in
+        # The account is created and its name and e-mail refreshed at every sign-in by console.sso
+        # (audited services), never saved by django-auth-ldap itself.
+        "ALWAYS_UPDATE_USER": False,
         "GROUP_TYPE": group_type(name_attr=settings.LDAP_GROUP_NAME_ATTR),
         "CACHE_TIMEOUT": 0,  # group changes count at the next sign-in
     }
@@ -133,25 +135,36 @@ class ConsoleLDAPBackend(LDAPBackend):
             if request is not None:
                 request.sso_refusal = refusal
             raise ldap_user.AuthenticationFailed(refusal.code) from None
-        ldap_user.directory_group_names = sorted(ldap_user.group_names)
-        if user is not None:
-            return user, False
-        return self.get_user_model()(username=username), True
+        names = sorted(ldap_user.group_names)
+        user, _ = sso.find_or_create_user(request, _identity(username, ldap_user), names)
+        ldap_user.directory_group_names = names
+        return user, False  # saved already: django-auth-ldap has nothing to build
 
     def authenticate_ldap_user(self, ldap_user, password):
         user = super().authenticate_ldap_user(ldap_user, password)
         if user is None:
             return None
-        request = ldap_user._request
-        names = ldap_user.directory_group_names
-        link = ExternalIdentity.objects.filter(user=user, source=SOURCE).first()
-        if link is None:
-            ExternalIdentity.objects.create(user=user, source=SOURCE, subject=user.username.casefold())
-            sso.record_auth(request, "auth.user.created", user=user, source=SOURCE, subject=ldap_user.dn)
-        ExternalIdentity.objects.filter(user=user, source=SOURCE).update(directory_groups=names)
-        sso.apply_directory_groups(request, user, SOURCE, ldap_user.console_groups)
-        user.sso_source, user.directory_groups = SOURCE, names
+        sso.apply_directory_groups(ldap_user._request, user, SOURCE, ldap_user.console_groups)
+        user.sso_source, user.directory_groups = SOURCE, ldap_user.directory_group_names
         return user
+
+
+def _identity(username: str, ldap_user) -> sso.Identity:
+    """The directory account as console.sso takes it: its name as typed, its first values of the mapped attributes."""
+
+    def attribute(name: str) -> str:
+        values = (ldap_user.attrs.get(name) if name else None) or [""]
+        return str(values[0])
+
+    return sso.Identity(
+        source=SOURCE,
+        issuer="",
+        subject=username.casefold(),
+        username=username,
+        email=attribute(settings.LDAP_ATTR_EMAIL),
+        first_name=attribute(settings.LDAP_ATTR_FIRST_NAME),
+        last_name=attribute(settings.LDAP_ATTR_LAST_NAME),
+    )
 
 
 @receiver(ldap_error, dispatch_uid="console-ldap-error")

@@ -249,7 +249,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
             userinfo = self.get_userinfo(access_token, id_token, payload)
             if str(userinfo.get("sub", payload["sub"])) != str(payload["sub"]):
                 raise _bad_token("userinfo subject", "userinfo is about another subject")
-            claims.update(userinfo)
+            claims = {**claims, **userinfo}
         identity = identity_from(claims, payload["iss"])
         groups = group_names(claims, identity.username)
         existing = sso.existing_user(identity)

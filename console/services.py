@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -23,7 +24,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from buckets import s3
 from console import audit, lockout
-from console.models import DirectoryGroupMapping, DirectoryMembership, Endpoint, Profile, RoleAssignment
+from console.models import (
+    DirectoryGroupMapping,
+    DirectoryMembership,
+    Endpoint,
+    ExternalIdentity,
+    Profile,
+    RoleAssignment,
+)
 
 User = get_user_model()
 
@@ -241,6 +249,79 @@ def directory_mapping_remove(*, actor: audit.Actor, mapping: DirectoryGroupMappi
     with audit.change(actor, "directory.mapping.remove", before=snapshot):
         mapping.delete()
     return snapshot
+
+
+# --- what a sign-in through single sign-on changes (console.sso works out what; these write it) ----------
+
+
+def sso_user_create(*, actor: audit.Actor, identity, directory_groups: list[str], params: dict) -> User:
+    """The account of an identity signing in for the first time (just in time), named ``actor.username``.
+
+    No password: it signs in through its provider or directory only. ``identity``: a ``console.sso.Identity``.
+    """
+    with audit.change(actor, "auth.user.created", params=params) as ev:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                actor.username,
+                email=identity.email,
+                first_name=identity.first_name[:150],
+                last_name=identity.last_name[:150],
+            )
+            ExternalIdentity.objects.create(
+                user=user,
+                source=identity.source,
+                issuer=identity.issuer,
+                subject=identity.subject,
+                directory_groups=directory_groups,
+                last_sign_in=timezone.now(),
+            )
+        ev.after = {**_user_snapshot(user), "user_id": user.pk}
+    return user
+
+
+def sso_user_refresh(*, actor: audit.Actor, user, fields: dict, params: dict) -> None:
+    """Name and e-mail as the provider or directory gives them now (``fields``: only those that changed)."""
+    before = {name: getattr(user, name) for name in fields}
+    with audit.change(actor, "auth.user.refreshed", params=params, before=before) as ev:
+        for name, value in fields.items():
+            setattr(user, name, value)
+        user.save(update_fields=list(fields))
+        ev.after = dict(fields)
+
+
+def directory_memberships_apply(
+    *, actor: audit.Actor, user, source: str, give: dict, renew: dict, take: list, params: dict
+) -> dict:
+    """The console groups a sign-in's directory groups give (``console.sso.apply_directory_groups`` plans it).
+
+    ``give``: console group -> the directory groups behind it, for a group the directory names now;
+    ``renew``: membership -> the directory groups now behind it; ``take``: memberships the directory no
+    longer names. A membership the user held before the directory named it (``was_local``) is theirs:
+    the directory never takes it away.
+    """
+    with audit.change(actor, "auth.groups.changed", params=params) as ev:
+        added, removed = [], []
+        with transaction.atomic():
+            current = set(user.groups.values_list("pk", flat=True))
+            for group, names in give.items():
+                was_local = group.pk in current
+                DirectoryMembership.objects.create(
+                    user=user, group=group, source=source, directory_groups=names, was_local=was_local
+                )
+                if not was_local:
+                    user.groups.add(group)
+                    added.append(group.name)
+            for membership, names in renew.items():
+                membership.directory_groups = names
+                membership.save(update_fields=["directory_groups", "updated_at"])
+            for membership in take:
+                if not membership.was_local:
+                    user.groups.remove(membership.group_id)
+                    removed.append(membership.group.name)
+                membership.delete()
+        ev.params.update(added=sorted(added), removed=sorted(removed))
+        ev.after = sorted(user.groups.values_list("name", flat=True))
+    return {"added": sorted(added), "removed": sorted(removed)}
 
 
 def lockout_lift(*, actor: audit.Actor, ip: str, username: str) -> int:

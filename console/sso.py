@@ -8,6 +8,10 @@
   ``DirectoryGroupMapping``. Refreshed at every sign-in: a user who left a directory group
   leaves the console group, and so loses the roles of that group. Memberships an admin gave
   by hand are never taken away by the directory.
+
+This module decides; the changes themselves are the audited services of ``console.services``
+(``sso_user_create``, ``sso_user_refresh``, ``directory_memberships_apply``), as for any other change.
+Sign-in events that change nothing (a sign-in, a refusal) are recorded here with ``audit.record``.
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.utils import timezone
 
-from console import audit
+from console import audit, services
 from console.models import DirectoryGroupMapping, DirectoryMembership, ExternalIdentity
 
 USERNAME_CHARS = re.compile(r"[^\w.@+-]")
@@ -39,14 +42,19 @@ def user_agent(request) -> str:
     return (request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:300]
 
 
-def record_auth(request, action: str, *, outcome: str = "ok", user=None, username: str = "", **params):
-    """One sign-in event: who (or which name was tried), from where, with which browser."""
-    actor = audit.Actor(
+def actor(request, *, user=None, username: str = "") -> audit.Actor:
+    """Who signs in: the user (or, before there is one, the name), from where."""
+    return audit.Actor(
         user_id=user.pk if user is not None else None,
         username=(user.get_username() if user is not None else username) or "",
         ip=audit.client_ip(request) if request is not None else None,
     )
-    return audit.record(actor, action, outcome=outcome, params={**params, "user_agent": user_agent(request)})
+
+
+def record_auth(request, action: str, *, outcome: str = "ok", user=None, username: str = "", **params):
+    """One sign-in event (not a change: those go through ``console.services``): who, from where, which browser."""
+    who = actor(request, user=user, username=username)
+    return audit.record(who, action, outcome=outcome, params={**params, "user_agent": user_agent(request)})
 
 
 def refuse(request, refusal: Refusal, *, source: str) -> None:
@@ -95,33 +103,29 @@ def require_mapped_group(source: str, names: list[str], *, username: str, user=N
 
 
 def apply_directory_groups(request, user, source: str, groups: dict[Group, list[str]]) -> dict:
-    """Make the user's directory memberships of ``source`` exactly ``groups``; audit what changed."""
-    added, removed = [], []
-    with transaction.atomic():
-        current = set(user.groups.values_list("pk", flat=True))
-        existing = {m.group_id: m for m in DirectoryMembership.objects.filter(user=user, source=source)}
-        for group, names in groups.items():
-            membership = existing.pop(group.pk, None)
-            if membership is None:
-                was_local = group.pk in current
-                DirectoryMembership.objects.create(
-                    user=user, group=group, source=source, directory_groups=names, was_local=was_local
-                )
-                if not was_local:
-                    user.groups.add(group)
-                    added.append(group.name)
-            elif membership.directory_groups != names:
-                membership.directory_groups = names
-                membership.save(update_fields=["directory_groups", "updated_at"])
-        for membership in existing.values():  # the directory no longer names these
-            if not membership.was_local:
-                user.groups.remove(membership.group_id)
-                removed.append(membership.group.name)
-            membership.delete()
-    change = {"added": sorted(added), "removed": sorted(removed)}
-    if added or removed:
-        record_auth(request, "auth.groups.changed", user=user, source=source, **change)
-    return change
+    """Make the user's directory memberships of ``source`` exactly ``groups``, through the audited service."""
+    existing = {
+        m.group_id: m for m in DirectoryMembership.objects.filter(user=user, source=source).select_related("group")
+    }
+    give = {group: names for group, names in groups.items() if group.pk not in existing}
+    renew = {
+        existing[group.pk]: names
+        for group, names in groups.items()
+        if group.pk in existing and existing[group.pk].directory_groups != names
+    }
+    wanted = {group.pk for group in groups}
+    take = [m for group_id, m in existing.items() if group_id not in wanted]  # the directory no longer names these
+    if not (give or renew or take):
+        return {"added": [], "removed": []}
+    return services.directory_memberships_apply(
+        actor=actor(request, user=user),
+        user=user,
+        source=source,
+        give=give,
+        renew=renew,
+        take=take,
+        params={"source": source, "user_agent": user_agent(request)},
+    )
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -161,10 +165,10 @@ def find_or_create_user(request, identity: Identity, directory_groups: list[str]
     """The console user of this identity: refreshed (name, e-mail), or created on the first sign-in.
 
     A name already taken by another account (a local one, say) is not taken over: the new
-    account gets a free variant of it.
+    account gets a free variant of it. Both changes go through their audited services.
     """
     user = existing_user(identity)
-    now = timezone.now()
+    params = {"source": identity.source, "subject": identity.subject, "user_agent": user_agent(request)}
     if user is not None:
         if not user.is_active:
             raise Refusal(
@@ -174,31 +178,18 @@ def find_or_create_user(request, identity: Identity, directory_groups: list[str]
                 user=user,
             )
         fields = {"email": identity.email, "first_name": identity.first_name, "last_name": identity.last_name}
-        changed = [name for name, value in fields.items() if value and getattr(user, name) != value]
-        for name in changed:
-            setattr(user, name, fields[name])
+        changed = {name: value[:150] for name, value in fields.items() if value and getattr(user, name) != value[:150]}
         if changed:
-            user.save(update_fields=changed)
+            services.sso_user_refresh(actor=actor(request, user=user), user=user, fields=changed, params=params)
+        # What the directory said at this sign-in: kept with the identity, recorded by auth.sso.login.
         ExternalIdentity.objects.filter(user=user, source=identity.source, subject=identity.subject).update(
-            directory_groups=directory_groups, last_sign_in=now
+            directory_groups=directory_groups, last_sign_in=timezone.now()
         )
         return user, False
-    with transaction.atomic():
-        user = get_user_model().objects.create_user(
-            _free_username(identity.username),
-            email=identity.email,
-            first_name=identity.first_name[:150],
-            last_name=identity.last_name[:150],
-        )  # no password: this account signs in through its provider only
-        ExternalIdentity.objects.create(
-            user=user,
-            source=identity.source,
-            issuer=identity.issuer,
-            subject=identity.subject,
-            directory_groups=directory_groups,
-            last_sign_in=now,
-        )
-    record_auth(request, "auth.user.created", user=user, source=identity.source, subject=identity.subject)
+    name = _free_username(identity.username)
+    user = services.sso_user_create(
+        actor=actor(request, username=name), identity=identity, directory_groups=directory_groups, params=params
+    )
     return user, True
 
 

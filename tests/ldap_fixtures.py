@@ -133,6 +133,13 @@ class Directory:
         finally:
             conn.unbind_s()
 
+    def set_attribute(self, uid: str, name: str, value: str) -> None:
+        conn = self.admin()
+        try:
+            conn.modify_s(f"uid={uid},ou=people,{BASE}", [(ldap.MOD_REPLACE, name, [value.encode()])])
+        finally:
+            conn.unbind_s()
+
 
 @pytest.fixture(scope="session")
 def slapd():
@@ -211,4 +218,6 @@ def ldap_on(slapd, settings):
     people = f"ou=people,{BASE}"
     slapd.set_members("platform", f"uid=grace,{people}")
     slapd.set_members("ops", f"uid=linus,{people}")
+    slapd.set_attribute("grace", "mail", "grace@example.org")
+    slapd.set_attribute("grace", "givenName", "Grace")
     return slapd

@@ -40,7 +40,13 @@ RECORD_WRITE_EXEMPT = {
     # The unconfirmed authenticator shown while enrolling: a secret being offered, not yet a second factor;
     # confirming it (the change that matters) is services.otp_device_confirm, audited.
     ("console.otp_views", "otp_setup", "create"),
+    # What the directory named at a sign-in, and when: part of that sign-in, which its auth.sso.login event
+    # records (with the directory groups), like Django's own last_login; no account or role changes.
+    ("console.sso", "find_or_create_user", "update"),
 }
+# Single sign-on: it changes accounts and memberships only through console.services' audited functions
+# (sso_user_create, sso_user_refresh, directory_memberships_apply); it records sign-in events itself.
+SIGN_IN_MODULES = ["console.sso", "console.oidc", "console.ldap_auth", "console.auth_events", "console.backends"]
 
 
 @dataclass
@@ -336,6 +342,20 @@ def test_console_views_leave_record_writes_to_services():
 def test_every_public_service_is_keyword_only_and_audited():
     modules, groups = project()
     assert service_violations(modules, groups["services"], strict=["console.services"]) == []
+
+
+def test_sign_in_leaves_account_changes_to_services():
+    modules, _ = project()
+    assert record_write_violations(modules, SIGN_IN_MODULES) == []
+    changes = [
+        f"{name}.{function.name}"
+        for name in SIGN_IN_MODULES
+        for function in modules[name].functions.values()
+        if any(target == (AUDIT, "change") for target, _ in function.calls)
+    ]
+    assert changes == [], "a change is a service of console.services"
+    calls = {t for f in modules["console.sso"].functions.values() for t, _ in f.calls}
+    assert {("console.services", "sso_user_create"), ("console.services", "directory_memberships_apply")} <= calls
 
 
 # --- size ----------------------------------------------------------------------------------------

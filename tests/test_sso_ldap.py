@@ -7,6 +7,8 @@ LDAPS with a CA file, and the next sign-in refreshing the groups.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -16,6 +18,7 @@ from django.urls import reverse
 from console import access
 from console.models import AuditEvent, DirectoryGroupMapping, Endpoint, ExternalIdentity, Role, RoleAssignment
 from tests.ldap_fixtures import BASE, PASSWORDS
+from tests.oidc_fixtures import silent_port
 
 User = get_user_model()
 PEOPLE = f"ou=people,{BASE}"
@@ -90,6 +93,44 @@ def test_the_next_sign_in_shows_a_group_change(ldap_on, teams):
     assert not linus.groups.exists(), "and the roles are gone"
 
 
+def test_the_next_sign_in_refreshes_name_and_email(ldap_on, teams):
+    login(Client(), "grace")
+    ldap_on.set_attribute("grace", "mail", "grace.hopper@example.org")
+    ldap_on.set_attribute("grace", "givenName", "Amazing Grace")
+    assert login(Client(), "grace").status_code == 302
+    grace = User.objects.get(username="grace")
+    assert (grace.first_name, grace.email) == ("Amazing Grace", "grace.hopper@example.org")
+    event = AuditEvent.objects.get(action="auth.user.refreshed")
+    assert event.params["source"] == "ldap"
+    assert event.after == {"email": "grace.hopper@example.org", "first_name": "Amazing Grace"}
+    assert login(Client(), "grace").status_code == 302
+    assert AuditEvent.objects.filter(action="auth.user.refreshed").count() == 1, "nothing changed: no row"
+
+
+@pytest.mark.parametrize(("group_type", "nested"), [("nestedActiveDirectory", True), ("activeDirectory", False)])
+def test_active_directory_group_types(ldap_on, teams, settings, group_type, nested):
+    """Active Directory's group types (groups found by their member attribute) against the same directory."""
+    settings.LDAP_GROUP_TYPE = group_type
+    response = login(Client(), "grace")
+    if nested:  # grace is in s3-admins through platform
+        assert response.status_code == 302
+        assert list(User.objects.get(username="grace").groups.values_list("name", flat=True)) == ["admins"]
+    else:  # only platform, which maps to nothing
+        assert response.status_code == 200 and "in no group that has access" in response.text
+        assert not User.objects.exists()
+
+
+def test_sso_only_keeps_directory_and_break_glass_sign_in(ldap_on, teams, django_user_model, settings):
+    settings.SSO_ONLY, settings.SSO_BREAK_GLASS_USERS = True, ["root"]
+    django_user_model.objects.create_user("root", password="a long local password 1")
+    django_user_model.objects.create_user("bob", password="a long local password 2")
+    page = Client().get(reverse("login")).text
+    assert 'name="password"' in page, "directory accounts sign in with the form"
+    assert login(Client(), "bob", "a long local password 2").status_code == 200, "a local password: refused"
+    assert login(Client(), "root", "a long local password 1").status_code == 302, "a break-glass admin"
+    assert login(Client(), "grace").status_code == 302, "a directory account"
+
+
 def test_a_local_account_is_not_taken_over(ldap_on, teams, django_user_model):
     local = django_user_model.objects.create_user("grace", password="the local one's password")
     response = login(Client(), "grace")
@@ -117,6 +158,18 @@ def test_a_directory_that_is_down(ldap_on, teams, django_user_model, settings):
     assert AuditEvent.objects.get(action="auth.login.failed").params["reason"] == "directory unreachable"
     django_user_model.objects.create_user("root", password="a long local password 1")
     assert login(Client(), "root", "a long local password 1").status_code == 302, "break-glass still works"
+
+
+def test_a_directory_that_does_not_answer_times_out(ldap_on, teams, settings):
+    settings.LDAP_TIMEOUT = 1.0
+    with silent_port() as port:
+        settings.LDAP_SERVER_URI = f"ldap://127.0.0.1:{port}"
+        began = time.monotonic()
+        response = login(Client(), "grace")
+        took = time.monotonic() - began
+    assert response.status_code == 200 and "The directory (LDAP) cannot be reached now" in response.text
+    assert took < 6, took
+    assert AuditEvent.objects.get(action="auth.login.failed").params["reason"] == "directory unreachable"
 
 
 def test_direct_bind_without_a_service_account(ldap_on, teams, settings):

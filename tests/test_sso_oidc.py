@@ -7,6 +7,9 @@ its reason on the login page, writes an ``auth.sso.refused`` row, and creates or
 
 from __future__ import annotations
 
+import time
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -23,7 +26,7 @@ from console.models import (
     Role,
     RoleAssignment,
 )
-from tests.oidc_fixtures import ProviderBrowser, callback, console_client, sign_in, start
+from tests.oidc_fixtures import ProviderBrowser, callback, console_client, sign_in, silent_port, start
 
 User = get_user_model()
 ADA = {"preferred_username": "ada", "email": "ada@example.com", "name": "Ada Lovelace", "groups": ["eng"]}
@@ -109,6 +112,42 @@ def test_the_next_sign_in_refreshes_groups_name_and_email(oidc_on, teams, admin_
     assert "<code>eng</code>" in mapping and "Operator on beta" in mapping
 
 
+def test_accounts_follow_the_subject_not_the_name_or_the_email(oidc_on, teams):
+    # Another subject with ada's user name and e-mail (a reused address, a second provider account): not ada.
+    oidc_on.set_accounts({"sub-ada": ADA, "sub-other": ADA})
+    sign_in(console_client(), "sub-ada")
+    sign_in(console_client(), "sub-other")
+    ada = User.objects.get(username="ada")
+    other = ExternalIdentity.objects.get(subject="sub-other").user
+    assert other != ada and other.username == "ada-2"
+    # Renamed at the provider, new display name: still her account, the name refreshed and audited.
+    oidc_on.set_accounts({"sub-ada": {**ADA, "preferred_username": "ada.king", "name": "Ada King"}})
+    sign_in(console_client(), "sub-ada")
+    assert User.objects.count() == 2
+    ada.refresh_from_db()
+    assert (ada.username, ada.first_name) == ("ada", "Ada King")
+    event = AuditEvent.objects.get(action="auth.user.refreshed")
+    assert (event.actor_name, event.before, event.after) == (
+        "ada",
+        {"first_name": "Ada Lovelace"},
+        {"first_name": "Ada King"},
+    )
+    created = AuditEvent.objects.filter(action="auth.user.created").order_by("seq")
+    assert [(e.actor_name, e.params["subject"], e.after["user_id"]) for e in created] == [
+        ("ada", "sub-ada", ada.pk),
+        ("ada-2", "sub-other", other.pk),
+    ]
+
+
+def test_who_has_access_shows_access_from_the_directory(oidc_on, teams, admin_client):
+    alpha, _ = teams
+    oidc_on.set_accounts({"sub-ada": ADA})
+    sign_in(console_client(), "sub-ada")
+    page = admin_client.get(reverse("bucket_access", args=[alpha.pk, "team-data"])).text
+    assert "member of group “engineers” through directory group eng" in page
+    assert "given at sign-in to members of directory group eng" in page
+
+
 def test_a_membership_given_by_an_admin_stays(oidc_on, teams):
     oidc_on.set_accounts({"sub-ada": ADA})
     sign_in(console_client(), "sub-ada")
@@ -191,6 +230,35 @@ def test_a_replayed_code_is_refused(oidc_on, teams):
     assert User.objects.get(username="ada").groups.count() == before
 
 
+def test_the_sign_in_uses_pkce(oidc_on, teams):
+    """An S256 challenge goes with the request (the test provider requires PKCE); a wrong verifier gets no tokens."""
+    oidc_on.set_accounts({"sub-ada": ADA})
+    client = console_client()
+    url = start(client)
+    query = parse_qs(urlsplit(url).query)
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    answer = ProviderBrowser().sign_in(url, "sub-ada")
+    session = client.session
+    for state in session["oidc_states"].values():
+        state["code_verifier"] = "a-verifier-that-does-not-match-the-challenge-0123456789"
+    session.save()
+    event = refused(callback(client, answer), "", "code refused")
+    assert "invalid_grant" in event.params["detail"]
+    assert not User.objects.exists()
+
+
+def test_an_expired_code_is_refused(oidc_on, teams):
+    oidc_on.set_accounts({"sub-ada": ADA})
+    oidc_on.set_faults({"code_ttl": 1})  # the provider's codes live one second
+    client = console_client()
+    answer = ProviderBrowser().sign_in(start(client), "sub-ada")
+    time.sleep(2.2)
+    event = refused(callback(client, answer), "", "code refused")
+    assert "invalid_grant" in event.params["detail"]
+    assert "expired or was used already" in login_page_message(client)
+    assert not User.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("fault", "code"),
     [
@@ -246,6 +314,20 @@ def test_a_provider_that_is_down(oidc_on, teams, django_user_model, settings):
     assert ok.status_code == 302 and ok["Location"] == reverse("dashboard")
 
 
+def test_a_provider_that_does_not_answer_times_out(oidc_on, teams, settings):
+    settings.OIDC_TIMEOUT = 1.0
+    with silent_port() as port:
+        settings.OIDC_DISCOVERY_URL = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+        oidc.discovery.forget()
+        client = console_client()
+        began = time.monotonic()
+        response = client.get(reverse("oidc_start"))
+        took = time.monotonic() - began
+    event = refused(response, "", "provider unreachable")
+    assert "Timeout" in event.params["detail"] and took < 5, took
+    assert "cannot be reached now" in login_page_message(client)
+
+
 def test_sso_only_hides_the_password_form_but_for_break_glass_admins(oidc_on, teams, django_user_model, settings):
     settings.SSO_ONLY = True
     settings.SSO_BREAK_GLASS_USERS = ["root"]
@@ -289,3 +371,23 @@ def test_console_two_factor_unless_the_provider_vouches_for_it(oidc_on, teams, s
     client = console_client()
     sign_in(client, "sub-ada")
     assert client.get(reverse("dashboard")).status_code == 200, "the provider did the second factor"
+
+
+@pytest.mark.parametrize(
+    ("acr_list", "acr", "passes"),
+    [([], "", True), (["urn:acme:mfa"], "urn:acme:mfa", True), (["urn:acme:mfa"], "urn:acme:password", False)],
+)
+def test_the_provider_vouches_for_mfa_by_the_setting_or_acr(oidc_on, teams, settings, acr_list, acr, passes):
+    """SSO_MFA_BY_PROVIDER alone trusts the provider; with OIDC_MFA_ACR the token's acr must be one of them."""
+    oidc_on.set_accounts({"sub-ada": ADA})
+    sign_in(console_client(), "sub-ada")
+    TOTPDevice.objects.create(user=User.objects.get(username="ada"), name="phone", confirmed=True)
+    settings.SSO_MFA_BY_PROVIDER, settings.OIDC_MFA_AMR, settings.OIDC_MFA_ACR = True, [], acr_list
+    oidc_on.set_faults({"id_token": {"set": {"acr": acr}}} if acr else None)
+    client = console_client()
+    response = sign_in(client, "sub-ada")
+    if passes:
+        assert client.get(reverse("dashboard")).status_code == 200, "no TOTP asked: the provider did it"
+    else:
+        event = refused(response, "", "no mfa")
+        assert "urn:acme:password" in event.params["detail"]

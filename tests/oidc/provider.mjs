@@ -8,7 +8,8 @@
 // <state-dir>/faults.json   optional, read at every request: what to break in the next answers,
 //                           so the console's refusals are tested against this provider's own
 //                           tokens: { "id_token": { "set": {...}, "drop": [...], "resign": true },
-//                                     "userinfo": { "set": {...}, "drop": [...] } }
+//                                     "userinfo": { "set": {...}, "drop": [...] },
+//                                     "code_ttl": <seconds> }  (codes issued from now on expire sooner)
 //
 // Its login and consent pages are the package's development interactions: any password is
 // accepted for a login name (what the console gets from it is what is tested here).
@@ -47,7 +48,16 @@ const configuration = {
     return { accountId: id, async claims() { return { sub: id, ...account }; } };
   },
   features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
-  ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+  // PKCE for every client, confidential ones too: a console that sent no code_challenge could not sign in.
+  pkce: { required: () => true },
+  ttl: {
+    AccessToken: 600,
+    AuthorizationCode: () => readJson('faults.json', {}).code_ttl ?? 60,
+    IdToken: 600,
+    Interaction: 600,
+    Session: 3600,
+    Grant: 3600,
+  },
 };
 
 const provider = new Provider(issuer, configuration);
