@@ -67,7 +67,43 @@ def test_outside_changes_become_external_events_once(endpoint, make_bucket, s3cl
     third = check(endpoint)
     assert third.events == [] and len(external(bucket)) == 3  # nothing new
     snapshot.refresh_from_db()
-    assert snapshot.changed_outside_at == second.run.started_at or snapshot.changed_outside_at is not None
+    assert second.run.started_at <= snapshot.changed_outside_at <= second.run.finished_at  # not moved by the third
+    assert snapshot.checked_at >= third.run.started_at
+
+
+@pytest.mark.django_db
+def test_every_setting_seaweedfs_stores_is_compared(endpoint, make_bucket, s3client):
+    bucket = make_bucket("drift-all")
+    check(endpoint, bucket)
+    rule = {"ID": "old-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 30}}
+    by_default = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    s3client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [by_default]})
+    s3client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+    s3client.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    s3client.put_bucket_cors(
+        Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
+    )
+    s3client.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
+    )
+    result = check(endpoint, bucket)
+    events = {e.action: e for e in result.events}
+    assert len(result.events) == 5 and set(events) == {
+        "bucket.encryption.external", "bucket.lifecycle.external", "bucket.acl.external", "bucket.cors.external",
+        "bucket.ownership.external",
+    }  # fmt: skip
+    encryption = events["bucket.encryption.external"]
+    assert encryption.before is None and encryption.after["algorithm"] == "AES256"
+    assert (events["bucket.lifecycle.external"].before, events["bucket.lifecycle.external"].after) == ([], [rule])
+    acl = events["bucket.acl.external"]
+    everyone = "http://acs.amazonaws.com/groups/global/AllUsers"
+    [public_grant] = [g for g in acl.after["grants"] if g["grantee"] == everyone]
+    assert everyone not in json.dumps(acl.before) and public_grant["permission"] == "READ"
+    cors = events["bucket.cors.external"]
+    assert cors.before == [] and cors.after[0]["AllowedOrigins"] == ["*"]
+    ownership = events["bucket.ownership.external"]
+    assert (ownership.before, ownership.after) == ("BucketOwnerEnforced", "BucketOwnerPreferred")
+    assert check(endpoint, bucket).events == []
 
 
 def audit_chain_ok() -> bool:
@@ -100,6 +136,41 @@ def test_console_changes_are_not_drift(endpoint, make_bucket, s3client):
     # The outside change came after the console's: before is what the console left.
     assert event.action == "bucket.tags.external"
     assert (event.before, event.after) == ({"owner": "console-2"}, {"owner": "cli"})
+
+
+@pytest.mark.django_db
+def test_outside_changes_before_and_between_console_changes(endpoint, make_bucket, s3client):
+    """The console's events say what each of its changes found: a value it did not leave is someone else's."""
+    bucket = make_bucket("drift-between")
+    check(endpoint, bucket)
+    target = Target(endpoint, bucket)
+    read = bucket_settings.getter(s3.get_bucket_tags)
+
+    def console_tags(tags: dict) -> None:
+        data = {"tags": list(tags.items())}
+        section_change(
+            actor=ADMIN, target=target, action="bucket.tags.put", lock="tags", read=read,
+            apply=lambda before: bucket_settings.write_tags(target, data, before), params=data,
+        )  # fmt: skip
+
+    def outside_tags(tags: dict) -> None:
+        tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+        s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_set})
+
+    outside_tags({"by": "terraform"})
+    console_tags({"by": "console"})  # it overwrote the outside change: still one to report
+    outside_tags({"by": "cli"})
+    console_tags({"by": "console-2"})
+    result = check(endpoint, bucket)
+    assert [(e.action, e.before, e.after) for e in result.events] == [
+        ("bucket.tags.external", {}, {"by": "terraform"}),
+        ("bucket.tags.external", {"by": "console"}, {"by": "cli"}),
+    ]
+    assert check(endpoint, bucket).events == []
+    console_tags({"by": "console-3"})
+    outside_tags({"by": "console-2"})  # someone put back the value of before the console's change
+    [event] = check(endpoint, bucket).events
+    assert (event.before, event.after) == ({"by": "console-3"}, {"by": "console-2"})
 
 
 @pytest.mark.django_db
