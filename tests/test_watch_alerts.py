@@ -233,6 +233,33 @@ def test_chat_webhook_and_a_bucket_made_public(receiver):
 
 
 @pytest.mark.django_db
+def test_a_block_removed_then_a_public_policy_through_the_console():
+    """As on AWS: the bucket was blocked at the last drift check; the console removes the block, then puts a
+    public policy. The second change makes it public, though the snapshot still has the block."""
+    from tests.audit_helpers import plain_endpoint
+    from watch.models import BucketSnapshot
+
+    ep = plain_endpoint("aws")
+    blocked = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+    BucketSnapshot.objects.create(
+        endpoint=ep, bucket="b1", state={"policy": None, "acl": None, "public_access_block": blocked},
+        first_checked_at=timezone.now(), checked_at=timezone.now(),
+    )  # fmt: skip
+    rule(name="public", condition=AlertRule.Condition.PUBLIC)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b1/*"}]})  # fmt: skip
+    event("alice", "bucket.public_access_block.delete", endpoint=ep, bucket="b1", before=blocked, after=None)
+    assert Alert.objects.count() == 0  # no policy opens it yet
+    put = event("alice", "bucket.policy.put", endpoint=ep, bucket="b1", before=None, after=policy)
+    [alert] = Alert.objects.all()
+    assert alert.event_id == put.pk and "bucket b1 became public" in alert.title
+    event("alice", "bucket.public_access_block.put", endpoint=ep, bucket="b1", before=None, after=blocked)
+    assert Alert.objects.count() == 1
+    reopened = event("alice", "bucket.public_access_block.delete", endpoint=ep, bucket="b1", before=blocked, after=None)
+    assert Alert.objects.count() == 2 and Alert.objects.filter(event_id=reopened.pk).exists()
+
+
+@pytest.mark.django_db
 def test_the_hook_never_breaks_the_change(monkeypatch):
     rule(name="boom")
 

@@ -18,6 +18,8 @@ from console.models import AuditEvent, Endpoint
 from watch.models import BucketSnapshot, DriftRun, EndpointWatch
 from watch.services import drift
 
+pytest_plugins = ["tests.bucket_settings_fixtures"]
+
 ADMIN = audit.Actor(user_id=None, username="alice", role="admin")
 
 
@@ -320,3 +322,45 @@ def test_the_scheduler_runs_the_pass(endpoint, make_bucket, monkeypatch):
     assert scheduler.run_due() == []  # once per interval
     run = DriftRun.objects.get(trigger="schedule")
     assert run.finished_at is not None and run.buckets_checked >= 1
+
+
+@pytest.mark.django_db
+def test_replication_notifications_and_public_access_block_on_moto(moto_endpoint):
+    """SeaweedFS refuses these three settings; moto keeps them, as AWS does."""
+    from watch.models import Alert, AlertRule
+    from watch.services import alerts
+
+    client, bucket = s3.client_for(moto_endpoint), "moto-bucket"
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    blocked = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+    client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
+    assert check(moto_endpoint).events == []
+    assert not BucketSnapshot.objects.get(bucket=bucket).unchecked  # every setting read
+
+    replication = {"Role": "arn:aws:iam::123456789012:role/replication", "Rules": [
+        {"ID": "all", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
+         "DeleteMarkerReplication": {"Status": "Disabled"},
+         "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}}]}  # fmt: skip
+    client.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=replication)
+    topic = {"TopicArn": "arn:aws:sns:us-east-1:123456789012:uploads", "Events": ["s3:ObjectCreated:*"]}
+    client.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [topic]}
+    )
+    events = {e.action: e for e in check(moto_endpoint).events}
+    assert set(events) == {"bucket.replication.external", "bucket.notification.external"}
+    assert events["bucket.replication.external"].before is None
+    assert events["bucket.replication.external"].after["Rules"][0]["ID"] == "all"
+    assert events["bucket.notification.external"].before == {}
+    assert events["bucket.notification.external"].after["TopicConfigurations"][0]["TopicArn"] == topic["TopicArn"]
+
+    # The block removed and a public policy put, between two checks: the bucket became public (one alert).
+    AlertRule.objects.create(name="public", condition=AlertRule.Condition.PUBLIC)
+    alerts.rules_changed()
+    client.delete_public_access_block(Bucket=bucket)
+    client.put_bucket_policy(Bucket=bucket, Policy=public_policy(bucket))
+    result = check(moto_endpoint)
+    assert {e.action for e in result.events} == {"bucket.policy.external", "bucket.public_access_block.external"}
+    [alert] = Alert.objects.all()
+    assert alert.event_id == next(e.pk for e in result.events if e.action.startswith("bucket.public_access_block"))
+    assert "bucket moto-bucket became public" in alert.title
+    alerts.rules_changed()
