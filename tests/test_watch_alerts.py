@@ -322,6 +322,34 @@ def test_bad_rules_and_urls_are_refused_with_a_reason(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_name_rebound_to_a_private_address_reaches_nothing(receiver, settings, monkeypatch):
+    """DNS rebinding: public when the URL is checked, loopback when connecting. The connection is refused."""
+    settings.ALERT_BLOCK_PRIVATE_ADDRESSES = True
+    hook = receiver()
+    port = hook.server.server_port
+    real, answers = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.example":
+            return real(host, *args, **kwargs)
+        answers.append(host)
+        address = "93.184.215.14" if len(answers) == 1 else "127.0.0.1"  # TTL 0: the second answer differs
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    rule(destination(url=f"http://hooks.rebind.example:{port}/hook"), name="all")
+    event("alice", "bucket.tags.put", bucket="b1")
+    delivery = Delivery.objects.get()
+    assert len(answers) == 2 and hook.requests == []
+    assert delivery.status == Delivery.Status.PENDING and "private address when connecting" in delivery.last_error
+    settings.ALERT_BLOCK_PRIVATE_ADDRESSES = False  # the same URL, private addresses allowed: delivered
+    due_now(delivery)
+    deliveries.retry_due()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.DELIVERED and len(hook.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_admin_pages_create_and_test_a_destination(admin_client, receiver):
     hook = receiver()
     answer = admin_client.post(
