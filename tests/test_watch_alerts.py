@@ -294,6 +294,38 @@ def test_more_than_n_deletes_in_m_minutes_fires_once():
 
 
 @pytest.mark.django_db
+def test_the_filters_of_a_rule_outcome_endpoint_bucket_user():
+    from tests.audit_helpers import plain_endpoint
+
+    prod, test = plain_endpoint("prod"), plain_endpoint("test")
+    rule(name="failed-logs", action_pattern="object.*", outcome="failed", endpoint=prod, bucket="logs-*", actor="alice")
+    event("alice", "object.delete", endpoint=prod, bucket="logs-2026", outcome="failed")
+    misses = [
+        ("alice", "object.delete", prod, "logs-2026", "ok"),  # another outcome
+        ("alice", "object.delete", test, "logs-2026", "failed"),  # another endpoint
+        ("alice", "object.delete", prod, "data", "failed"),  # another bucket
+        ("bob", "object.delete", prod, "logs-2026", "failed"),  # another user
+        ("alice", "bucket.delete", prod, "logs-2026", "failed"),  # another action
+    ]
+    for actor, action, endpoint, bucket, outcome in misses:
+        event(actor, action, endpoint=endpoint, bucket=bucket, outcome=outcome)
+    [alert] = Alert.objects.all()
+    assert alert.payload["event"]["endpoint"] == "prod" and alert.payload["event"]["bucket"] == "logs-2026"
+
+
+@pytest.mark.django_db
+def test_denied_attempts_are_counted_per_user():
+    rule(name="denied", condition=AlertRule.Condition.DENIED, threshold=2, window_minutes=5)
+    for user in ("mallory", "eve", "trudy", "mallory", "eve"):
+        event(user, "object.get", bucket="b1", outcome="denied")
+    assert Alert.objects.count() == 0  # five denied attempts, at most two by one user
+    event("alice", "object.get", bucket="b1")  # allowed: not counted
+    event("eve", "object.get", bucket="b1", outcome="denied")
+    [alert] = Alert.objects.all()
+    assert alert.group == "eve" and "more than 2 denied attempts by eve in 5 min" in alert.title
+
+
+@pytest.mark.django_db
 def test_bad_rules_and_urls_are_refused_with_a_reason(settings):
     for pattern in ("bucket policy", "Bucket.[x]", "bucket..put", "bucket.*;drop"):
         form = AlertRuleForm({"name": "r", "condition": "every", "action_pattern": pattern, "threshold": 0,
