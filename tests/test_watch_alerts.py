@@ -391,6 +391,7 @@ def test_admin_pages_create_and_test_a_destination(admin_client, receiver):
     assert answer.status_code == 302
     dest = Destination.objects.get(name="ops-hook")
     assert dest.get_url() == hook.url and dest.get_secret() == SECRET and "abc" not in dest.url_encrypted
+    assert SECRET not in dest.secret_encrypted and dest.secret_encrypted  # kept encrypted
     page = admin_client.get(reverse("alert_destination_edit", args=[dest.pk])).content.decode()
     assert "token=abc" not in page and SECRET not in page and "127.0.0.1" in page
     created = AuditEvent.objects.get(action="alert.destination.create")
