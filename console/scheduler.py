@@ -59,7 +59,13 @@ def run_due(now: datetime | None = None) -> list[str]:
                 ScheduledRun.objects.create(name=schedule.name, slot=slot)
         except IntegrityError:
             continue  # another scheduler process claimed this interval
-        schedule.task.enqueue()
+        try:
+            schedule.task.enqueue()
+        except Exception:
+            # Not queued: give the interval back, so that this process or another queues it at its next look.
+            ScheduledRun.objects.filter(name=schedule.name, slot=slot).delete()
+            log.exception("Could not enqueue %s (slot %s); tried again at the next look", schedule.name, slot)
+            continue
         enqueued.append(schedule.name)
         log.info("Scheduled %s (interval %s, slot %s)", schedule.name, schedule.every, slot)
     ScheduledRun.objects.filter(created_at__lt=now - timedelta(days=7)).delete()

@@ -68,3 +68,47 @@ def test_several_schedulers_at_once_enqueue_once(schedule):
 def test_the_command_once(schedule, capsys):
     call_command("console_scheduler", "--once")
     assert schedule.count == 1 and "Enqueued test.every-minute" in capsys.readouterr().out
+
+
+class FailingOnceTask(CountingTask):
+    def enqueue(self, *args, **kwargs):
+        if not getattr(self, "failed", False):
+            self.failed = True
+            raise ConnectionError("the task queue is unreachable")
+        super().enqueue()
+
+
+@pytest.mark.django_db
+def test_an_interval_that_could_not_be_queued_is_queued_at_the_next_look(monkeypatch):
+    task = FailingOnceTask()
+    monkeypatch.setattr(scheduler, "SCHEDULES", {})
+    scheduler.periodic("test.flaky", every=timedelta(minutes=15))(task)
+    now = datetime(2026, 12, 1, 12, 0, 5, tzinfo=UTC)
+    assert scheduler.run_due(now) == [] and task.count == 0
+    assert not ScheduledRun.objects.exists()  # the interval was given back
+    assert scheduler.run_due(now + timedelta(seconds=5)) == ["test.flaky"] and task.count == 1
+    assert scheduler.run_due(now + timedelta(seconds=10)) == []
+
+
+@pytest.mark.django_db
+def test_the_command_outlives_a_database_outage(schedule, monkeypatch, capsys):
+    from django.db import OperationalError
+
+    from console.management.commands import console_scheduler
+
+    stopped = threading.Event()
+    looks = []
+    real = scheduler.run_due
+
+    def run_due():
+        looks.append(1)
+        if len(looks) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        stopped.set()
+        return real()
+
+    monkeypatch.setattr(console_scheduler, "stop_on_signals", lambda: stopped)
+    monkeypatch.setattr(scheduler, "run_due", run_due)
+    monkeypatch.setattr(console_scheduler, "close_old_connections", lambda: None)  # the test's connection stays
+    call_command("console_scheduler", "--interval", "0.01")
+    assert len(looks) == 2 and schedule.count == 1 and "Enqueued test.every-minute" in capsys.readouterr().out

@@ -233,6 +233,33 @@ def test_chat_webhook_and_a_bucket_made_public(receiver):
 
 
 @pytest.mark.django_db
+def test_a_block_removed_then_a_public_policy_through_the_console():
+    """As on AWS: the bucket was blocked at the last drift check; the console removes the block, then puts a
+    public policy. The second change makes it public, though the snapshot still has the block."""
+    from tests.audit_helpers import plain_endpoint
+    from watch.models import BucketSnapshot
+
+    ep = plain_endpoint("aws")
+    blocked = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+    BucketSnapshot.objects.create(
+        endpoint=ep, bucket="b1", state={"policy": None, "acl": None, "public_access_block": blocked},
+        first_checked_at=timezone.now(), checked_at=timezone.now(),
+    )  # fmt: skip
+    rule(name="public", condition=AlertRule.Condition.PUBLIC)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b1/*"}]})  # fmt: skip
+    event("alice", "bucket.public_access_block.delete", endpoint=ep, bucket="b1", before=blocked, after=None)
+    assert Alert.objects.count() == 0  # no policy opens it yet
+    put = event("alice", "bucket.policy.put", endpoint=ep, bucket="b1", before=None, after=policy)
+    [alert] = Alert.objects.all()
+    assert alert.event_id == put.pk and "bucket b1 became public" in alert.title
+    event("alice", "bucket.public_access_block.put", endpoint=ep, bucket="b1", before=None, after=blocked)
+    assert Alert.objects.count() == 1
+    reopened = event("alice", "bucket.public_access_block.delete", endpoint=ep, bucket="b1", before=blocked, after=None)
+    assert Alert.objects.count() == 2 and Alert.objects.filter(event_id=reopened.pk).exists()
+
+
+@pytest.mark.django_db
 def test_the_hook_never_breaks_the_change(monkeypatch):
     rule(name="boom")
 
@@ -267,6 +294,38 @@ def test_more_than_n_deletes_in_m_minutes_fires_once():
 
 
 @pytest.mark.django_db
+def test_the_filters_of_a_rule_outcome_endpoint_bucket_user():
+    from tests.audit_helpers import plain_endpoint
+
+    prod, test = plain_endpoint("prod"), plain_endpoint("test")
+    rule(name="failed-logs", action_pattern="object.*", outcome="failed", endpoint=prod, bucket="logs-*", actor="alice")
+    event("alice", "object.delete", endpoint=prod, bucket="logs-2026", outcome="failed")
+    misses = [
+        ("alice", "object.delete", prod, "logs-2026", "ok"),  # another outcome
+        ("alice", "object.delete", test, "logs-2026", "failed"),  # another endpoint
+        ("alice", "object.delete", prod, "data", "failed"),  # another bucket
+        ("bob", "object.delete", prod, "logs-2026", "failed"),  # another user
+        ("alice", "bucket.delete", prod, "logs-2026", "failed"),  # another action
+    ]
+    for actor, action, endpoint, bucket, outcome in misses:
+        event(actor, action, endpoint=endpoint, bucket=bucket, outcome=outcome)
+    [alert] = Alert.objects.all()
+    assert alert.payload["event"]["endpoint"] == "prod" and alert.payload["event"]["bucket"] == "logs-2026"
+
+
+@pytest.mark.django_db
+def test_denied_attempts_are_counted_per_user():
+    rule(name="denied", condition=AlertRule.Condition.DENIED, threshold=2, window_minutes=5)
+    for user in ("mallory", "eve", "trudy", "mallory", "eve"):
+        event(user, "object.get", bucket="b1", outcome="denied")
+    assert Alert.objects.count() == 0  # five denied attempts, at most two by one user
+    event("alice", "object.get", bucket="b1")  # allowed: not counted
+    event("eve", "object.get", bucket="b1", outcome="denied")
+    [alert] = Alert.objects.all()
+    assert alert.group == "eve" and "more than 2 denied attempts by eve in 5 min" in alert.title
+
+
+@pytest.mark.django_db
 def test_bad_rules_and_urls_are_refused_with_a_reason(settings):
     for pattern in ("bucket policy", "Bucket.[x]", "bucket..put", "bucket.*;drop"):
         form = AlertRuleForm({"name": "r", "condition": "every", "action_pattern": pattern, "threshold": 0,
@@ -295,6 +354,34 @@ def test_bad_rules_and_urls_are_refused_with_a_reason(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_name_rebound_to_a_private_address_reaches_nothing(receiver, settings, monkeypatch):
+    """DNS rebinding: public when the URL is checked, loopback when connecting. The connection is refused."""
+    settings.ALERT_BLOCK_PRIVATE_ADDRESSES = True
+    hook = receiver()
+    port = hook.server.server_port
+    real, answers = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.example":
+            return real(host, *args, **kwargs)
+        answers.append(host)
+        address = "93.184.215.14" if len(answers) == 1 else "127.0.0.1"  # TTL 0: the second answer differs
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    rule(destination(url=f"http://hooks.rebind.example:{port}/hook"), name="all")
+    event("alice", "bucket.tags.put", bucket="b1")
+    delivery = Delivery.objects.get()
+    assert len(answers) == 2 and hook.requests == []
+    assert delivery.status == Delivery.Status.PENDING and "private address when connecting" in delivery.last_error
+    settings.ALERT_BLOCK_PRIVATE_ADDRESSES = False  # the same URL, private addresses allowed: delivered
+    due_now(delivery)
+    deliveries.retry_due()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.DELIVERED and len(hook.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_admin_pages_create_and_test_a_destination(admin_client, receiver):
     hook = receiver()
     answer = admin_client.post(
@@ -304,6 +391,7 @@ def test_admin_pages_create_and_test_a_destination(admin_client, receiver):
     assert answer.status_code == 302
     dest = Destination.objects.get(name="ops-hook")
     assert dest.get_url() == hook.url and dest.get_secret() == SECRET and "abc" not in dest.url_encrypted
+    assert SECRET not in dest.secret_encrypted and dest.secret_encrypted  # kept encrypted
     page = admin_client.get(reverse("alert_destination_edit", args=[dest.pk])).content.decode()
     assert "token=abc" not in page and SECRET not in page and "127.0.0.1" in page
     created = AuditEvent.objects.get(action="alert.destination.create")

@@ -18,6 +18,8 @@ from console.models import AuditEvent, Endpoint
 from watch.models import BucketSnapshot, DriftRun, EndpointWatch
 from watch.services import drift
 
+pytest_plugins = ["tests.bucket_settings_fixtures"]
+
 ADMIN = audit.Actor(user_id=None, username="alice", role="admin")
 
 
@@ -67,7 +69,43 @@ def test_outside_changes_become_external_events_once(endpoint, make_bucket, s3cl
     third = check(endpoint)
     assert third.events == [] and len(external(bucket)) == 3  # nothing new
     snapshot.refresh_from_db()
-    assert snapshot.changed_outside_at == second.run.started_at or snapshot.changed_outside_at is not None
+    assert second.run.started_at <= snapshot.changed_outside_at <= second.run.finished_at  # not moved by the third
+    assert snapshot.checked_at >= third.run.started_at
+
+
+@pytest.mark.django_db
+def test_every_setting_seaweedfs_stores_is_compared(endpoint, make_bucket, s3client):
+    bucket = make_bucket("drift-all")
+    check(endpoint, bucket)
+    rule = {"ID": "old-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 30}}
+    by_default = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    s3client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [by_default]})
+    s3client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+    s3client.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    s3client.put_bucket_cors(
+        Bucket=bucket, CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
+    )
+    s3client.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
+    )
+    result = check(endpoint, bucket)
+    events = {e.action: e for e in result.events}
+    assert len(result.events) == 5 and set(events) == {
+        "bucket.encryption.external", "bucket.lifecycle.external", "bucket.acl.external", "bucket.cors.external",
+        "bucket.ownership.external",
+    }  # fmt: skip
+    encryption = events["bucket.encryption.external"]
+    assert encryption.before is None and encryption.after["algorithm"] == "AES256"
+    assert (events["bucket.lifecycle.external"].before, events["bucket.lifecycle.external"].after) == ([], [rule])
+    acl = events["bucket.acl.external"]
+    everyone = "http://acs.amazonaws.com/groups/global/AllUsers"
+    [public_grant] = [g for g in acl.after["grants"] if g["grantee"] == everyone]
+    assert everyone not in json.dumps(acl.before) and public_grant["permission"] == "READ"
+    cors = events["bucket.cors.external"]
+    assert cors.before == [] and cors.after[0]["AllowedOrigins"] == ["*"]
+    ownership = events["bucket.ownership.external"]
+    assert (ownership.before, ownership.after) == ("BucketOwnerEnforced", "BucketOwnerPreferred")
+    assert check(endpoint, bucket).events == []
 
 
 def audit_chain_ok() -> bool:
@@ -100,6 +138,41 @@ def test_console_changes_are_not_drift(endpoint, make_bucket, s3client):
     # The outside change came after the console's: before is what the console left.
     assert event.action == "bucket.tags.external"
     assert (event.before, event.after) == ({"owner": "console-2"}, {"owner": "cli"})
+
+
+@pytest.mark.django_db
+def test_outside_changes_before_and_between_console_changes(endpoint, make_bucket, s3client):
+    """The console's events say what each of its changes found: a value it did not leave is someone else's."""
+    bucket = make_bucket("drift-between")
+    check(endpoint, bucket)
+    target = Target(endpoint, bucket)
+    read = bucket_settings.getter(s3.get_bucket_tags)
+
+    def console_tags(tags: dict) -> None:
+        data = {"tags": list(tags.items())}
+        section_change(
+            actor=ADMIN, target=target, action="bucket.tags.put", lock="tags", read=read,
+            apply=lambda before: bucket_settings.write_tags(target, data, before), params=data,
+        )  # fmt: skip
+
+    def outside_tags(tags: dict) -> None:
+        tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
+        s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_set})
+
+    outside_tags({"by": "terraform"})
+    console_tags({"by": "console"})  # it overwrote the outside change: still one to report
+    outside_tags({"by": "cli"})
+    console_tags({"by": "console-2"})
+    result = check(endpoint, bucket)
+    assert [(e.action, e.before, e.after) for e in result.events] == [
+        ("bucket.tags.external", {}, {"by": "terraform"}),
+        ("bucket.tags.external", {"by": "console"}, {"by": "cli"}),
+    ]
+    assert check(endpoint, bucket).events == []
+    console_tags({"by": "console-3"})
+    outside_tags({"by": "console-2"})  # someone put back the value of before the console's change
+    [event] = check(endpoint, bucket).events
+    assert (event.before, event.after) == ({"by": "console-3"}, {"by": "console-2"})
 
 
 @pytest.mark.django_db
@@ -139,8 +212,18 @@ def test_buckets_created_and_deleted_outside(endpoint, make_bucket, s3client):
         assert deleted.before["tags"] == {"made": "terraform"} and deleted.after is None
         assert not BucketSnapshot.objects.filter(bucket=outside).exists()
         assert check(endpoint).events == []
+
+        from buckets.models import Job
+        from buckets.services import emptying
+
+        job = emptying.bucket_delete_start(actor=ADMIN, endpoint=endpoint, bucket=record.name)
+        job.refresh_from_db()
+        assert job.status == Job.Status.DONE, job.message
+        assert check(endpoint).events == []  # the console deleted it: no drift
+        assert not BucketSnapshot.objects.filter(bucket=record.name).exists()
     finally:
-        s3client.delete_bucket(Bucket=record.name)
+        if record.name in [b["Name"] for b in s3client.list_buckets()["Buckets"]]:
+            s3client.delete_bucket(Bucket=record.name)
 
 
 @pytest.mark.django_db
@@ -249,3 +332,45 @@ def test_the_scheduler_runs_the_pass(endpoint, make_bucket, monkeypatch):
     assert scheduler.run_due() == []  # once per interval
     run = DriftRun.objects.get(trigger="schedule")
     assert run.finished_at is not None and run.buckets_checked >= 1
+
+
+@pytest.mark.django_db
+def test_replication_notifications_and_public_access_block_on_moto(moto_endpoint):
+    """SeaweedFS refuses these three settings; moto keeps them, as AWS does."""
+    from watch.models import Alert, AlertRule
+    from watch.services import alerts
+
+    client, bucket = s3.client_for(moto_endpoint), "moto-bucket"
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    blocked = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True)
+    client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
+    assert check(moto_endpoint).events == []
+    assert not BucketSnapshot.objects.get(bucket=bucket).unchecked  # every setting read
+
+    replication = {"Role": "arn:aws:iam::123456789012:role/replication", "Rules": [
+        {"ID": "all", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
+         "DeleteMarkerReplication": {"Status": "Disabled"},
+         "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}}]}  # fmt: skip
+    client.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=replication)
+    topic = {"TopicArn": "arn:aws:sns:us-east-1:123456789012:uploads", "Events": ["s3:ObjectCreated:*"]}
+    client.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [topic]}
+    )
+    events = {e.action: e for e in check(moto_endpoint).events}
+    assert set(events) == {"bucket.replication.external", "bucket.notification.external"}
+    assert events["bucket.replication.external"].before is None
+    assert events["bucket.replication.external"].after["Rules"][0]["ID"] == "all"
+    assert events["bucket.notification.external"].before == {}
+    assert events["bucket.notification.external"].after["TopicConfigurations"][0]["TopicArn"] == topic["TopicArn"]
+
+    # The block removed and a public policy put, between two checks: the bucket became public (one alert).
+    AlertRule.objects.create(name="public", condition=AlertRule.Condition.PUBLIC)
+    alerts.rules_changed()
+    client.delete_public_access_block(Bucket=bucket)
+    client.put_bucket_policy(Bucket=bucket, Policy=public_policy(bucket))
+    result = check(moto_endpoint)
+    assert {e.action for e in result.events} == {"bucket.policy.external", "bucket.public_access_block.external"}
+    [alert] = Alert.objects.all()
+    assert alert.event_id == next(e.pk for e in result.events if e.action.startswith("bucket.public_access_block"))
+    assert "bucket moto-bucket became public" in alert.title
+    alerts.rules_changed()

@@ -1,4 +1,9 @@
-"""Which webhook URLs a destination may have: http(s), not the console itself, and (a setting) no private address."""
+"""Which webhook URLs a destination may have: http(s), not the console itself, and (a setting) no private address.
+
+With ``ALERT_BLOCK_PRIVATE_ADDRESSES`` the address is checked twice: when the URL is checked (its name
+resolved), and by :func:`post` on the connection itself, so a name that resolves to a public address
+when checked and to a private one a moment later (DNS rebinding) reaches nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,12 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -92,3 +102,59 @@ def check_url(url: str, *, request_host: str = "") -> str:
             "(ALERT_BLOCK_PRIVATE_ADDRESSES)."
         )
     return url.strip()
+
+
+# --- sending: the connection's own address checked ---------------------------------------------------
+PRIVATE_REFUSED = "The receiver's name resolved to a private address when connecting (ALERT_BLOCK_PRIVATE_ADDRESSES)."
+
+
+class PrivateAddressRefused(NewConnectionError):
+    """The connection reached a private address although the name was public when checked."""
+
+
+class _PublicOnly:
+    def _new_conn(self):
+        sock = super()._new_conn()
+        peer = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+        if _private(peer):
+            sock.close()
+            raise PrivateAddressRefused(self, f"{PRIVATE_REFUSED} ({peer})")
+        return sock
+
+
+class _PublicHTTPConnection(_PublicOnly, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicOnly, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+
+
+def post(url: str, *, timeout: tuple[float, float], **kwargs) -> requests.Response:
+    """``requests.post``; with ALERT_BLOCK_PRIVATE_ADDRESSES a connection to a private address is refused
+    (``requests.ConnectionError`` whose reason is a :class:`PrivateAddressRefused`)."""
+    if not settings.ALERT_BLOCK_PRIVATE_ADDRESSES:
+        return requests.post(url, timeout=timeout, **kwargs)
+    with requests.Session() as session:
+        session.mount("http://", _PublicOnlyAdapter())
+        session.mount("https://", _PublicOnlyAdapter())
+        return session.post(url, timeout=timeout, **kwargs)
+
+
+def refused_private(exc: requests.ConnectionError) -> bool:
+    reason = exc.args[0] if exc.args else None
+    return isinstance(getattr(reason, "reason", reason), PrivateAddressRefused)

@@ -171,14 +171,31 @@ def _level(state: dict) -> str:
 
 
 def became_public(event: AuditEvent) -> bool:
-    """Whether the bucket is public after the event and was not before (other settings: the last snapshot)."""
+    """Whether the bucket is public after the event and was not before (the other settings: as the last
+    snapshot read them, then as the events since left them)."""
     if event.action == "bucket.create.external":
         return isinstance(event.after, dict) and _level(event.after) == "public"
     setting = event.action.split(".")[1]
-    snapshot = BucketSnapshot.objects.filter(endpoint_id=event.endpoint_id, bucket=event.bucket).first()
-    known = dict(snapshot.state) if snapshot else {}
+    known = _public_settings(event)
     before, after = {**known, setting: event.before}, {**known, setting: event.after}
     return _level(after) == "public" and _level(before) != "public"
+
+
+def _public_settings(event: AuditEvent) -> dict:
+    """The bucket's policy, ACL and public access block before ``event``: the last drift snapshot, and
+    what the events recorded since (the console's or outside) left (one block removed, then a policy
+    put, is a bucket made public, whether a drift check ran between or not)."""
+    snapshot = BucketSnapshot.objects.filter(endpoint_id=event.endpoint_id, bucket=event.bucket).first()
+    known = {name: snapshot.state[name] for name in PUBLIC_SETTINGS if name in snapshot.state} if snapshot else {}
+    later = AuditEvent.objects.filter(
+        endpoint_id=event.endpoint_id, bucket=event.bucket, key="", outcome=AuditEvent.Outcome.OK, pk__lt=event.pk,
+        action__regex=r"^bucket\.(" + "|".join(PUBLIC_SETTINGS) + r")\.[a-z_]+$",
+    )  # fmt: skip
+    if snapshot is not None:
+        later = later.filter(created_at__gte=snapshot.checked_at)
+    for action, after in later.order_by("id").values_list("action", "after"):
+        known[action.split(".")[1]] = after
+    return known
 
 
 # --- firing -----------------------------------------------------------------------------------------

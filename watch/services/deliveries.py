@@ -165,13 +165,15 @@ def signed_headers(secret: str, body: bytes, delivery_id: int, timestamp: int | 
 def _post(url: str, body: bytes, headers: dict) -> int:
     timeout = settings.ALERT_WEBHOOK_TIMEOUT
     try:
-        answer = requests.post(
+        answer = urlcheck.post(
             url, data=body, headers={"User-Agent": USER_AGENT, **headers}, timeout=(timeout, timeout),
             allow_redirects=False,
         )  # fmt: skip
     except requests.Timeout:
         raise SendFailed(f"The receiver did not answer within {timeout:g} s.") from None
-    except requests.ConnectionError:
+    except requests.ConnectionError as exc:
+        if urlcheck.refused_private(exc):
+            raise SendFailed(urlcheck.PRIVATE_REFUSED) from None
         raise SendFailed("The receiver could not be reached (connection refused or no route).") from None
     except requests.RequestException as exc:
         raise SendFailed(f"The request failed: {type(exc).__name__}.") from None

@@ -6,10 +6,13 @@ last snapshot under one lease per endpoint (``buckets.locks``): two passes at on
 command and a "Check now") settle one after the other, and the second compares with what the first
 saved, so each change is recorded once.
 
-A difference is the console's own when an audit event of the console on that setting, since the last
-check, left the value now read (or could not be compared: a lifecycle rule's event keeps only the
-rule); a console save under way (its lease held) is left for the next pass. Anything else becomes
-``bucket.<setting>.external`` (actor "outside the console", source "drift check") with before/after.
+A difference is the console's own when the audit events of the console on that setting since the last
+check lead from the snapshot to the value now read: each event's before is what the one before left
+(or the snapshot), and the last one's after is the value read (an event that keeps only part of the
+setting, a lifecycle rule's, cannot be compared and explains the rest). A console save under way (its
+lease held) is left for the next pass. Every link no event explains — someone changed the setting
+before, between or after the console's changes — becomes ``bucket.<setting>.external`` (actor
+"outside the console", source "drift check") with before/after.
 A bucket's first snapshot, and a setting read for the first time, only record the state. What cannot
 be read (endpoint down, access denied, not supported) is kept as "could not check", never as a change.
 """
@@ -250,22 +253,21 @@ class _Settle:
     def _compare(self, snap: BucketSnapshot, read: BucketRead, console: ConsoleEvents) -> bool:
         """Update the snapshot from the read; True when it recorded external changes (and saved it)."""
         changed: list[tuple[str, Any, Any]] = []
-        differing = [n for n, v in read.state.items() if n in snap.state and snap.state[n] != v]
-        saving = console.saving(snap.bucket, differing)
+        looked_at = [  # what differs, or what the console changed (and maybe someone else, then back)
+            n for n, v in read.state.items() if n in snap.state and (snap.state[n] != v or console.touched(snap, n))
+        ]
+        saving = console.saving(snap.bucket, looked_at)
         unchecked = dict(read.unchecked)
         for name, value in read.state.items():
             if name not in snap.state:
                 snap.state[name] = value  # read for the first time: its baseline
                 continue
-            old = snap.state[name]
-            if old == value:
+            if name not in looked_at:
                 continue
             if name in saving:
                 unchecked[name] = "a console change of it was being saved"
                 continue
-            explained, before = console.explains(snap.bucket, name, value, old)
-            if not explained:
-                changed.append((name, before, value))
+            changed += [(name, before, after) for before, after in console.outside(snap, name, value)]
             snap.state[name] = value
         snap.unchecked, snap.checked_at = unchecked, self.started
         if not changed:
@@ -278,12 +280,16 @@ class _Settle:
         return True
 
 
+_LOST = object()  # where a chain of console events cannot be followed
+
+
 class ConsoleEvents:
     """The console's own audit events on a batch of buckets since a time (one query)."""
 
     def __init__(self, endpoint: Endpoint, names: list[str], since: datetime):
         self.endpoint = endpoint
-        self.latest: dict[tuple[str, str], AuditEvent] = {}
+        self.made: set[tuple[str, str]] = set()  # (bucket, "create" / "delete")
+        self.changes: dict[tuple[str, str], list[AuditEvent]] = {}  # (bucket, setting): oldest first
         if not names:
             return
         events = (
@@ -292,33 +298,52 @@ class ConsoleEvents:
                 outcome=AuditEvent.Outcome.OK, key="",
             )
             .exclude(action__endswith=EXTERNAL)
-            .only("action", "bucket", "after", "created_at")
+            .only("action", "bucket", "before", "after", "created_at")
             .order_by("created_at", "id")
         )  # fmt: skip
         for event in events:
             parts = event.action.split(".")
-            if event.action in ("bucket.create", "bucket.delete") or (len(parts) == 3 and parts[1] in BY_NAME):
-                self.latest[(event.bucket, parts[1])] = event
+            if event.action in ("bucket.create", "bucket.delete"):
+                self.made.add((event.bucket, parts[1]))
+            elif len(parts) == 3 and parts[1] in BY_NAME:
+                self.changes.setdefault((event.bucket, parts[1]), []).append(event)
 
     def add(self, other: ConsoleEvents) -> None:
-        self.latest.update(other.latest)
+        self.made |= other.made
+        for where, events in other.changes.items():
+            self.changes.setdefault(where, []).extend(events)
 
     def created(self, bucket: str) -> bool:
-        return (bucket, "create") in self.latest
+        return (bucket, "create") in self.made
 
     def deleted(self, bucket: str) -> bool:
-        return (bucket, "delete") in self.latest
+        return (bucket, "delete") in self.made
 
-    def explains(self, bucket: str, name: str, value: Any, old: Any) -> tuple[bool, Any]:
-        """(the console made this value, the value before the outside change)."""
-        event = self.latest.get((bucket, name))
-        if event is None:
-            return False, old
-        if not _comparable(event.after, value):
-            return True, old  # an event that keeps only part of the setting (one lifecycle rule)
-        if event.after == value:
-            return True, old
-        return False, event.after  # the console changed it, then someone else did
+    def _since(self, bucket: str, name: str, since: datetime) -> list[AuditEvent]:
+        return [e for e in self.changes.get((bucket, name), ()) if e.created_at >= since]
+
+    def touched(self, snap: BucketSnapshot, name: str) -> bool:
+        return bool(self._since(snap.bucket, name, snap.checked_at))
+
+    def outside(self, snap: BucketSnapshot, name: str, value: Any) -> list[tuple[Any, Any]]:
+        """(before, after) of each change outside the console from the snapshot to ``value``: the links of
+        the chain snapshot → each console event's before … its after → the value read that no event explains
+        (someone changed it before, between or after the console's changes)."""
+        changes: list[tuple[Any, Any]] = []
+        previous = snap.state[name]
+        for n, event in enumerate(self._since(snap.bucket, name, snap.checked_at)):
+            if not (_comparable(event.before, value) and _comparable(event.after, value)):
+                previous = _LOST  # an event that keeps only part of the setting (one lifecycle rule)
+                continue
+            # The first console change may have landed while the last check read this bucket (its after is
+            # what the snapshot holds): no link to check before it.
+            reflected = n == 0 and previous == event.after
+            if previous is not _LOST and previous != event.before and not reflected:
+                changes.append((previous, event.before))
+            previous = event.after
+        if previous is not _LOST and previous != value:
+            changes.append((previous, value))
+        return changes
 
     def saving(self, bucket: str, names: list[str]) -> set[str]:
         """The settings among ``names`` whose console save is under way (its lease is held)."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils.module_loading import autodiscover_modules
 
 from console import scheduler
 from console.management.stopping import stop_on_signals
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -25,8 +28,13 @@ class Command(BaseCommand):
         names = ", ".join(f"{s.name} every {s.every}" for s in scheduler.SCHEDULES.values()) or "nothing yet"
         self.stdout.write(f"Scheduler: {names}.")
         while not stopped.is_set():
-            for name in scheduler.run_due():
-                self.stdout.write(f"Enqueued {name}.")
+            try:
+                for name in scheduler.run_due():
+                    self.stdout.write(f"Enqueued {name}.")
+            except DatabaseError as exc:  # the database is down or restarting: look again later, don't exit
+                if once:
+                    raise
+                log.warning("The scheduler could not reach the database (%s); trying again", exc)
             if once:
                 return
             deadline = time.monotonic() + interval
