@@ -12,6 +12,7 @@ A version under retention is explained when deleting it, and governance can be b
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import uuid
@@ -217,11 +218,15 @@ def test_deleting_a_locked_version_says_why_and_governance_can_be_bypassed(locke
     operator_client.force_login(operator_user)
     version = raw.head_object(Bucket=bucket, Key="doc.txt")["VersionId"]
     delete = reverse("object_version_delete", args=[endpoint.pk, bucket])
+    until = raw.head_object(Bucket=bucket, Key="doc.txt")["ObjectLockRetainUntilDate"]
+    when = f"{until.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC"
     page = admin_client.get(delete, {"key": "doc.txt", "version_id": version}).content.decode()
-    assert "governance mode" in page and "Bypass governance retention" in page
+    assert f"Object lock (governance mode) protects this version until {when}" in page
+    assert "Bypass governance retention" in page and "You are one" in page
     # An operator is told why, and offered no bypass.
     operator_page = operator_client.get(delete, {"key": "doc.txt", "version_id": version}).content.decode()
-    assert "governance mode" in operator_page and "Bypass governance retention" not in operator_page
+    assert f"governance mode) protects this version until {when}. An admin of the bucket can" in operator_page
+    assert "Bypass governance retention" not in operator_page and "disabled>Delete permanently" in operator_page
 
     refused = admin_client.post(delete, {"key": "doc.txt", "version_id": version}, follow=True)
     text = refused.content.decode()
@@ -300,3 +305,24 @@ def test_every_other_write_works(locked, admin_client):
     assert not AuditEvent.objects.exclude(outcome="ok").exists(), list(
         AuditEvent.objects.exclude(outcome="ok").values_list("action", "error_code")
     )
+
+
+def test_a_refusal_the_lock_explains_though_the_console_could_not_read_it(locked, admin_client, monkeypatch):
+    """Credentials without s3:GetObjectRetention see no retention in HeadObject, and S3 refuses the delete all
+    the same (AWS: AccessDenied). The page says object lock may be why, not only "not allowed"."""
+    endpoint, bucket, raw = locked
+    version = raw.head_object(Bucket=bucket, Key="doc.txt")["VersionId"]
+    real_head = s3.head_object
+
+    def head_as_seen_without_retention_rights(**kwargs):
+        head = real_head(**kwargs)
+        return head and {**head, "lock_mode": "", "lock_until": None, "legal_hold": ""}
+
+    monkeypatch.setattr(s3, "head_object", head_as_seen_without_retention_rights)
+    delete = reverse("object_version_delete", args=[endpoint.pk, bucket])
+    text = admin_client.post(delete, {"key": "doc.txt", "version_id": version}, follow=True).content.decode()
+    assert "S3 refused to delete this version (AccessDenied). The bucket has object lock" in text
+    assert "credentials are not allowed to do this" not in text
+    assert raw.head_object(Bucket=bucket, Key="doc.txt", VersionId=version)["VersionId"] == version
+    event = AuditEvent.objects.get(action="object.version.delete")
+    assert (event.outcome, event.error_code) == ("failed", "ObjectLocked") and event.request_id
