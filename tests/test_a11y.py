@@ -552,6 +552,14 @@ def test_keyboard_upload_open_edit_and_save(
     found: list[str] = []
     a11y.check(page, "object list after an upload", found)
     assert not found, a11y.report(found)
+    # Said aloud: the panel's live region has the outcome; the page's flash area is a live region too.
+    expect(page.locator("[data-upload-panel] [data-live][aria-live=polite]")).to_contain_text("Uploaded 1 file")
+    assert page.locator("#flash").get_attribute("aria-live") == "polite"
+    # The pickers are buttons that show their focus (not a 1x1 px hidden input).
+    tab_to(page, "button[data-pick=files]", key="Shift+Tab")
+    assert focus_ring(page), focused(page)
+    page.keyboard.press("Tab")
+    assert focus_is(page, "button[data-pick=folder]") and focus_ring(page), focused(page)
 
     # "/" goes to the filter; typing filters; ArrowDown goes to the first row, "x" selects it, "a" goes to the actions.
     page.keyboard.press("/")

@@ -251,3 +251,48 @@ def test_cancel_a_running_upload_and_the_key_limit_from_the_server(
     assert s3client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert AuditEvent.objects.filter(action="object.upload.abort", key="clips/video.bin", outcome="ok").count() == 1
     assert not AuditEvent.objects.filter(action="object.upload", bucket=bucket).exists()
+
+
+def test_a_default_retention_sends_every_part_through_the_console(
+    page, live_server, operator_user, endpoint, s3client, seaweed, tmp_path
+):
+    """Object lock with a default retention: S3 takes a part only with a checksum, which a presigned request
+    from the browser cannot carry. A panel that showed "Direct to S3" (the retention was set after it loaded)
+    still sends every byte through the console, because the console's plan for the file says so."""
+    from buckets.services import reads
+
+    bucket = f"lockbr-{os.urandom(6).hex()}"
+    s3client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)  # no default retention yet
+    origin = live_server.url
+    s3client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [upload.upload_rule(origin)]})
+    big = os.urandom(9 * MiB)
+    (tmp_path / "raw.bin").write_bytes(big)
+    to_s3 = requests_to(page, seaweed.url)
+    try:
+        log_in(page, origin, operator_user)
+        panel = open_panel(page, origin, endpoint, bucket)
+        expect(panel).to_have_attribute("data-method", "direct")
+        retention = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}
+        s3client.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=retention)
+        reads.forget_facts(endpoint=endpoint, bucket=bucket)  # as the console's own object-lock change does
+
+        page.set_input_files("[data-upload-panel] input[data-file-input=files]", tmp_path / "raw.bin")
+        panel.locator("[data-upload-go]").click()
+        expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 1 file")
+        expect(panel.locator(".upload-file").first).to_contain_text("Done (through the console)")
+        assert to_s3 == []  # no part went straight to S3
+        head = s3client.head_object(Bucket=bucket, Key="raw.bin")
+        assert head["ContentLength"] == len(big) and head["ObjectLockMode"] == "GOVERNANCE"
+        event = AuditEvent.objects.get(action="object.upload", key="raw.bin", outcome="ok")
+        assert (event.params["method"], event.params["parts"]) == ("fallback", 2)
+
+        # The panel, loaded again, says so from the start.
+        panel = open_panel(page, origin, endpoint, bucket)
+        expect(panel).to_have_attribute("data-method", "fallback")
+        expect(panel).to_contain_text("object lock")
+    finally:
+        for v in s3client.list_object_versions(Bucket=bucket).get("Versions", []):
+            s3client.delete_object(
+                Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"], BypassGovernanceRetention=True
+            )
+        s3client.delete_bucket(Bucket=bucket)

@@ -167,11 +167,12 @@ EMPTY_BODY_MD5 = "1B2M2Y8AsgTpgAmY7PhCfg=="  # base64 MD5 of b""
 
 
 def _integrity_header(request, **kwargs) -> None:
-    """CopyObject sends no body, so no checksum: add the Content-MD5 of the empty body.
+    """CopyObject and UploadPartCopy send no body, so no checksum: add the Content-MD5 of the empty body.
 
     AWS refuses a write into an object-lock bucket with a default retention unless the request carries
-    Content-MD5 or a checksum (MissingUploadObjectWithObjectLockHeaders); for a copy the MD5 of the
-    empty body is the true one, so every server accepts it.
+    Content-MD5 or a checksum (MissingUploadObjectWithObjectLockHeaders; "... required for Put Part
+    requests with Object Lock parameters" for parts); for a copy the MD5 of the empty body is the true
+    one, so every server accepts it.
     """
     if not request.body and "Content-MD5" not in request.headers:
         request.headers["Content-MD5"] = EMPTY_BODY_MD5
@@ -192,6 +193,7 @@ def new_client(endpoint: Endpoint, **overrides):
         raise S3Error(type(exc).__name__, str(exc)) from None
     client.meta.events.register("before-call.s3", _count_call)
     client.meta.events.register("before-sign.s3.CopyObject", _integrity_header)
+    client.meta.events.register("before-sign.s3.UploadPartCopy", _integrity_header)
     for hook in _client_hooks:
         hook(client, endpoint.name)
     return client

@@ -173,8 +173,8 @@ def lock_state(version: dict | None) -> Locked | None:
                 f"Object lock (compliance mode) protects this version until {when}: nobody can delete it.", False
             )
         return Locked(
-            f"Object lock (governance mode) protects this version until {when}. Someone allowed to bypass "
-            "governance retention can still delete it.",
+            f"Object lock (governance mode) protects this version until {when}. An admin of the bucket can "
+            "still delete it by bypassing governance retention.",
             True,
         )
     return None
@@ -193,12 +193,36 @@ def object_version_delete(*, actor: audit.Actor, target: Target, bypass_governan
     ) as ev:  # fmt: skip
         if locked and not (locked.bypassable and bypass_governance):
             raise s3.S3Error("ObjectLocked", locked.message, status=403)
-        s3.delete_object(
-            endpoint=target.endpoint, bucket=target.bucket, key=target.key, version_id=target.version_id,
-            bypass_governance=bypass_governance and bool(locked),
-        )  # fmt: skip
+        try:
+            s3.delete_object(
+                endpoint=target.endpoint, bucket=target.bucket, key=target.key, version_id=target.version_id,
+                bypass_governance=bypass_governance and bool(locked),
+            )  # fmt: skip
+        except s3.S3Error as exc:
+            raise _lock_refusal(target, exc) from None
         ev.after = {"current": version_summary(_follow_current(target))}
     return ev.after
+
+
+def _lock_refusal(target: Target, exc: s3.S3Error) -> s3.S3Error:
+    """S3's AccessDenied for a version in an object-lock bucket, said as what it most likely is.
+
+    HeadObject shows a version's retention and legal hold only to credentials allowed to read them
+    (s3:GetObjectRetention, s3:GetObjectLegalHold); S3 still refuses to delete it, with AccessDenied."""
+    if exc.code != "AccessDenied":
+        return exc
+    try:
+        lock_enabled = reads.object_lock_enabled(endpoint=target.endpoint, bucket=target.bucket)
+    except s3.S3Error:
+        lock_enabled = False
+    if not lock_enabled:
+        return exc
+    message = (
+        "S3 refused to delete this version (AccessDenied). The bucket has object lock: a retention or legal "
+        "hold the endpoint's credentials may not read most likely protects it; otherwise the credentials are "
+        "not allowed to delete versions."
+    )
+    return s3.S3Error("ObjectLocked", message, request_id=exc.request_id, status=exc.status)
 
 
 def object_undelete(*, actor: audit.Actor, target: Target) -> dict:

@@ -34,6 +34,16 @@ GRANT_MAX_AGE = 7 * 24 * 3600
 GRANT_SALT = "buckets.upload.grant"
 
 
+TOO_LARGE_FOR_FALLBACK = (
+    "This file is too large to upload through the console. An admin can allow direct uploads "
+    "from the browser to S3 for this bucket."
+)
+TOO_LARGE_LOCKED = (
+    "This file is too large to upload through the console, and the bucket's object lock (a default "
+    "retention) needs every upload to go through the console. Upload it with the AWS CLI or an SDK."
+)
+
+
 class UploadRefused(Exception):
     """A request of the upload flow that cannot go on; the message is for the page."""
 
@@ -111,16 +121,16 @@ def upload_start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: U
     data = form.cleaned_data
     size, key, options = data["size"], data["key"], form.write_options()
     part_size = part_size_for(size)
-    fallback = data["method"] == "fallback"
+    # Object lock with a default retention: AWS takes each PUT and each part only with an integrity header,
+    # which a presigned request from the browser cannot carry. The bytes go through the console (botocore
+    # adds a checksum), whatever the bucket's CORS rules allow.
+    locked = reads.default_retention(endpoint=endpoint, bucket=bucket)
+    fallback = data["method"] == "fallback" or locked
     if fallback and part_size > FALLBACK_MAX_PART_SIZE:
-        raise UploadRefused(
-            "This file is too large to upload through the console. An admin can allow direct uploads "
-            "from the browser to S3 for this bucket.",
-            413,
-        )
+        raise UploadRefused(TOO_LARGE_LOCKED if locked else TOO_LARGE_FOR_FALLBACK, 413)
     single = size < part_size
     attributes = s3.write_options(**options)
-    params = {"size": size, "method": data["method"], "multipart": not single}
+    params = {"size": size, "method": "fallback" if fallback else data["method"], "multipart": not single}
     with audit.change(actor, "object.upload.start", endpoint=endpoint, bucket=bucket, key=key, params=params) as ev:
         upload_id = (
             ""
@@ -135,17 +145,21 @@ def upload_start(*, actor: audit.Actor, endpoint: Endpoint, bucket: str, form: U
             "multipart": grant.multipart,
             "part_size": grant.part_size,
             "part_count": grant.part_count,
+            "through_console": fallback,  # the browser sends no byte straight to S3
         }
-        if single and not fallback and not reads.default_retention(endpoint=endpoint, bucket=bucket):
+        if single and not fallback:
             plan["put"] = s3.presign_put_object(endpoint=endpoint, bucket=bucket, key=key, attributes=attributes)
             ev.params["presigned_put_seconds"] = s3.UPLOAD_URL_SECONDS
     return plan
 
 
 def upload_part_urls(*, endpoint: Endpoint, grant: Grant, numbers: list[int]) -> dict[str, str]:
-    """Presigned UploadPart URLs for the asked part numbers (signed locally: no S3 call)."""
+    """Presigned UploadPart URLs for the asked part numbers (signed locally; the bucket's object-lock
+    fact comes from upload_start's read, kept a minute). None under a default retention: see upload_start."""
     if not grant.multipart:
         raise UploadRefused("This upload is a single PUT; it has no parts.")
+    if reads.default_retention(endpoint=endpoint, bucket=grant.bucket):
+        raise UploadRefused("The bucket's object lock needs the parts to go through the console (send them there).")
     if not numbers or len(numbers) > URL_BATCH_MAX:
         raise UploadRefused(f"Ask for 1 to {URL_BATCH_MAX} part URLs at a time.")
     for number in numbers:

@@ -107,6 +107,7 @@ def _panel_context(request, endpoint: Endpoint, bucket: str, prefix: str) -> dic
         "can_upload": can_upload,
         "can_allow_cors": bool(bucket_role and bucket_role.can_admin),
         "cors": upload.cors_state(endpoint=endpoint, bucket=bucket, origin=origin) if can_upload else None,
+        "object_lock": can_upload and reads.default_retention(endpoint=endpoint, bucket=bucket),
         "storage_classes": [("", "Bucket default"), *vocabulary.storage_classes(endpoint.accepted_storage_classes)],
         "encryptions": ENCRYPTIONS,
         "part_size": upload.MIN_PART_SIZE,
