@@ -3,6 +3,9 @@ says why): every value is escaped."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from django.db.models import QuerySet
 from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -46,6 +49,16 @@ def _found_by(e: AuditEvent) -> str:
     if params.get("source") == "drift check":
         return ' <span class="badge warn" title="Found by the drift check">drift check</span>'
     return ""
+
+
+# What a row of the trail reads (and the page's cursor, and hide_addresses): not the JSON before/after.
+ROW_FIELDS = ("id", "seq", "created_at", "actor_id", "actor_name", "role", "client_ip", "endpoint_name", "bucket",
+              "key", "version_id", "action", "params", "outcome", "error_code")  # fmt: skip
+
+
+def row_events(events: QuerySet[AuditEvent], limit: int) -> list[SimpleNamespace]:
+    """The first ``limit`` events as plain rows of ROW_FIELDS (with ``pk``): a third of the cost of models."""
+    return [SimpleNamespace(pk=row["id"], **row) for row in events.values(*ROW_FIELDS)[:limit]]
 
 
 def event_rows(events: list[AuditEvent]) -> str:

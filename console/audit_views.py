@@ -15,7 +15,7 @@ from console import access, audit_chain
 from console.audit_diff import json_diff, pretty_json
 from console.audit_export import csv_rows, jsonl_rows
 from console.audit_forms import AuditFilterForm, encode_cursor, older_than
-from console.audit_rows import event_rows
+from console.audit_rows import event_rows, row_events
 from console.audit_visibility import hide_addresses, visible_events
 from console.models import Endpoint, Role
 
@@ -37,7 +37,7 @@ def audit_list(request):
         if form.cleaned_data["cursor"]:
             matching = older_than(matching, form.cleaned_data["cursor"])
         # The JSON before/after of a change is for its detail page, not the list.
-        events = list(matching.defer("before", "after")[: PAGE_SIZE + 1])
+        events = row_events(matching, PAGE_SIZE + 1)
         if len(events) > PAGE_SIZE:
             events = events[:PAGE_SIZE]
             next_cursor = encode_cursor(events[-1])

@@ -106,7 +106,7 @@ def bucket_list(request):
     public = request.GET.get("public") == "1"  # the dashboard's "Public buckets" (the last known state)
     if public:
         buckets = buckets.filter(is_public=True)
-    endpoints = Endpoint.objects.all()
+    endpoints = Endpoint.objects.only("pk", "name")  # the sync buttons and the filter
     if (ids := access.visible_endpoint_ids(request.user)) is not None:
         endpoints = endpoints.filter(pk__in=ids)
     page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))

@@ -154,7 +154,7 @@ def with_bucket_sizes(buckets: QuerySet) -> QuerySet:
     """
     indexed = IndexedBucket.objects.filter(
         endpoint_id=OuterRef("endpoint_id"), bucket=OuterRef("name"), indexed_at__isnull=False
-    )
+    ).order_by()  # one row by the unique (endpoint, bucket): no join for the model's ordering
     return buckets.annotate(**{
         name: Subquery(indexed.values(column)[:1])
         for name, column in (("ix_count", "object_count"), ("ix_bytes", "total_bytes"), ("ix_at", "indexed_at"))
