@@ -3,6 +3,8 @@
 Listing positions (continuation tokens, version markers) reach the browser sealed (``crypto.seal``):
 some servers' tokens are plain key names, which would show a prefix-scoped user the names beyond
 their prefixes; a token the console did not make is refused, so nobody can start a listing anywhere.
+A token is bound to the listing it continues (which list, endpoint, bucket, prefix and filter): used
+on another one, it is refused too.
 """
 
 from __future__ import annotations
@@ -88,18 +90,27 @@ def object_rows(objects: list[dict], detail_url: str, menu: list[tuple[str, str,
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
-def seal_position(position: dict) -> str:
-    return crypto.seal(TOKEN_PURPOSE, json.dumps(position))
+def listing_of(kind: str, endpoint: Endpoint, bucket: str, prefix: str = "", name_filter: str = "") -> list:
+    """What a sealed position is bound to: the kind of list ("objects", "versions", "key-versions", "uploads")
+    and where it lists."""
+    return [kind, endpoint.pk, bucket, prefix, name_filter]
 
 
-def unseal_position(token: str) -> dict:
-    """The listing position of a token this console handed out; 404 for anything else."""
+def seal_position(position: dict, listing: list) -> str:
+    """``position`` for the browser, readable only by this console and only for ``listing``
+    (what names the list: its kind, endpoint, bucket and prefix)."""
+    return crypto.seal(TOKEN_PURPOSE, json.dumps({"listing": listing, "position": position}))
+
+
+def unseal_position(token: str, listing: list) -> dict:
+    """The listing position of a token this console handed out for this very listing; 404 for anything else."""
     if not token:
         return {}
     plain = crypto.unseal(TOKEN_PURPOSE, token)
-    if plain is None:
+    sealed = json.loads(plain) if plain is not None else {}
+    if sealed.get("listing") != listing:
         raise Http404("This page link is not valid (any more): start from the first page.")
-    return json.loads(plain)
+    return sealed["position"]
 
 
 def _page_size(request) -> int:
@@ -118,8 +129,10 @@ def object_list(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket, key=prefix, listing=True
     )
-    position = unseal_position(request.GET.get("token", ""))
-    if request.GET.get("versions") == "1":
+    versions = request.GET.get("versions") == "1"
+    listing = listing_of("versions" if versions else "objects", endpoint, bucket, prefix, name_filter)
+    position = unseal_position(request.GET.get("token", ""), listing)
+    if versions:
         return _version_list(request, endpoint, bucket, role, prefix, name_filter, size, position)
     page, error = _objects_page(endpoint, bucket, prefix + name_filter, position, size)
     # A user whose role covers only some prefixes sees just the way down to them, not their siblings.
@@ -131,7 +144,7 @@ def object_list(request, endpoint_pk: int, bucket: str):
     sized = index_sizes.with_folder_sizes(endpoint, bucket, folders, allowed)  # from the bucket index (catalog)
     sort = request.GET.get("sort", "")
     folders, listed = _sorted(folders, sort), _sorted(listed, sort)
-    following = page["next_token"] and seal_position({"token": page["next_token"]})
+    following = page["next_token"] and seal_position({"token": page["next_token"]}, listing)
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
         "folders": folders,
         "folder_sizes": sized,
@@ -242,7 +255,8 @@ def _version_list(request, endpoint, bucket, role, prefix, name_filter, size, po
     ]
     for i, v in enumerate(versions):
         v["first"] = i == 0 or versions[i - 1]["key"] != v["key"]  # the key's name shows once, on its first row
-    following = page["next"] and seal_position(page["next"])
+    listing = listing_of("versions", endpoint, bucket, prefix, name_filter)
+    following = page["next"] and seal_position(page["next"], listing)
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
         "show_versions": True,
         "folders": _folders(page["prefixes"], prefix, allowed),
