@@ -228,6 +228,9 @@ def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, s
 
 def _render(request, ctx: dict):
     partial = request.htmx and not request.htmx.history_restore_request
+    # A role on prefixes only opens no bucket settings (that page sends such a user back here).
+    role_on_bucket = access.effective_role(request.user, endpoint=ctx["endpoint"], bucket=ctx["bucket"])
+    ctx["bucket_settings"] = role_on_bucket is not None
     return render(request, TEMPLATE + ("#object-table" if partial else ""), ctx)
 
 
