@@ -11,6 +11,7 @@ import json
 import pytest
 from django.test import Client
 
+from buckets import s3
 from buckets.views.browse import TOKEN_PURPOSE, listing_of, seal_position
 from console import crypto
 from console.models import Role, RoleAssignment
@@ -131,3 +132,43 @@ def test_crafted_tokens_are_refused(scoped, endpoint):
     first = client.get(url("object_list", endpoint, bucket, prefix="team-a/")).content.decode()
     assert client.get(link(first, "Next page")).status_code == 200
     assert client.get(objects).status_code == 200
+
+
+def test_the_way_down_is_on_the_first_page_without_listing_hidden_keys(scoped, endpoint):
+    """Above the prefix the page holds the way down to it, not pages of keys the user may not see."""
+    client, bucket = scoped
+    for extra in ({}, {"versions": "1"}):
+        s3.CALL_COUNTS.clear()
+        root = client.get(url("object_list", endpoint, bucket, **extra)).content.decode()
+        assert "team-a/" in root and "Next page" not in root and "This bucket is empty" not in root
+        assert not {k: n for k, n in s3.CALL_COUNTS.items() if k.startswith("List")}, "no listing of the root"
+        # A filter that matches only hidden names finds nothing, and says nothing about how many there are.
+        s3.CALL_COUNTS.clear()
+        nope = client.get(url("object_list", endpoint, bucket, filter="nope", **extra)).content.decode()
+        assert "Next page" not in nope and "Nothing here starts with" in nope
+        assert not {k: n for k, n in s3.CALL_COUNTS.items() if k.startswith("List")}
+
+
+def test_a_prefix_ending_inside_a_folder_is_listed_part_by_part(endpoint, seaweed, make_bucket, django_user_model):
+    bucket = make_bucket("parts")
+    mine = [f"reports/2024-{i:03d}.csv" for i in range(130)] + ["reports/2024/q1.csv", "reports/2025-x/a.csv"]
+    mine += [f"reports/2025-{i:03d}.csv" for i in range(20)]
+    put_many(fast_client(seaweed), bucket, mine + ["reports/2023.csv", "reports/2026.csv", "reports/nope.csv"])
+    user = django_user_model.objects.create_user("rita", password="pw-rita-123456")
+    for prefix in ("reports/2024", "reports/2025"):
+        RoleAssignment.objects.create(user=user, role=Role.VIEWER, endpoint=endpoint, bucket=bucket, prefix=prefix)
+    client = Client()
+    client.force_login(user)
+    root = client.get(url("object_list", endpoint, bucket)).content.decode()
+    assert "reports/" in root and "Next page" not in root
+    pages = _walk(client, url("object_list", endpoint, bucket, prefix="reports/"), htmx=True)
+    text = "".join(pages)
+    assert len(pages) == 3, "100 of reports/2024, the 30 left and reports/2024/, then reports/2025"
+    for key in mine:
+        shown = key.removeprefix("reports/").split("/")[0]
+        assert shown in text, key
+    assert "2023.csv" not in text and "2026.csv" not in text and "nope.csv" not in text
+    filtered = "".join(
+        _walk(client, url("object_list", endpoint, bucket, prefix="reports/", filter="2025"), htmx=False)
+    )
+    assert "2025-000.csv" in filtered and "2025-x/" in filtered and "2024-" not in filtered
