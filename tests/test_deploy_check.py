@@ -130,3 +130,37 @@ def test_pages_have_no_inline_script_or_style(admin_client, admin_user, endpoint
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script on {url}"
         assert not re.search(r"\son[a-z]+\s*=", html), f"inline event handler on {url}"
         assert not re.search(r"\sstyle\s*=", html), f"inline style on {url}"
+
+
+# python-ldap has no wheel on PyPI: pip compiles it in the image, against these Debian packages, and
+# it links to their run-time libraries. (Checked by hand in a debootstrapped bookworm; no Docker
+# daemon here.)
+SOURCE_BUILDS = {
+    "python-ldap": ({"gcc", "python3-dev", "libldap2-dev", "libsasl2-dev"}, {"libldap-2.5-0", "libsasl2-2"})
+}
+
+
+def _stages(dockerfile: str) -> list[dict]:
+    """Each FROM of the Dockerfile: its name and the Debian packages its RUN lines install."""
+    stages = []
+    for chunk in re.split(r"^FROM ", dockerfile, flags=re.M)[1:]:
+        text = chunk.replace("\\\n", " ")
+        installed = set()
+        for found in re.findall(r"apt-get install ([^&\n]*)", text):
+            installed |= {word for word in found.split() if not word.startswith("-")}
+        stages.append({"from": chunk.split("\n", 1)[0], "packages": installed, "text": text})
+    return stages
+
+
+def test_the_dockerfile_builds_what_has_no_wheel_and_ships_its_libraries():
+    requirements = (ROOT / "requirements.txt").read_text()
+    runtime_part = requirements.split("# tests, lint and benchmarks")[0]
+    stages = _stages((ROOT / "Dockerfile").read_text())
+    build, image = stages[0], stages[-1]
+    assert all(stage["from"].startswith("debian:") for stage in stages), "Debian only"
+    assert "pip install" in build["text"] and "COPY --from=build /app/.venv /app/.venv" in image["text"]
+    for package, (build_deps, runtime_libs) in SOURCE_BUILDS.items():
+        if re.search(rf"^{package}==", runtime_part, re.M):
+            assert build_deps <= build["packages"], f"{package} compiles in the build stage"
+            assert runtime_libs <= image["packages"], f"{package} needs its libraries in the image"
+    assert not {"gcc", "python3-dev"} & image["packages"], "no compiler in the image"

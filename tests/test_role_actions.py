@@ -100,3 +100,24 @@ def test_an_admin_sees_everything(pages, admin_client):
         OBJECT_WRITES + COPIES + BUCKET_ADMIN
     )
     assert _section_edits(page)
+
+
+def test_folder_rows_and_the_bucket_settings_link_follow_the_role(pages, viewer_client, client, django_user_model):
+    endpoint, bucket, _ = pages
+    root = url("object_list", endpoint, bucket)
+    bulk, settings = (
+        reverse("bulk_new", args=[endpoint.pk, bucket]),
+        reverse("bucket_detail", args=[endpoint.pk, bucket]),
+    )
+    # A viewer who writes nowhere: the docs/ folder row has no menu (every action of it writes somewhere).
+    page = viewer_client.get(root).content.decode()
+    assert '<tr class="folder">' in page and "Actions for the folder" not in page and bulk not in page
+    assert f'href="{settings}"' in page, "a role on the bucket: its settings are there to read"
+    # A viewer of one prefix: the way down to it, without a link to settings they cannot open.
+    user = django_user_model.objects.create_user("pia", password="pw-pia-123456")
+    RoleAssignment.objects.create(user=user, role=Role.OPERATOR, endpoint=endpoint, bucket=bucket, prefix="docs/")
+    client.force_login(user)
+    page = client.get(root).content.decode()
+    assert "Actions for the folder docs/" in page, "an operator in docs/ may copy it or act on it in bulk"
+    assert f'href="{settings}"' not in page
+    assert client.get(settings).status_code == 302

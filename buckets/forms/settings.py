@@ -369,9 +369,7 @@ class PolicyForm(SectionForm):
     def clean_policy(self):
         text = self.cleaned_data["policy"].strip()
         if not text:
-            raise ValidationError(
-                "The policy is empty. To remove the bucket policy, use “Delete policy” on the section."
-            )
+            raise ValidationError("The policy is empty: write one, or use “Delete policy” above.")
         document, errors = bucket_policy.policy_errors(text, self.target.bucket)
         if errors:
             raise ValidationError(errors)

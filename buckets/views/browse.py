@@ -3,6 +3,8 @@
 Listing positions (continuation tokens, version markers) reach the browser sealed (``crypto.seal``):
 some servers' tokens are plain key names, which would show a prefix-scoped user the names beyond
 their prefixes; a token the console did not make is refused, so nobody can start a listing anywhere.
+A token is bound to the listing it continues (which list, endpoint, bucket, prefix and filter): used
+on another one, it is refused too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from buckets import s3
 from buckets.forms.transfer import encode_key
+from buckets.views import way_down
 from buckets.views.common import PAGE_SIZES, crumbs, endpoint_or_404, human_size, optional, url_for
 from catalog.services import analytics as index_sizes
 from console import access, crypto
@@ -88,18 +91,27 @@ def object_rows(objects: list[dict], detail_url: str, menu: list[tuple[str, str,
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
-def seal_position(position: dict) -> str:
-    return crypto.seal(TOKEN_PURPOSE, json.dumps(position))
+def listing_of(kind: str, endpoint: Endpoint, bucket: str, prefix: str = "", name_filter: str = "") -> list:
+    """What a sealed position is bound to: the kind of list ("objects", "versions", "key-versions", "uploads")
+    and where it lists."""
+    return [kind, endpoint.pk, bucket, prefix, name_filter]
 
 
-def unseal_position(token: str) -> dict:
-    """The listing position of a token this console handed out; 404 for anything else."""
+def seal_position(position: dict, listing: list) -> str:
+    """``position`` for the browser, readable only by this console and only for ``listing``
+    (what names the list: its kind, endpoint, bucket and prefix)."""
+    return crypto.seal(TOKEN_PURPOSE, json.dumps({"listing": listing, "position": position}))
+
+
+def unseal_position(token: str, listing: list) -> dict:
+    """The listing position of a token this console handed out for this very listing; 404 for anything else."""
     if not token:
         return {}
     plain = crypto.unseal(TOKEN_PURPOSE, token)
-    if plain is None:
+    sealed = json.loads(plain) if plain is not None else {}
+    if sealed.get("listing") != listing:
         raise Http404("This page link is not valid (any more): start from the first page.")
-    return json.loads(plain)
+    return sealed["position"]
 
 
 def _page_size(request) -> int:
@@ -118,12 +130,15 @@ def object_list(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.VIEWER, action="object.list", endpoint=endpoint, bucket=bucket, key=prefix, listing=True
     )
-    position = unseal_position(request.GET.get("token", ""))
-    if request.GET.get("versions") == "1":
+    versions = request.GET.get("versions") == "1"
+    listing = listing_of("versions" if versions else "objects", endpoint, bucket, prefix, name_filter)
+    position = unseal_position(request.GET.get("token", ""), listing)
+    if versions:
         return _version_list(request, endpoint, bucket, role, prefix, name_filter, size, position)
-    page, error = _objects_page(endpoint, bucket, prefix + name_filter, position, size)
     # A user whose role covers only some prefixes sees just the way down to them, not their siblings.
     allowed = access.allowed_prefixes(request.user, endpoint, bucket)
+    way = way_down.plan(allowed, prefix, name_filter)
+    page, error, following = _objects_page(endpoint, bucket, way, prefix + name_filter, position, size)
     objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"] if access.key_allowed(allowed, o["key"])]
     # A "folder marker" (a key equal to the prefix, ending in /) is this folder, not an entry in it.
     listed = [o for o in objects if o["key"] != prefix or not prefix]
@@ -131,7 +146,7 @@ def object_list(request, endpoint_pk: int, bucket: str):
     sized = index_sizes.with_folder_sizes(endpoint, bucket, folders, allowed)  # from the bucket index (catalog)
     sort = request.GET.get("sort", "")
     folders, listed = _sorted(folders, sort), _sorted(listed, sort)
-    following = page["next_token"] and seal_position({"token": page["next_token"]})
+    following = following and seal_position(following, listing)
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
         "folders": folders,
         "folder_sizes": sized,
@@ -146,16 +161,25 @@ def object_list(request, endpoint_pk: int, bucket: str):
     return _render(request, ctx)
 
 
-def _objects_page(endpoint: Endpoint, bucket: str, prefix: str, position: dict, size: int) -> tuple[dict, str]:
-    """One ListObjectsV2 page of a folder; an empty page and the error to show when S3 fails."""
-    page, error = optional(
-        lambda: s3.list_objects_page(
-            endpoint=endpoint, bucket=bucket, prefix=prefix, delimiter="/", token=position.get("token", ""),
-            max_keys=size,
-        ),
-        "Listing is",
-    )  # fmt: skip
-    return page or {"prefixes": [], "objects": [], "next_token": ""}, error
+EMPTY_OBJECTS = {"prefixes": [], "objects": [], "next_token": ""}
+
+
+def _objects_page(endpoint: Endpoint, bucket: str, way, prefix: str, position: dict, size: int) -> tuple:
+    """One ListObjectsV2 page of a folder (or of the way down, ``way``): (page, error, next position).
+    An empty page and the error to show when S3 fails."""
+
+    def list_part(part: str, position: dict) -> tuple[dict, str, dict | None]:
+        page, error = optional(
+            lambda: s3.list_objects_page(
+                endpoint=endpoint, bucket=bucket, prefix=part, delimiter="/", token=position.get("token", ""),
+                max_keys=size,
+            ),
+            "Listing is",
+        )  # fmt: skip
+        page = page or EMPTY_OBJECTS
+        return page, error, ({"token": page["next_token"]} if page["next_token"] else None)
+
+    return list_part(prefix, position) if way is None else way_down.page(way, position, list_part, EMPTY_OBJECTS)
 
 
 def _object_rows(request, endpoint: Endpoint, bucket: str, role: Role, listed: list[dict]) -> str:
@@ -215,6 +239,9 @@ def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, s
 
 def _render(request, ctx: dict):
     partial = request.htmx and not request.htmx.history_restore_request
+    # A role on prefixes only opens no bucket settings (that page sends such a user back here).
+    role_on_bucket = access.effective_role(request.user, endpoint=ctx["endpoint"], bucket=ctx["bucket"])
+    ctx["bucket_settings"] = role_on_bucket is not None
     return render(request, TEMPLATE + ("#object-table" if partial else ""), ctx)
 
 
@@ -223,18 +250,32 @@ def short_version(version_id: str) -> str:
     return version_id if len(version_id) <= 12 else f"{version_id[:4]}…{version_id[-6:]}"
 
 
+EMPTY_VERSIONS = {"prefixes": [], "versions": [], "next": None}
+
+
+def _versions_page(endpoint: Endpoint, bucket: str, way, prefix: str, position: dict, size: int) -> tuple:
+    """One ListObjectVersions page of a folder (or of the way down, ``way``): (page, error, next position)."""
+
+    def list_part(part: str, position: dict) -> tuple[dict, str, dict | None]:
+        page, error = optional(
+            lambda: s3.list_versions_page(
+                endpoint=endpoint, bucket=bucket, prefix=part, delimiter="/",
+                key_marker=position.get("key_marker", ""), version_id_marker=position.get("version_id_marker", ""),
+                max_keys=size,
+            ),
+            "Listing is",
+        )  # fmt: skip
+        page = page or EMPTY_VERSIONS
+        return page, error, page["next"]
+
+    return list_part(prefix, position) if way is None else way_down.page(way, position, list_part, EMPTY_VERSIONS)
+
+
 def _version_list(request, endpoint, bucket, role, prefix, name_filter, size, position):
     """The folder with every version and delete marker of its keys ("Show versions"): one ListObjectVersions call."""
-    page, error = optional(
-        lambda: s3.list_versions_page(
-            endpoint=endpoint, bucket=bucket, prefix=prefix + name_filter, delimiter="/",
-            key_marker=position.get("key_marker", ""), version_id_marker=position.get("version_id_marker", ""),
-            max_keys=size,
-        ),
-        "Listing is",
-    )  # fmt: skip
-    page = page or {"prefixes": [], "versions": [], "next": None}
     allowed = access.allowed_prefixes(request.user, endpoint, bucket)
+    way = way_down.plan(allowed, prefix, name_filter)
+    page, error, following = _versions_page(endpoint, bucket, way, prefix + name_filter, position, size)
     versions = [
         dict(v, name=v["key"][len(prefix) :], short_id=short_version(v["version_id"]))
         for v in page["versions"]
@@ -242,7 +283,8 @@ def _version_list(request, endpoint, bucket, role, prefix, name_filter, size, po
     ]
     for i, v in enumerate(versions):
         v["first"] = i == 0 or versions[i - 1]["key"] != v["key"]  # the key's name shows once, on its first row
-    following = page["next"] and seal_position(page["next"])
+    listing = listing_of("versions", endpoint, bucket, prefix, name_filter)
+    following = following and seal_position(following, listing)
     ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
         "show_versions": True,
         "folders": _folders(page["prefixes"], prefix, allowed),

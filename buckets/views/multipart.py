@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from buckets import s3
 from buckets.services import objects as object_services
 from buckets.services.sections import Target
-from buckets.views.browse import seal_position, unseal_position
+from buckets.views.browse import listing_of, seal_position, unseal_position
 from buckets.views.common import actor, endpoint_or_404, key_param, s3_text, url_for
 from console import access
 from console.models import Role
@@ -19,10 +19,11 @@ from console.models import Role
 def multipart_list(request, endpoint_pk: int, bucket: str):
     endpoint = endpoint_or_404(endpoint_pk)
     role = access.require_role(request, Role.VIEWER, action="multipart.list", endpoint=endpoint, bucket=bucket)
-    position = unseal_position(request.GET.get("token", ""))
+    listing = listing_of("uploads", endpoint, bucket)
+    position = unseal_position(request.GET.get("token", ""), listing)
     page = s3.list_uploads_page(endpoint=endpoint, bucket=bucket, **position)
     allowed = access.allowed_prefixes(request.user, endpoint, bucket)
-    following = page["next"] and seal_position(page["next"])
+    following = page["next"] and seal_position(page["next"], listing)
     ctx = {
         "endpoint": endpoint,
         "bucket": bucket,

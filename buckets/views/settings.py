@@ -63,7 +63,10 @@ def policy_review(request, endpoint_pk: int, bucket: str):
     spec, target, role = section_scope(request, endpoint_pk, bucket, "bucket", "policy", write=True)
     form = PolicyForm(request.POST, target=target)
     if not form.is_valid():
-        return render_section(request, spec, target, role, "form", 422, form=form)
+        # An emptied editor means "no policy": the button that does that, on this form.
+        empty = not request.POST.get("policy", "").strip()
+        note = "An empty policy cannot be saved. To remove the bucket policy:" if empty else ""
+        return render_section(request, spec, target, role, "form", 422, form=form, note=note, offer_delete=empty)
     state = read_state(spec, target)
     if "error" in state:
         return render_section(request, spec, target, role, "form", 422, form=form, s3_error=state["error"])

@@ -15,7 +15,7 @@ from buckets import s3
 from buckets.services import objects as object_services
 from buckets.services import reads
 from buckets.services.sections import Target
-from buckets.views.browse import seal_position, unseal_position
+from buckets.views.browse import listing_of, seal_position, unseal_position
 from buckets.views.common import actor, back_to, endpoint_or_404, key_param, s3_text, url_for
 from buckets.views.objects import page_context
 from console import access
@@ -28,11 +28,13 @@ def object_versions(request, endpoint_pk: int, bucket: str):
     role = access.require_role(
         request, Role.VIEWER, action="object.versions", endpoint=endpoint, bucket=bucket, key=key
     )
-    position = unseal_position(request.GET.get("token", ""))
+    listing = listing_of("key-versions", endpoint, bucket, key)
+    position = unseal_position(request.GET.get("token", ""), listing)
     page = reads.key_versions_page(endpoint=endpoint, bucket=bucket, key=key, **position)
     ctx = page_context(Target(endpoint, bucket, key=key), role, versions=page["versions"], paged=bool(position))
     if page["next"]:
-        ctx["next_url"] = url_for("object_versions", endpoint, bucket, key=key, token=seal_position(page["next"]))
+        following = seal_position(page["next"], listing)
+        ctx["next_url"] = url_for("object_versions", endpoint, bucket, key=key, token=following)
     return render(request, "buckets/objects/object_versions.html", ctx)
 
 
