@@ -21,6 +21,11 @@ from django.utils import timezone
 
 from buckets.models import ResourceLock
 
+# The lease of one object, whatever the change: the metadata and storage-class saves both copy the object
+# onto itself with the whole head they read (and put back the ACL they read), so every change of an
+# object (its sections, a version restored, a bulk job's step) takes this one, not one per section.
+OBJECT = "object"
+
 
 class Busy(Exception):
     """Someone else's save of the same resource did not finish in time."""
