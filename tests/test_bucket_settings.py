@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 
@@ -451,6 +452,26 @@ def test_sse_kms_that_breaks_uploads_is_put_back(clients, endpoint, bucket, s3cl
     s3client.put_object(Bucket=bucket, Key="after.txt", Body=b"uploads still work")
     listed = [o["Key"] for o in s3client.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert listed == ["after.txt"], "the test write was removed"
+
+
+def test_sse_kms_is_proved_in_an_object_lock_bucket_without_default_retention(clients, endpoint, s3client):
+    """Object lock alone does not keep a test object (no default retention): the probe is made there too."""
+    locked = f"lock-kms-{uuid.uuid4().hex[:12]}"
+    s3client.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    try:
+        record(endpoint, locked)
+        admin = clients["admin"]
+        seen = admin.get(url("bucket_setting_edit", endpoint, locked, "encryption"), **HTMX).context["s"]["form"]
+        answer = admin.post(
+            url("bucket_setting_save", endpoint, locked, "encryption"),
+            {"seen": seen["seen"].value(), "algorithm": "aws:kms"}, **HTMX,
+        )  # fmt: skip
+        assert answer.status_code == 422 and "previous setting was put back" in answer.text
+        with pytest.raises(s3client.exceptions.ClientError):
+            s3client.get_bucket_encryption(Bucket=locked)  # none before, none after
+        assert not s3client.list_object_versions(Bucket=locked).get("Versions"), "the test write was removed"
+    finally:
+        s3client.delete_bucket(Bucket=locked)
 
 
 def test_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, bucket, s3client):
