@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from buckets.models import ResourceLock
@@ -43,14 +44,17 @@ def _take(name: str, owner: str, lease: float) -> bool:
             ResourceLock.objects.create(name=name, owner=owner, expires_at=expires)
         return True
     except IntegrityError:
-        # Taken: steal it only if its holder let it expire.
-        return bool(ResourceLock.objects.filter(name=name, expires_at__lt=now).update(owner=owner, expires_at=expires))
+        # Taken: steal it only if its holder let it expire, or if it was ours (a job's earlier run, lost).
+        free = Q(expires_at__lt=now) | Q(owner=owner)
+        return bool(ResourceLock.objects.filter(free, name=name).update(owner=owner, expires_at=expires))
 
 
 @contextmanager
-def held(*parts: object, wait: float | None = None, lease: float | None = None) -> Iterator[str]:
+def held(*parts: object, wait: float | None = None, lease: float | None = None, owner: str = "") -> Iterator[str]:
+    """``owner``: a name that outlives the process (a background job's): a run of the same job that
+    resumes after its worker died takes back the lease that worker held, instead of waiting it out."""
     name = lock_name(*parts)
-    owner = secrets.token_hex(16)
+    owner = hashlib.sha256(owner.encode()).hexdigest()[:32] if owner else secrets.token_hex(16)
     lease = lease if lease is not None else settings.LOCK_LEASE_SECONDS
     deadline = time.monotonic() + (wait if wait is not None else settings.LOCK_WAIT_SECONDS)
     pause = 0.02

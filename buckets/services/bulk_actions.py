@@ -95,16 +95,17 @@ def _head(endpoint: Endpoint, bucket: str, key: str) -> dict:
     return head
 
 
-def apply_one(endpoint: Endpoint, bucket: str, action: str, options: dict, entry: dict) -> None:
+def apply_one(endpoint: Endpoint, bucket: str, action: str, options: dict, entry: dict, *, holder: str = "") -> None:
     """Change one object (inside the job's audited writes); raises Unchanged or S3Error.
 
     Under the object's lease (``locks.OBJECT``), as the object page's saves: a save of its tags or
     metadata at the same moment waits for this step, then sees what it changed, and the other way round.
+    ``holder`` names the lease after the job, so a resumed run takes back the one its dead worker held.
     """
     if not applies(action, options, entry):
         raise Unchanged
     try:
-        with locks.held(endpoint.pk, bucket, entry["key"], locks.OBJECT):
+        with locks.held(endpoint.pk, bucket, entry["key"], locks.OBJECT, owner=holder):
             _apply(endpoint, bucket, action, options, entry)
     except locks.Busy as exc:
         raise s3.S3Error("Busy", str(exc), status=409) from None
