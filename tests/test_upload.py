@@ -419,3 +419,17 @@ def test_panel_hands_the_script_the_limits_of_the_vocabulary(operator_client, en
     data = json.loads(page.split(start_tag, 1)[1].split("</script></template>", 1)[0])
     assert data == vocabulary.browser_vocabulary() and data["maxKeyBytes"] == 77
     assert "<template data-file-row>" in page  # the script's file rows
+
+
+def test_the_json_endpoints_answer_json_when_signed_out_or_asked_wrongly(client, operator_user, endpoint, bucket):
+    """The script reads JSON back whatever happens: an expired session is a 401 in JSON, not the login page."""
+    for name in ("upload_start", "upload_part_urls", "upload_complete", "upload_abort"):
+        signed_out = client.post(
+            url(name, endpoint, bucket), json.dumps({"token": "x"}), content_type="application/json"
+        )
+        assert signed_out.status_code == 401 and "session has expired" in signed_out.json()["error"], name
+    client.force_login(operator_user)
+    wrong = client.put(url("upload_start", endpoint, bucket), "{}", content_type="application/json")
+    assert wrong.status_code == 405 and wrong["Content-Type"] == "application/json" and wrong.json()["error"]
+    page = client.get(url("upload_start", endpoint, bucket))  # not JSON: the usual answer
+    assert page.status_code == 405 and not page["Content-Type"].startswith("application/json")
