@@ -489,6 +489,24 @@ def test_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, b
     assert not any(u.endswith("AllUsers") for u in holders)
 
 
+def test_object_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, bucket, s3client):
+    from tests.objects_fixtures import section_url
+
+    s3client.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    s3client.put_object(Bucket=bucket, Key="k.txt", Body=b"1")
+    admin = clients["admin"]
+    shown = admin.get(section_url("show", "acl", endpoint, bucket, key="k.txt"), **HTMX)
+    assert "ACLs are disabled" in shown.text and section_url("edit", "acl", endpoint, bucket) not in shown.text
+    refused = admin.post(
+        section_url("save", "acl", endpoint, bucket), {"key": "k.txt", "canned": "public-read"}, **HTMX
+    )
+    assert refused.status_code == 422 and "ACLs are disabled" in refused.text
+    grants = s3client.get_object_acl(Bucket=bucket, Key="k.txt")["Grants"]
+    assert not any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
+
+
 def test_an_answer_that_means_none_is_not_logged_as_a_failure(endpoint, make_bucket, caplog):
     bucket = make_bucket("quiet")
     with caplog.at_level("DEBUG", logger="buckets.s3"):
