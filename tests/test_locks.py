@@ -44,3 +44,16 @@ def test_a_resumed_job_takes_back_the_lease_its_dead_worker_held():
     with locks.held(1, "b", "k", "object", owner=holder, wait=0):
         pass
     assert not ResourceLock.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_living_holder_keeps_its_lease_past_its_length(settings):
+    """A change that takes longer than the lease (a big object copied part by part) is not joined half way."""
+    import time
+
+    with locks.held(1, "b", "big", "object", lease=0.6):
+        time.sleep(1.3)  # two lease lengths: renewed meanwhile
+        with pytest.raises(locks.Busy), locks.held(1, "b", "big", "object", wait=0):
+            pass
+    with locks.held(1, "b", "big", "object", wait=0):  # given back at the end
+        pass
