@@ -94,10 +94,12 @@ def test_a_bulk_job_and_a_tags_form_on_one_object(admin_user, endpoint, s3client
     client = login(admin_user)
     seen = _form_seen(client, "tags", endpoint, bucket)
     original = s3.get_object_tags
+    read = threading.Event()
 
     def paused(**kwargs):
         tags = original(**kwargs)
         if threading.current_thread().name == "bulk":
+            read.set()
             time.sleep(PAUSE)
         return tags
 
@@ -115,7 +117,7 @@ def test_a_bulk_job_and_a_tags_form_on_one_object(admin_user, endpoint, s3client
 
     worker = threading.Thread(target=job, name="bulk")
     worker.start()
-    time.sleep(0.15)  # the job has read the tags and pauses
+    assert read.wait(10)  # the job has read the tags and pauses
     body = {"key": "k", "seen": seen, "tag_key": ["owner"], "tag_value": ["alice"]}
     answer = client.post(section_url("save", "tags", endpoint, bucket), body, **HTMX)
     worker.join(30)
