@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from buckets import s3, vocabulary
+from buckets import locks, s3, vocabulary
 from buckets.forms import sections as forms
 from buckets.forms import settings as setting_forms
 from buckets.forms.base import sign_seen
@@ -65,6 +65,7 @@ class Section:
     # (SeaweedFS answers PutBucketWebsite so). Elsewhere a refused write may be one unsupported option.
     unsupported_on_write: bool = False
     audit_name: str = ""  # the audit action's middle part, when not the slug ("object.storage_class.put")
+    lock: str = ""  # the lease a save takes, when not the slug's own (several sections write one resource)
     shared_template: str = ""  # a template both pages use (tags, ACL): buckets/sections/shared/<name>.html
     note: str = ""  # shown under the form (what saving does)
     extra: dict = field(default_factory=dict)
@@ -84,6 +85,10 @@ class Section:
         return f"{self.template}#form"
 
     @property
+    def lease(self) -> str:
+        return self.lock or self.slug
+
+    @property
     def dom_id(self) -> str:
         return f"{'setting' if self.page == 'bucket' else 'object'}-{self.slug}"
 
@@ -99,7 +104,7 @@ def _object_lock_blocked(target: Target, value: Any) -> str:
 
 
 def _acl_blocked(target: Target, value: Any) -> str:
-    if reads.ownership_enforced(endpoint=target.endpoint, bucket=target.bucket):
+    if reads.ownership_enforced(endpoint=target.endpoint, bucket=target.bucket, fresh=target.saving):
         return (
             "ACLs are disabled: the bucket's object ownership is “bucket owner enforced”, so access is "
             "governed by policies only. Change object ownership to edit ACLs."
@@ -248,7 +253,7 @@ BUCKET_SECTIONS = [
 OBJECT_SECTIONS = [
     Section("object", "properties", "Properties", obj.read_head),
     Section(
-        "object", "metadata", "Metadata and content headers", obj.read_head,
+        "object", "metadata", "Metadata and content headers", obj.read_head, lock=locks.OBJECT,
         form=forms.MetadataForm, write=obj.write_metadata, fingerprint=obj.metadata_state,
         initial=_header_initial, rows=lambda head: list(head["metadata"].items()),
         blocked=_old_version, edit_role=Role.OPERATOR, refreshes=("properties", "storage"),
@@ -256,18 +261,18 @@ OBJECT_SECTIONS = [
         "tags, storage class, encryption and ACL are kept.",
     ),
     Section(
-        "object", "tags", "Tags", obj.read_tags,
+        "object", "tags", "Tags", obj.read_tags, lock=locks.OBJECT,
         form=forms.TagsForm, write=obj.write_tags, blocked=_old_version, edit_role=Role.OPERATOR,
         shared_template="tags", rows=_tag_rows, present=lambda v: {"tags": _tag_rows(v)},
         form_kwargs=lambda t: {"limit": vocabulary.MAX_OBJECT_TAGS},
     ),
     Section(
-        "object", "acl", "Access control list", obj.read_acl,
+        "object", "acl", "Access control list", obj.read_acl, lock=locks.OBJECT,
         form=forms.AclForm, write=obj.write_acl, blocked=_object_acl_blocked, present=_present_acl,
         shared_template="acl", rows=_acl_rows, form_kwargs=lambda t: {"objects": True}, edit_role=Role.OPERATOR,
     ),
     Section(
-        "object", "storage", "Storage class", obj.read_head,
+        "object", "storage", "Storage class", obj.read_head, lock=locks.OBJECT,
         form=forms.StorageClassForm, write=obj.write_storage_class, fingerprint=obj.storage_state,
         initial=lambda head: {"storage_class": head["storage_class"]}, form_kwargs=_accepted,
         blocked=_old_version, edit_role=Role.OPERATOR, edit_label="Change", save_label="Change", column="side",

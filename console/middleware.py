@@ -15,12 +15,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from buckets import s3
 from buckets.s3 import S3Error
+from console.errors import wants_json
 
 
 class HtmxErrorMiddleware:
@@ -29,6 +31,8 @@ class HtmxErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if wants_json(request) and not response.get("Content-Type", "").startswith("application/json"):
+            return _as_json(response)
         if getattr(request, "htmx", False) and response.status_code == 302:
             login_url = resolve_url(settings.LOGIN_URL)
             if response.get("Location", "").startswith(login_url):
@@ -57,6 +61,22 @@ class HtmxErrorMiddleware:
             html = render_to_string("console/s3_error.html", {"error": exception}, request=request)
             return HttpResponse(html, status=status)
         return None
+
+
+def _as_json(response):
+    """A request that sent JSON (the upload script) reads JSON back, whatever answered it: a sign-in redirect
+    (an expired session, a second factor to give) becomes 401, any other error its status with a sentence."""
+    if response.status_code in (301, 302, 303):
+        signing_in = (resolve_url(settings.LOGIN_URL), reverse("otp_verify"), reverse("otp_setup"))
+        if not response.get("Location", "").startswith(signing_in):
+            return response
+        text = "Your session has expired (or needs its second factor): reload the page and sign in again."
+        return JsonResponse({"error": text}, status=401)
+    if response.status_code < 400:
+        return response
+    return JsonResponse(
+        {"error": f"The console refused this request ({response.reason_phrase})."}, status=response.status_code
+    )
 
 
 class SessionIdleTimeoutMiddleware:

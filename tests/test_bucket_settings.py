@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 
@@ -461,6 +462,26 @@ def test_sse_kms_that_breaks_uploads_is_put_back(clients, endpoint, bucket, s3cl
     assert listed == ["after.txt"], "the test write was removed"
 
 
+def test_sse_kms_is_proved_in_an_object_lock_bucket_without_default_retention(clients, endpoint, s3client):
+    """Object lock alone does not keep a test object (no default retention): the probe is made there too."""
+    locked = f"lock-kms-{uuid.uuid4().hex[:12]}"
+    s3client.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    try:
+        record(endpoint, locked)
+        admin = clients["admin"]
+        seen = admin.get(url("bucket_setting_edit", endpoint, locked, "encryption"), **HTMX).context["s"]["form"]
+        answer = admin.post(
+            url("bucket_setting_save", endpoint, locked, "encryption"),
+            {"seen": seen["seen"].value(), "algorithm": "aws:kms"}, **HTMX,
+        )  # fmt: skip
+        assert answer.status_code == 422 and "previous setting was put back" in answer.text
+        with pytest.raises(s3client.exceptions.ClientError):
+            s3client.get_bucket_encryption(Bucket=locked)  # none before, none after
+        assert not s3client.list_object_versions(Bucket=locked).get("Versions"), "the test write was removed"
+    finally:
+        s3client.delete_bucket(Bucket=locked)
+
+
 def test_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, bucket, s3client):
     s3client.put_bucket_ownership_controls(
         Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
@@ -474,6 +495,24 @@ def test_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, b
     assert refused.status_code == 422 and "ACLs are disabled" in refused.text
     holders = [g["Grantee"].get("URI", "") for g in s3client.get_bucket_acl(Bucket=bucket)["Grants"]]
     assert not any(u.endswith("AllUsers") for u in holders)
+
+
+def test_object_acls_are_not_editable_when_ownership_disables_them(clients, endpoint, bucket, s3client):
+    from tests.objects_fixtures import section_url
+
+    s3client.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    s3client.put_object(Bucket=bucket, Key="k.txt", Body=b"1")
+    admin = clients["admin"]
+    shown = admin.get(section_url("show", "acl", endpoint, bucket, key="k.txt"), **HTMX)
+    assert "ACLs are disabled" in shown.text and section_url("edit", "acl", endpoint, bucket) not in shown.text
+    refused = admin.post(
+        section_url("save", "acl", endpoint, bucket), {"key": "k.txt", "canned": "public-read"}, **HTMX
+    )
+    assert refused.status_code == 422 and "ACLs are disabled" in refused.text
+    grants = s3client.get_object_acl(Bucket=bucket, Key="k.txt")["Grants"]
+    assert not any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
 
 
 def test_an_answer_that_means_none_is_not_logged_as_a_failure(endpoint, make_bucket, caplog):

@@ -157,3 +157,20 @@ def test_the_inventory_configuration_is_set_up_on_aws(moto_endpoint):
     assert inventory.report_prefix(prefix="inventory", bucket="source-bucket", config_id="console-index") == (
         "inventory/source-bucket/console-index/"
     )
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000, b"not json", b"[1, 2]"])
+def test_a_hostile_manifest_fails_the_load_in_words(body, endpoint, make_bucket, s3client, admin_client):
+    """Whoever may write to the report bucket writes the manifest: deep nesting or junk ends the job with a
+    sentence, not a RecursionError."""
+    source, dest = make_bucket("invsrc"), make_bucket("invdst")
+    prefix = write_report(s3client, dest, source, "2026-11-30T01-00Z", ROWS)
+    s3client.put_object(Bucket=dest, Key=f"{prefix}2026-11-30T01-00Z/manifest.json", Body=body)
+    url = reverse("catalog_inventory_load", args=[endpoint.pk, source])
+    assert admin_client.post(url, {"report_bucket": dest, "prefix": prefix}).status_code == 302
+    job = Job.objects.get(kind="index.inventory")
+    assert job.status == Job.Status.FAILED
+    assert any(words in job.message for words in ("nested more than", "not valid JSON", "not a JSON object")), (
+        job.message
+    )
+    assert AuditEvent.objects.get(action="index.inventory").outcome == "failed"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from html import unescape
 
 import pytest
@@ -30,13 +31,16 @@ def _seen(page: str) -> str:
     return unescape(re.search(r'name="seen" value="([^"]*)"', page).group(1))
 
 
-def _race(clients: list[Client], target: str, bodies: list[dict]) -> list:
+def _race(clients: list[Client], target: str | list[str], bodies: list[dict], stagger: float = 0.0) -> list:
+    """Post ``bodies`` at once (to one URL, or each to its own), the i-th ``i × stagger`` s after the barrier."""
     barrier, answers = threading.Barrier(len(bodies)), [None] * len(bodies)
+    targets = target if isinstance(target, list) else [target] * len(bodies)
 
     def save(i: int) -> None:
         try:
             barrier.wait()
-            answers[i] = clients[i].post(target, bodies[i], **HTMX)
+            time.sleep(i * stagger)
+            answers[i] = clients[i].post(targets[i], bodies[i], **HTMX)
         finally:
             connections.close_all()  # this thread's own connection
 

@@ -264,3 +264,26 @@ def test_review_pages_carry_keys_with_line_breaks_intact(admin_client, endpoint,
     assert len(tokens) == 1
     admin_client.post(url("selection_delete", endpoint, bucket), {"key_b64": tokens, "prefix": "cr/"})
     assert list_keys(s3client, bucket) == ["cr/other.txt"]
+
+
+def test_a_key_with_a_carriage_return_keeps_it_from_the_folder_list_to_the_delete(
+    admin_client, endpoint, s3client, make_bucket
+):
+    """The folder list's checkbox carries the key encoded: ticked and deleted, it is the key itself that goes."""
+    import html
+    import re
+
+    from buckets.forms.transfer import decode_key
+
+    bucket = make_bucket("crlist")
+    key = "cr/line\rbreak.txt"
+    s3client.put_object(Bucket=bucket, Key=key, Body=b"1")
+    s3client.put_object(Bucket=bucket, Key="cr/line\r\nbreak.txt", Body=b"2")  # what a browser would turn it into
+    listing = admin_client.get(url("object_list", endpoint, bucket, prefix="cr/")).content.decode()
+    ticked = [html.unescape(v) for v in re.findall(r'name="key_b64" value="([^"]*)"', listing)]
+    assert sorted(decode_key(t) for t in ticked) == sorted([key, "cr/line\r\nbreak.txt"])
+    mine = next(t for t in ticked if decode_key(t) == key)
+    review = admin_client.post(url("selection_delete_review", endpoint, bucket), {"key_b64": [mine], "prefix": "cr/"})
+    tokens = [html.unescape(t) for t in re.findall(r'name="key_b64" value="([^"]*)"', review.content.decode())]
+    admin_client.post(url("selection_delete", endpoint, bucket), {"key_b64": tokens, "prefix": "cr/"})
+    assert list_keys(s3client, bucket) == ["cr/line\r\nbreak.txt"]

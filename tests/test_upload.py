@@ -419,3 +419,55 @@ def test_panel_hands_the_script_the_limits_of_the_vocabulary(operator_client, en
     data = json.loads(page.split(start_tag, 1)[1].split("</script></template>", 1)[0])
     assert data == vocabulary.browser_vocabulary() and data["maxKeyBytes"] == 77
     assert "<template data-file-row>" in page  # the script's file rows
+
+
+def test_the_json_endpoints_answer_json_when_signed_out_or_asked_wrongly(client, operator_user, endpoint, bucket):
+    """The script reads JSON back whatever happens: an expired session is a 401 in JSON, not the login page."""
+    for name in ("upload_start", "upload_part_urls", "upload_complete", "upload_abort"):
+        signed_out = client.post(
+            url(name, endpoint, bucket), json.dumps({"token": "x"}), content_type="application/json"
+        )
+        assert signed_out.status_code == 401 and "session has expired" in signed_out.json()["error"], name
+    client.force_login(operator_user)
+    wrong = client.put(url("upload_start", endpoint, bucket), "{}", content_type="application/json")
+    assert wrong.status_code == 405 and wrong["Content-Type"] == "application/json" and wrong.json()["error"]
+    page = client.get(url("upload_start", endpoint, bucket))  # not JSON: the usual answer
+    assert page.status_code == 405 and not page["Content-Type"].startswith("application/json")
+
+
+REWRITTEN = {  # what SeaweedFS does to each key (shared/S3-SERVERS.md), and the reason the start gives
+    "a//b.txt": "which this endpoint drops",
+    "a\\b.txt": "which this endpoint stores as “/”",
+    "dir/": "keeps as an empty folder",
+    "x\r\ny.txt": "control characters",
+}
+
+
+def test_keys_the_endpoint_would_rewrite_are_refused_before_the_upload(operator_client, endpoint, bucket, s3client):
+    """Upload refuses what copy, move and rename refuse on this endpoint, with the same reasons."""
+    before = s3.CALL_COUNTS.copy()
+    for key, reason in REWRITTEN.items():
+        answer = start(operator_client, endpoint, bucket, key, 3)
+        assert answer.status_code == 422 and reason in answer.json()["error"], (key, answer.json())
+    writes = {"PutObject", "CreateMultipartUpload"}
+    assert not {op for op, n in (s3.CALL_COUNTS - before).items() if n} & writes
+    assert s3client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+def test_an_upload_stored_under_another_name_is_not_reported_uploaded(
+    operator_client, endpoint, bucket, s3client, monkeypatch
+):
+    """Had the console not known that SeaweedFS rewrites keys, the check after the upload catches it: S3 holds
+    "a/b.txt", not the "a//b.txt" sent, so the upload fails (and is audited so) instead of saying "Uploaded"."""
+    from buckets.services import reads
+
+    monkeypatch.setattr(reads, "rewrites_keys", lambda **kwargs: False)
+    for key, reason in (("a//b.txt", "named exactly “a//b.txt”"), ("dir/", "holds 0 bytes under this key")):
+        plan = start(operator_client, endpoint, bucket, key, 3, method="fallback").json()
+        sent = operator_client.post(
+            url("upload_put", endpoint, bucket), b"abc", content_type="application/octet-stream",
+            HTTP_X_UPLOAD_TOKEN=plan["token"],
+        )  # fmt: skip
+        assert sent.status_code == 409 and reason in sent.json()["error"], sent.json()
+        assert AuditEvent.objects.get(action="object.upload", key=key).outcome == "failed"
+    assert [o["Key"] for o in s3client.list_objects_v2(Bucket=bucket)["Contents"]] == ["a/b.txt", "dir/"]

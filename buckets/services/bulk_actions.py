@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
-from buckets import s3, vocabulary
+from buckets import locks, s3, vocabulary
 from buckets.services import copying
 from catalog.services import follow
 from console import access
@@ -95,11 +95,24 @@ def _head(endpoint: Endpoint, bucket: str, key: str) -> dict:
     return head
 
 
-def apply_one(endpoint: Endpoint, bucket: str, action: str, options: dict, entry: dict) -> None:
-    """Change one object (inside the job's audited writes); raises Unchanged or S3Error."""
-    key = entry["key"]
+def apply_one(endpoint: Endpoint, bucket: str, action: str, options: dict, entry: dict, *, holder: str = "") -> None:
+    """Change one object (inside the job's audited writes); raises Unchanged or S3Error.
+
+    Under the object's lease (``locks.OBJECT``), as the object page's saves: a save of its tags or
+    metadata at the same moment waits for this step, then sees what it changed, and the other way round.
+    ``holder`` names the lease after the job, so a resumed run takes back the one its dead worker held.
+    """
     if not applies(action, options, entry):
         raise Unchanged
+    try:
+        with locks.held(endpoint.pk, bucket, entry["key"], locks.OBJECT, owner=holder):
+            _apply(endpoint, bucket, action, options, entry)
+    except locks.Busy as exc:
+        raise s3.S3Error("Busy", str(exc), status=409) from None
+
+
+def _apply(endpoint: Endpoint, bucket: str, action: str, options: dict, entry: dict) -> None:
+    key = entry["key"]
     if action in ("tag", "untag"):
         tags = {t["key"]: t["value"] for t in s3.get_object_tags(endpoint=endpoint, bucket=bucket, key=key)}
         wanted = dict(tags)

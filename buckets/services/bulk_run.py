@@ -84,7 +84,7 @@ class _Run:
             self.throttle.wait()
             entry = page[index]
             try:
-                apply_one(endpoint, bucket, self.action, self.options, entry)
+                apply_one(endpoint, bucket, self.action, self.options, entry, holder=f"job:{self.job.pk}")
             except Unchanged:
                 self.unchanged += 1
             except s3.S3Error as exc:

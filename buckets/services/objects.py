@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from buckets import s3, vocabulary
+from buckets import locks, s3, vocabulary
 from buckets.services import copying, prefixes, reads
 from buckets.services.sections import Target
 from catalog.services import follow  # the bucket index follows the changes below (catalog app)
@@ -125,7 +125,18 @@ def _current(target: Target) -> dict | None:
 
 
 def object_version_restore(*, actor: audit.Actor, target: Target, source: dict) -> dict:
-    """Copy an older version onto the key: it becomes the current version (the history is kept)."""
+    """Copy an older version onto the key: it becomes the current version (the history is kept).
+
+    Under the object's lease: a metadata or storage-class save at the same moment copies the version
+    it reads under that lease, so neither undoes the other."""
+    try:
+        with locks.held(target.endpoint.pk, target.bucket, target.key, locks.OBJECT):
+            return _restore(actor, target, source)
+    except locks.Busy as exc:
+        raise s3.S3Error("Busy", str(exc), status=409) from None
+
+
+def _restore(actor: audit.Actor, target: Target, source: dict) -> dict:
     with audit.change(
         actor, "object.version.restore", endpoint=target.endpoint, bucket=target.bucket, key=target.key,
         version_id=target.version_id, before={"current": version_summary(_current(target))},

@@ -86,12 +86,12 @@ def _facts_key(endpoint: Endpoint, bucket: str) -> str:
     return f"bucket-facts:{endpoint.pk}:{bucket}"
 
 
-def remembered(name: str, endpoint: Endpoint, bucket: str, compute):
-    """``compute()``, or what it gave less than a minute ago for the same bucket."""
+def remembered(name: str, endpoint: Endpoint, bucket: str, compute, *, fresh: bool = False):
+    """``compute()``, or what it gave less than a minute ago for the same bucket (unless ``fresh``)."""
     key = _facts_key(endpoint, bucket)
     facts = cache.get(key) or {}
     now = time.time()
-    if name in facts and now - facts[name][0] < _FACT_TTL:
+    if not fresh and name in facts and now - facts[name][0] < _FACT_TTL:
         return facts[name][1]
     value = compute()
     facts = cache.get(key) or {}  # what another request added meanwhile
@@ -105,8 +105,11 @@ def forget_facts(*, endpoint: Endpoint, bucket: str) -> None:
     cache.delete(_facts_key(endpoint, bucket))
 
 
-def ownership_enforced(*, endpoint: Endpoint, bucket: str) -> bool:
-    """Whether the bucket's object ownership is "bucket owner enforced" (ACLs disabled)."""
+def ownership_enforced(*, endpoint: Endpoint, bucket: str, fresh: bool = False) -> bool:
+    """Whether the bucket's object ownership is "bucket owner enforced" (ACLs disabled).
+
+    ``fresh``: asked of S3 now (an ACL save: a remembered answer may be a minute old, or predate a change
+    made through another console process that does not share this one's cache)."""
 
     def compute() -> bool:
         try:
@@ -114,7 +117,7 @@ def ownership_enforced(*, endpoint: Endpoint, bucket: str) -> bool:
         except s3.S3Error:
             return False  # not supported, or not readable: the ACL section says what S3 answers
 
-    return remembered("ownership", endpoint, bucket, compute)
+    return remembered("ownership", endpoint, bucket, compute, fresh=fresh)
 
 
 def default_retention(*, endpoint: Endpoint, bucket: str) -> bool:

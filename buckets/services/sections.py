@@ -39,6 +39,7 @@ class Target:
     key: str = ""
     version_id: str = ""  # the object page of an older version: read-only
     record: Bucket | None = None
+    saving: bool = False  # inside a save, under the lease: facts are read afresh, not remembered
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cached(self, name: str, read: Callable[[], Any]) -> Any:

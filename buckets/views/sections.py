@@ -197,13 +197,14 @@ def change(request, spec: Section, target: Target, role: Role, form, apply, *, v
 
     def guarded(before):
         # What the page shows as not editable is refused on save too (a crafted POST, or a change meanwhile).
+        target.saving = True
         if reason := spec.blocked(target, before):
             raise s3.S3Error("NotEditable", reason, status=409)
         apply(before)
 
     try:
         services.section_change(
-            actor=actor(request, role), target=target, action=spec.action(verb), lock=spec.slug, read=spec.read,
+            actor=actor(request, role), target=target, action=spec.action(verb), lock=spec.lease, read=spec.read,
             apply=guarded, seen=form.cleaned_data.get("seen"), fingerprint=spec.fingerprint,
             params=params if params is not None else audit_params(form.cleaned_data), feature=spec.slug,
             unsupported_on_write=spec.unsupported_on_write,

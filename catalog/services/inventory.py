@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import re
 import tempfile
 import urllib.parse
@@ -21,12 +20,15 @@ from buckets.jobs import Outcome, Progress
 from buckets.models import Job
 from catalog.models import IndexedBucket
 from catalog.services import crawl
-from console import audit
+from console import audit, safejson
 from console.models import Endpoint
 
 BATCH = 1000
 CHECKPOINT_ROWS = 10_000
 REPORT_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z/$")
+
+
+MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 
 
 class InventoryError(Exception):
@@ -70,9 +72,13 @@ def _read_manifest(endpoint: Endpoint, bucket: str, key: str) -> dict:
     if body is None:
         raise InventoryError(f"The manifest {key} is not there (any more).")
     try:
-        manifest = json.loads(body.read(10 * 1024 * 1024))
+        manifest = safejson.loads(body.read(MAX_MANIFEST_BYTES + 1), max_bytes=MAX_MANIFEST_BYTES, what="The manifest")
+    except safejson.JSONRefused as exc:  # anyone who may write to the report bucket wrote this
+        raise InventoryError(f"{key}: {exc.message}") from None
     finally:
         body.close()
+    if not isinstance(manifest, dict):
+        raise InventoryError(f"The manifest {key} is not a JSON object.")
     if manifest.get("fileFormat") not in {"CSV", "ORC", "Parquet"} or not isinstance(manifest.get("files"), list):
         raise InventoryError("The manifest names no CSV, ORC or Parquet files.")
     return manifest
