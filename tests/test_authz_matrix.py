@@ -493,6 +493,8 @@ def _matches(token: str, response) -> bool:
     status = response.status_code
     location = response.get("Location", "")
     if token == "login":
+        if response.get("Content-Type", "").startswith("application/json"):  # a JSON request: told to sign in
+            return status == 401 and "sign in" in json.loads(response.content)["error"]
         return status == 302 and location.startswith(reverse("login"))
     if token == "ok":
         redirect_ok = status in (302, 303) and not location.startswith(reverse("login"))
