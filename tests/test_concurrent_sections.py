@@ -27,6 +27,7 @@ from tests.objects_fixtures import allow_acls, section_url
 from tests.test_concurrent_saves import HTMX, _audit_pair, _canned, _clients, _outcome, _race, _seen
 
 pytestmark = pytest.mark.django_db(transaction=True)
+pytest_plugins = ["tests.bucket_settings_fixtures"]
 PAUSE = 0.6  # between a save's read and its write: long enough for the other save to land in between
 
 
@@ -183,26 +184,13 @@ MOTO_CASES = {
 
 
 @pytest.mark.parametrize("slug", list(MOTO_CASES))
-def test_two_saves_of_a_setting_seaweedfs_lacks(slug, admin_user):
-    from moto import mock_aws
-
-    from console.models import Endpoint
-
+def test_two_saves_of_a_setting_seaweedfs_lacks(slug, admin_user, moto_endpoint):
     forms, held, expected = MOTO_CASES[slug]
-    with mock_aws():
-        ep = Endpoint(name="moto-race", url="", region="us-east-1", credential_source=Endpoint.CredentialSource.KEYS)
-        ep.access_key_id = "testing"
-        ep.set_secret_access_key("testing")
-        ep.save()
-        s3.forget_client(ep)
-        raw = s3.client_for(ep)
-        raw.create_bucket(Bucket="moto-bucket")
-        record(ep, "moto-bucket")
-        clients = _clients(admin_user)
-        seen = _seen(clients[0].get(reverse("bucket_setting_edit", args=[ep.pk, "moto-bucket", slug]), **HTMX).text)
-        bodies = [{"seen": seen, **form} for form in forms]
-        answers = _race(clients, reverse("bucket_setting_save", args=[ep.pk, "moto-bucket", slug]), bodies)
-        win, _ = _outcome(answers, "saved.")
-        assert held(raw) == expected[win]
-        _audit_pair(f"bucket.{slug.replace('-', '_')}.put")
-        s3.forget_client(ep)
+    ep, raw = moto_endpoint, s3.client_for(moto_endpoint)
+    clients = _clients(admin_user)
+    seen = _seen(clients[0].get(reverse("bucket_setting_edit", args=[ep.pk, "moto-bucket", slug]), **HTMX).text)
+    bodies = [{"seen": seen, **form} for form in forms]
+    answers = _race(clients, reverse("bucket_setting_save", args=[ep.pk, "moto-bucket", slug]), bodies)
+    win, _ = _outcome(answers, "saved.")
+    assert held(raw) == expected[win]
+    _audit_pair(f"bucket.{slug.replace('-', '_')}.put")

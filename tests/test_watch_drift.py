@@ -114,24 +114,24 @@ def audit_chain_ok() -> bool:
     return all(audit_chain.compute_hash(e) == e.hash for e in AuditEvent.objects.all())
 
 
+def console_tags(endpoint, bucket: str, tags: dict) -> None:
+    """Set the bucket's tags through the console's own audited section save."""
+    target, data = Target(endpoint, bucket), {"tags": list(tags.items())}
+    read = bucket_settings.getter(s3.get_bucket_tags)
+    section_change(
+        actor=ADMIN, target=target, action="bucket.tags.put", lock="tags", read=read,
+        apply=lambda before: bucket_settings.write_tags(target, data, before), params=data,
+    )  # fmt: skip
+
+
 @pytest.mark.django_db
 def test_console_changes_are_not_drift(endpoint, make_bucket, s3client):
     bucket = make_bucket("drift-console")
     check(endpoint, bucket)
-    target = Target(endpoint, bucket)
-    read = bucket_settings.getter(s3.get_bucket_tags)
-
-    def console_tags(tags: dict) -> None:
-        data = {"tags": list(tags.items())}
-        section_change(
-            actor=ADMIN, target=target, action="bucket.tags.put", lock="tags", read=read,
-            apply=lambda before: bucket_settings.write_tags(target, data, before), params=data,
-        )  # fmt: skip
-
-    console_tags({"owner": "console"})
+    console_tags(endpoint, bucket, {"owner": "console"})
     assert check(endpoint, bucket).events == []  # the console's own change
 
-    console_tags({"owner": "console-2"})
+    console_tags(endpoint, bucket, {"owner": "console-2"})
     s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "owner", "Value": "cli"}]})
     result = check(endpoint, bucket)
     [event] = result.events
@@ -145,31 +145,22 @@ def test_outside_changes_before_and_between_console_changes(endpoint, make_bucke
     """The console's events say what each of its changes found: a value it did not leave is someone else's."""
     bucket = make_bucket("drift-between")
     check(endpoint, bucket)
-    target = Target(endpoint, bucket)
-    read = bucket_settings.getter(s3.get_bucket_tags)
-
-    def console_tags(tags: dict) -> None:
-        data = {"tags": list(tags.items())}
-        section_change(
-            actor=ADMIN, target=target, action="bucket.tags.put", lock="tags", read=read,
-            apply=lambda before: bucket_settings.write_tags(target, data, before), params=data,
-        )  # fmt: skip
 
     def outside_tags(tags: dict) -> None:
         tag_set = [{"Key": k, "Value": v} for k, v in tags.items()]
         s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_set})
 
     outside_tags({"by": "terraform"})
-    console_tags({"by": "console"})  # it overwrote the outside change: still one to report
+    console_tags(endpoint, bucket, {"by": "console"})  # it overwrote the outside change: still one to report
     outside_tags({"by": "cli"})
-    console_tags({"by": "console-2"})
+    console_tags(endpoint, bucket, {"by": "console-2"})
     result = check(endpoint, bucket)
     assert [(e.action, e.before, e.after) for e in result.events] == [
         ("bucket.tags.external", {}, {"by": "terraform"}),
         ("bucket.tags.external", {"by": "console"}, {"by": "cli"}),
     ]
     assert check(endpoint, bucket).events == []
-    console_tags({"by": "console-3"})
+    console_tags(endpoint, bucket, {"by": "console-3"})
     outside_tags({"by": "console-2"})  # someone put back the value of before the console's change
     [event] = check(endpoint, bucket).events
     assert (event.before, event.after) == ({"by": "console-3"}, {"by": "console-2"})
