@@ -102,22 +102,22 @@ def seaweed(data_dir: Path | None = None) -> Iterator[Server]:
     base = data_dir or Path(tempfile.mkdtemp(prefix="s3console-bench-weed-"))
     base.mkdir(parents=True, exist_ok=True)
     ids = embedded_s3.ensure_identities(base / "identities.json")
-    port = embedded_s3.pick_base_port()
-    proc = embedded_s3.start(base / "data", base / "identities.json", port, log_file=base / "weed.log")
-    url = f"http://127.0.0.1:{port}"
-    server = Server(url, ids, proc, base)
+    server = Server("", ids, None, base)
+
+    def lists_buckets(url: str) -> bool:
+        server.url = url
+        try:
+            server.boto3_client().list_buckets()
+        except Exception:
+            return False
+        return True
+
     try:
-        embedded_s3.wait_ready(url, proc)
-        client = server.boto3_client()
-        for _ in range(100):
-            try:
-                client.list_buckets()
-                break
-            except Exception:
-                time.sleep(0.2)
+        server.proc, server.url = embedded_s3.start_verified(base, lists_buckets)
         yield server
     finally:
-        embedded_s3.stop(proc)
+        if server.proc is not None:
+            embedded_s3.stop(server.proc)
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
 

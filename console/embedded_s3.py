@@ -97,12 +97,50 @@ def ports_free(base: int) -> bool:
     return all(_port_free(p) and _port_free(p + GRPC_OFFSET) for p in ports)
 
 
-def pick_base_port(low: int = 20000, high: int = 40000) -> int:
+# Every port of a block (P .. P+1313 and its gRPC twins at +10000) stays below the kernel's
+# ephemeral range (32768 and up), so no outgoing connection or bind(0) elsewhere can take one.
+PORT_LOW, PORT_HIGH = 10000, 18600
+# Processes started side by side (pytest-xdist workers) take disjoint slots: bases 1,400 apart
+# (more than the widest offset, 1,313) so no port of one block is a port of another.
+SLOT_COUNT, SLOT_STRIDE, SLOT_WIDTH = 6, 1400, 80
+
+
+def pick_base_port(low: int = PORT_LOW, high: int = PORT_HIGH, slot: int | None = None) -> int:
+    if slot is not None:
+        low = PORT_LOW + (slot % SLOT_COUNT) * SLOT_STRIDE
+        high = low + SLOT_WIDTH
     for _ in range(200):
         base = random.randrange(low, high)
         if ports_free(base):
             return base
     raise RuntimeError("No free block of loopback ports for SeaweedFS.")
+
+
+def start_verified(
+    base_dir: Path, probe, slot: int | None = None, attempts: int = 3, ready_timeout: float = 60.0
+) -> tuple[subprocess.Popen, str]:
+    """Start SeaweedFS and return (process, url) once `probe(url)` is true: a signed call with this
+    server's own keys, so an answer from some other server on the port never counts as ready.
+
+    A block whose port another process took in the meantime is given up for a fresh one.
+    """
+    log_file = base_dir / "weed.log"
+    for _ in range(attempts):
+        port = pick_base_port(slot=slot)
+        proc = start(base_dir / "data", base_dir / "identities.json", port, log_file=log_file)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_ready(url, proc)
+            deadline = time.monotonic() + ready_timeout
+            while time.monotonic() < deadline and proc.poll() is None:
+                if probe(url):
+                    return proc, url
+                time.sleep(0.2)
+        except RuntimeError:
+            pass
+        stop(proc)
+    tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
+    raise RuntimeError(f"SeaweedFS did not start ({attempts} tries). The end of its log:\n{tail}")
 
 
 def start(data_dir: Path, identities_file: Path, port: int, log_file: Path | None = None) -> subprocess.Popen:

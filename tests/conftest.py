@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -39,28 +40,36 @@ class SeaweedServer:
         )
 
 
+def xdist_slot(extra: int = 0) -> int:
+    """This pytest-xdist worker's port slot (gw0 → 0); `extra` picks a second slot for a second server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    return index + extra * 3
+
+
+def _lists_buckets(server: SeaweedServer, url: str) -> bool:
+    server.url = url
+    try:
+        server.client().list_buckets()
+    except Exception:
+        return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def seaweed():
     base = Path(tempfile.mkdtemp(prefix="s3console-weed-"))
     ids = embedded_s3.ensure_identities(base / "identities.json")
-    port = embedded_s3.pick_base_port()
-    proc = embedded_s3.start(base / "data", base / "identities.json", port, log_file=base / "weed.log")
-    url = f"http://127.0.0.1:{port}"
+    server = SeaweedServer("", ids, None, base)
     try:
-        embedded_s3.wait_ready(url, proc)
-        server = SeaweedServer(url, ids, proc, base)
-        # ListBuckets answers only when the filer is ready too.
-        import time
-
-        for _ in range(100):
-            try:
-                server.client().list_buckets()
-                break
-            except Exception:
-                time.sleep(0.2)
+        # Ready means a signed ListBuckets with this server's own keys answers (the filer is up too).
+        server.proc, server.url = embedded_s3.start_verified(
+            base, lambda url: _lists_buckets(server, url), slot=xdist_slot()
+        )
         yield server
     finally:
-        embedded_s3.stop(proc)
+        if server.proc is not None:
+            embedded_s3.stop(server.proc)
         shutil.rmtree(base, ignore_errors=True)
 
 

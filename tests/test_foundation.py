@@ -18,6 +18,8 @@ from buckets.s3 import client as s3_client
 from buckets.services import buckets as bucket_services
 from console import audit, embedded_s3
 from console.models import AuditEvent, Endpoint
+from tests.conftest import xdist_slot
+from tests.oidc_fixtures import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +63,44 @@ def test_identities_file_is_private_and_reused(tmp_path):
     assert first.access_key != first.readonly_access_key
 
 
+def _block(base: int) -> set[int]:
+    ports = {base + o for o in embedded_s3.PORT_OFFSETS}
+    return ports | {p + embedded_s3.GRPC_OFFSET for p in ports}
+
+
+def test_port_slots_never_share_a_port_and_stay_below_the_ephemeral_range():
+    """Two xdist workers' SeaweedFS blocks cannot overlap (one's master port was the other's S3 port)."""
+    low_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    slots = []
+    for slot in range(embedded_s3.SLOT_COUNT):
+        first = embedded_s3.PORT_LOW + slot * embedded_s3.SLOT_STRIDE
+        ports = set().union(*(_block(b) for b in range(first, first + embedded_s3.SLOT_WIDTH)))
+        assert max(ports) < low_ephemeral
+        slots.append(ports)
+    for i, ports in enumerate(slots):
+        for other in slots[i + 1 :]:
+            assert not ports & other
+    base = embedded_s3.pick_base_port(slot=embedded_s3.SLOT_COUNT + 2)
+    assert embedded_s3.PORT_LOW + 2 * embedded_s3.SLOT_STRIDE <= base < embedded_s3.PORT_LOW + 2 * 1400 + 80
+
+
+def test_a_server_that_does_not_answer_as_ours_is_given_up_for_a_fresh_block(tmp_path):
+    """start_verified counts a port as ready only when the probe (a signed call with our keys) passes."""
+    embedded_s3.ensure_identities(tmp_path / "identities.json")
+    seen = []
+
+    def probe(url):
+        seen.append(url)
+        return len(set(seen)) > 1  # the first block "answers as someone else's server"
+
+    proc, url = embedded_s3.start_verified(tmp_path, probe, slot=xdist_slot(extra=1), ready_timeout=5)
+    try:
+        assert url != seen[0] and url == seen[-1]
+        assert proc.poll() is None
+    finally:
+        embedded_s3.stop(proc)
+
+
 def test_sync_buckets_command(endpoint, make_bucket, capsys):
     name = make_bucket("cmd")
     call_command("sync_buckets")
@@ -70,8 +110,8 @@ def test_sync_buckets_command(endpoint, make_bucket, capsys):
 
 def test_console_run_serves_and_stops_everything(tmp_path):
     """`make run`'s command end to end: migrate, SeaweedFS, admin, worker, web; SIGINT stops all."""
-    port = embedded_s3.pick_base_port()
-    web_port = embedded_s3.pick_base_port(41000, 50000)
+    port = embedded_s3.pick_base_port(slot=xdist_slot(extra=1))
+    web_port = free_port()
     env = {
         **os.environ,
         "DEBUG": "1",
