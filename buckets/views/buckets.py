@@ -82,9 +82,10 @@ def bucket_rows(buckets: list[dict]) -> str:
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
 
 
-def listed_buckets():
-    """What the bucket list reads: one query for a page of rows (sizes from the index included)."""
-    return index_sizes.with_bucket_sizes(Bucket.objects.values(*ROW_FIELDS, endpoint_name=F("endpoint__name")))
+def listed_buckets(buckets=None):
+    """What the bucket list reads of ``buckets`` (all): one query for a page of rows (sizes from the index included)."""
+    buckets = Bucket.objects.all() if buckets is None else buckets
+    return index_sizes.with_bucket_sizes(buckets.values(*ROW_FIELDS, endpoint_name=F("endpoint__name")))
 
 
 def _names(names: list[str]) -> str:
@@ -94,7 +95,7 @@ def _names(names: list[str]) -> str:
 
 @require_GET
 def bucket_list(request):
-    buckets = listed_buckets()
+    buckets = Bucket.objects.all()
     if (visible := access.bucket_filter(request.user)) is not None:
         buckets = buckets.filter(visible)
     endpoint_id = request.GET.get("endpoint", "")
@@ -109,8 +110,10 @@ def bucket_list(request):
     endpoints = Endpoint.objects.only("pk", "name")  # the sync buttons and the filter
     if (ids := access.visible_endpoint_ids(request.user)) is not None:
         endpoints = endpoints.filter(pk__in=ids)
+    # The count is of the bucket table alone; only the page's rows join their endpoint and the index.
     page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
-    listed = list(page.object_list)
+    offset = (page.number - 1) * BUCKETS_PER_PAGE
+    listed = list(listed_buckets(buckets)[offset : offset + BUCKETS_PER_PAGE])
     context = {
         "page": page,
         "buckets": listed,
