@@ -400,3 +400,29 @@ def test_the_fast_timestamp_parser_agrees_with_botocore():
     for text in ("2026-12-01T20:35:32.000Z", "2026-12-01T20:35:32Z", "2026-12-01T20:35:32.123456+02:00",
                  "Tue, 01 Dec 2026 20:35:32 GMT", "2026-12-01T20:35:32", "1764621332"):  # fmt: skip
         assert fast_timestamp(text) == botocore.utils.parse_timestamp(text), text
+
+
+def test_bucket_list_pages_in_endpoint_then_name_order(admin_client, monkeypatch):
+    """The pager counts the filtered buckets; each page holds the next rows, by endpoint name then bucket name."""
+    import re
+
+    from buckets.views import buckets as bucket_views
+
+    monkeypatch.setattr(bucket_views, "BUCKETS_PER_PAGE", 2)
+    second = Endpoint.objects.create(name="b-endpoint", url="http://127.0.0.1:9")
+    first = Endpoint.objects.create(name="a-endpoint", url="http://127.0.0.1:9")
+    for endpoint, names in ((second, ["zeta", "alpha"]), (first, ["omega", "beta", "delta-x"])):
+        Bucket.objects.bulk_create([Bucket(endpoint=endpoint, name=name) for name in names])
+
+    def rows(query: str) -> tuple[list[str], str]:
+        html = admin_client.get(reverse("bucket_list") + query).content.decode()
+        return re.findall(r"<strong><a href=\"[^\"]+\">([^<]+)</a>", html), html
+
+    assert rows("")[0] == ["beta", "delta-x"]
+    names, html = rows("?page=2")
+    assert names == ["omega", "alpha"] and "Page 2 of 3 · 5 buckets" in html
+    assert rows("?page=3")[0] == ["zeta"]
+    assert rows("?page=99")[0] == ["zeta"]  # past the end: the last page, as Paginator.get_page does
+    names, html = rows("?q=ta&page=2")  # beta, delta-x, zeta
+    assert names == ["zeta"] and "Page 2 of 2 · 3 buckets" in html
+    assert rows(f"?endpoint={second.pk}")[0] == ["alpha", "zeta"]
