@@ -14,6 +14,7 @@ import os
 import re
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
@@ -34,6 +35,18 @@ ARGS = [
 MiB = 1024 * 1024
 
 
+def close_connections() -> None:
+    """Close the connections a test's ORM calls opened while Playwright's loop ran (inside its `with`).
+
+    Django keeps those apart from the test session's (asgiref's Local follows the running loop), so
+    nothing else closes them, and PostgreSQL's test database is still "being accessed by other users"
+    when pytest-django drops it.
+    """
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
+
+
 @pytest.fixture
 def page(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
@@ -47,6 +60,7 @@ def page(monkeypatch):
         page.on("filechooser", lambda chooser: None)  # interception on from the start (see a11y_helpers)
         yield page
         browser.close()
+        close_connections()
         assert not errors, f"JavaScript errors in the page: {errors}"
 
 

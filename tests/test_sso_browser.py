@@ -16,7 +16,7 @@ from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
 from console.models import AuditEvent, DirectoryGroupMapping, Endpoint, Role, RoleAssignment
-from tests.test_browser import ARGS, CHROMIUM
+from tests.test_browser import ARGS, CHROMIUM, close_connections
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -35,6 +35,7 @@ def browser_page(monkeypatch):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
         browser.close()
+        close_connections()
         assert not errors, f"JavaScript errors in the page: {errors}"
 
 
