@@ -108,3 +108,20 @@ def test_object_list_makes_one_s3_call_its_listing(site, admin_user):
     response = client.get(site["object_list"])
     assert response.status_code == 200 and b"e.txt" in response.content
     assert s3_calls(s3.CALL_COUNTS - before) == {"ListObjectsV2": 1}
+
+
+@pytest.mark.django_db
+def test_a_quiet_dashboard_reads_no_list_its_count_says_is_empty(admin_user, django_assert_num_queries):
+    """No failure, no public bucket, no drift, no alert: their lists are not read (four queries fewer)."""
+    endpoint = Endpoint.objects.create(name="quiet", url="http://127.0.0.1:9")
+    Bucket.objects.create(endpoint=endpoint, name="calm", is_public=False)
+    event("alice", "object.put", endpoint=endpoint, bucket="calm", key="k")
+    client = Client()
+    client.force_login(admin_user)
+    client.get(reverse("dashboard"))
+    # session, user, their roles; bucket overview: endpoints, counts; events: tally, recent; drift and
+    # alerts: their rows
+    with django_assert_num_queries(9):
+        page = client.get(reverse("dashboard")).content.decode()
+    assert "None. All good." in page and "Nothing seen by the drift check." in page
+    assert "None known. A bucket's public state is checked" in page
