@@ -44,7 +44,7 @@ def xdist_slot(extra: int = 0) -> int:
     """This pytest-xdist worker's port slot (gw0 → 0); `extra` picks a second slot for a second server."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker[2:].isdigit() else 0
-    return index + extra * 3
+    return index + extra * (embedded_s3.SLOT_COUNT // 2)  # second servers in the upper half of the slots
 
 
 def _lists_buckets(server: SeaweedServer, url: str) -> bool:

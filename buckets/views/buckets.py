@@ -82,9 +82,8 @@ def bucket_rows(buckets: list[dict]) -> str:
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
 
 
-def listed_buckets(buckets=None):
-    """What the bucket list reads of ``buckets`` (all): one query for a page of rows (sizes from the index included)."""
-    buckets = Bucket.objects.all() if buckets is None else buckets
+def listed_buckets(buckets):
+    """What the bucket list reads of ``buckets``: one query for a page of rows (sizes from the index included)."""
     return index_sizes.with_bucket_sizes(buckets.values(*ROW_FIELDS, endpoint_name=F("endpoint__name")))
 
 
