@@ -224,6 +224,12 @@ class Progress:
             self.lost.set()
             raise LeaseLost(str(self.job.pk))
 
+    def still_ours(self) -> None:
+        """Before each object: LeaseLost as soon as the heartbeat saw another worker take the job over
+        (a worker starved past its lease stops here, not at its next write)."""
+        if self.lost.is_set():
+            raise LeaseLost(str(self.job.pk))
+
     def set_total(self, total: int) -> None:
         self._write(total=total)
         self.job.total = total

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def make_bucket(s3client):
     def make(prefix: str = "t", versioned: bool = False) -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:20]}"
         s3client.create_bucket(Bucket=name)
+        wait_until_known(s3client, name)
         if versioned:
             s3client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         created.append(name)
@@ -122,6 +124,22 @@ def make_bucket(s3client):
     yield make
     for name in created:
         empty_and_delete(s3client, name)
+
+
+def wait_until_known(client, name: str, timeout: float = 10.0) -> None:
+    """Until every S3 handler knows a bucket just created: right after CreateBucket, SeaweedFS answers
+    PutBucketOwnershipControls with NoSuchBucket about once in 400 (its bucket registry lags behind)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.get_bucket_ownership_controls(Bucket=name)
+            return
+        except client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchBucket":
+                return  # known (the server just keeps no ownership controls)
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 def empty_and_delete(client, name: str) -> None:

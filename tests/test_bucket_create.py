@@ -98,6 +98,23 @@ def test_s3_refusals_on_the_form(code, status, message, clients, endpoint):
     assert AuditEvent.objects.get(action="bucket.create").error_code == code
 
 
+def test_a_new_bucket_the_server_does_not_know_yet_is_waited_for(clients, endpoint, monkeypatch):
+    """SeaweedFS (about once in 400) and AWS (eventual consistency) can answer NoSuchBucket right after
+    CreateBucket: the console looks again until the bucket answers, so the bucket page's cards find it."""
+    pauses = []
+    monkeypatch.setattr("buckets.s3.buckets.time.sleep", pauses.append)
+    owned = {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}
+    with Stubber(s3.client_for(endpoint)) as stub:
+        stub.add_response("create_bucket", {}, {"Bucket": "stubbed-name"})
+        for _ in range(2):
+            stub.add_client_error("get_bucket_ownership_controls", "NoSuchBucket", http_status_code=404)
+        stub.add_response("get_bucket_ownership_controls", owned, {"Bucket": "stubbed-name"})
+        answer = clients["admin"].post(CREATE, {"endpoint": endpoint.pk, "name": "stubbed-name"})
+        stub.assert_no_pending_responses()
+    assert answer.status_code == 302 and pauses == list(s3.buckets.KNOWN_WAIT[:2])
+    assert AuditEvent.objects.get(action="bucket.create").outcome == "ok"
+
+
 def test_access_denied_from_a_real_server(clients, readonly_endpoint):
     answer = clients["admin"].post(CREATE, {"endpoint": readonly_endpoint.pk, "name": f"ro-{uuid.uuid4().hex[:12]}"})
     assert answer.status_code == 422 and "may not create buckets" in answer.text

@@ -37,11 +37,14 @@ def test_a_killed_bulk_job_resumes_without_tagging_twice(world, workers, seaweed
     for key in keys[:300:17] + keys[299:300]:
         assert client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"] == [{"Key": "batch", "Value": "7"}]
     assert client.get_object_tagging(Bucket=bucket, Key="other/x.bin")["TagSet"] == []
-    # Not done twice: the objects the lost run tagged after its checkpoint are read again and need no change.
-    assert proxy.rules.seen["PutObjectTagging"] <= 300 + 1  # at most the one in flight when it was killed
-    unchanged = int(m.group(1)) if (m := re.search(r"([\d,]+) needed no change", done["message"])) else 0
-    assert done["done"] + unchanged == 300 and unchanged <= CHECKPOINT_EVERY, done["message"]
     (outcome,) = db.events("bulk.tag")
     params = outcome[2] if isinstance(outcome[2], dict) else json.loads(outcome[2])
-    assert outcome[0] == "ok" and params["runs"] == 2
+    # Two runs: the killed one and its successor. A third only when a worker was starved past its 3-s lease on
+    # a loaded machine; that is a take-over too (by design), and it also repeats at most one checkpoint's worth.
+    assert outcome[0] == "ok" and 2 <= params["runs"] <= 3, params
+    takeovers = params["runs"] - 1
+    # Not done twice: the objects a lost run tagged after its checkpoint are read again and need no change.
+    assert proxy.rules.seen["PutObjectTagging"] <= 300 + takeovers  # at most the one in flight at each loss
+    unchanged = int(m.group(1)) if (m := re.search(r"([\d,]+) needed no change", done["message"])) else 0
+    assert done["done"] + unchanged == 300 and unchanged <= CHECKPOINT_EVERY * takeovers, done["message"]
     assert len(db.events("bulk.tag.start")) == 1

@@ -8,6 +8,7 @@ website: S3's WebsiteConfiguration dict. A getter answers None (or empty) when t
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from buckets.s3.client import S3Error, call, call_unless_absent, new_client
@@ -32,6 +33,24 @@ def create_bucket(*, endpoint: Endpoint, bucket: str, region: str = "", object_l
         # Amazon S3 accepts a LocationConstraint only at that region's own endpoint: a one-off client for it.
         client = new_client(endpoint, region=region)
     call(endpoint, "create_bucket", client=client, **params)
+    _wait_until_known(endpoint, bucket, client)
+
+
+KNOWN_WAIT = (0.05, 0.1, 0.2, 0.4, 0.8, 1.5)  # seconds between looks, about 3 s in all
+
+
+def _wait_until_known(endpoint: Endpoint, bucket: str, client) -> None:
+    """Right after CreateBucket, until the bucket's settings answer: SeaweedFS answers the ownership
+    controls of a bucket it just made with NoSuchBucket about once in 400 (and AWS documents bucket
+    creation as eventually consistent), so the bucket page's first cards could say it is not there."""
+    for pause in (*KNOWN_WAIT, None):
+        try:
+            call(endpoint, "get_bucket_ownership_controls", client=client, expected=("NoSuchBucket",), Bucket=bucket)
+            return
+        except S3Error as exc:
+            if exc.code != "NoSuchBucket" or pause is None:
+                return  # known (no ownership controls here, or not supported), or not yet: the cards will say
+        time.sleep(pause)
 
 
 def head_bucket(*, endpoint: Endpoint, bucket: str) -> dict:

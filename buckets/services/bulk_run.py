@@ -82,6 +82,7 @@ class _Run:
                 self.save(position, in_page=index)
                 self.progress.stop_if_asked()
             self.throttle.wait()
+            self.progress.still_ours()
             entry = page[index]
             try:
                 apply_one(endpoint, bucket, self.action, self.options, entry, holder=f"job:{self.job.pk}")
