@@ -91,6 +91,15 @@ class Job(models.Model):
         return self.attempts > 1
 
     @property
+    def cancelled(self) -> bool:
+        """Ended because a user stopped it (recorded as failed, code Cancelled), not because something broke."""
+        return self.status == self.Status.FAILED and self.message.startswith("Cancelled: ")  # jobs.cancelled()
+
+    @property
+    def status_label(self) -> str:
+        return "Cancelled" if self.cancelled else self.get_status_display()
+
+    @property
     def percent(self) -> int | None:
         if self.status == self.Status.DONE:  # all it found to do (selected keys that were not there are not done)
             return 100

@@ -94,6 +94,9 @@ def test_cancel_a_paused_job_from_its_page(admin_client, admin_user, endpoint, s
     assert job.status == "failed" and job.finished_at is not None
     assert [e.error_code for e in events("bulk.tag")] == ["Cancelled"] and len(events("job.cancel")) == 1
     assert _tagged(s3client, bucket, names) == names[:1]
+    page = admin_client.get(f"/jobs/{job.pk}/").text  # stopped on request: not shown as a failure
+    assert "<h2>Cancelled</h2>" in page and '<span class="badge warn">Cancelled</span>' in page
+    assert ">Failed<" not in page and "Cancelled: 1 of 20 done" in page
 
 
 def test_pause_of_another_users_job_needs_operator(viewer_client, admin_user, endpoint, s3client, make_bucket, asking):

@@ -28,6 +28,7 @@ from buckets import s3
 from buckets.models import Bucket, Job
 from buckets.services import copying
 from console.models import AuditEvent, Endpoint
+from tests.conftest import wait_until_known
 from tests.objects_fixtures import section_url, url
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -59,6 +60,7 @@ def locked(request, db, seaweed):
 
 def _prepare(endpoint, name, raw):
     raw.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    wait_until_known(raw, name)
     raw.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=RETENTION)
     raw.put_object(Bucket=name, Key="doc.txt", Body=b"first", ContentType="text/plain", Metadata={"v": "1"})
     Bucket.objects.create(endpoint=endpoint, name=name)
