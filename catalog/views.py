@@ -6,6 +6,8 @@ they reach the bucket's listing) and sees only their prefixes there; settings ne
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -43,6 +45,20 @@ def _base(endpoint, bucket, role, indexed) -> dict:
     }  # fmt: skip
 
 
+def _seal_after(key: str, listing: list) -> str:
+    return crypto.seal(AFTER_PURPOSE, json.dumps({"listing": listing, "after": key}))
+
+
+def _unseal_after(token: str, listing: list) -> str | None:
+    """The key a "Next page" link of this very search goes on from ("" without one); None for a link
+    that is not this console's or belongs to another search (its key would skip results of this one)."""
+    if not token:
+        return ""
+    plain = crypto.unseal(AFTER_PURPOSE, token)
+    sealed = json.loads(plain) if plain is not None else {}
+    return sealed["after"] if sealed.get("listing") == json.loads(json.dumps(listing)) else None
+
+
 @require_GET
 def bucket_search(request, endpoint_pk: int, bucket: str):
     endpoint = endpoint_or_404(endpoint_pk)
@@ -51,17 +67,23 @@ def bucket_search(request, endpoint_pk: int, bucket: str):
     indexed = _indexed(endpoint, bucket)
     form = SearchForm(request.GET or None)
     ctx = _base(endpoint, bucket, role, indexed) | {"form": form, "results": [], "searched": False}
+    ctx["selectable"] = role.can_write or access.writes_somewhere(request.user)  # a copy needs somewhere to write
     if indexed is not None and indexed.indexed_at is not None and form.is_valid() and form.filters().any:
         filters = form.filters()
-        after = crypto.unseal(AFTER_PURPOSE, request.GET.get("after", "")) or ""
+        # The page cursor is "cursor": "after" is the form's date filter ("Modified from").
+        query = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+        listing = [endpoint.pk, bucket, sorted(query.items())]  # a page link is good for its own search only
+        after = _unseal_after(request.GET.get("cursor", ""), listing)
+        if after is None:
+            messages.info(request, "That page link belongs to another search: here is the first page of this one.")
+            after = ""
         results, following = search.search_page(indexed=indexed, allowed=allowed, filters=filters, after=after)
-        query = {k: v for k, v in request.GET.items() if k != "after" and v}
         ctx.update(
             searched=True, results=results, paged=bool(after),
             count=search.count_matches(indexed=indexed, allowed=allowed, filters=filters),
             count_limit=search.COUNT_LIMIT,
             next_url=following and url_for("catalog_search", endpoint, bucket, **query,
-                                           after=crypto.seal(AFTER_PURPOSE, following)),
+                                           cursor=_seal_after(following, listing)),
             first_url=url_for("catalog_search", endpoint, bucket, **query),
         )  # fmt: skip
     partial = request.htmx and not request.htmx.history_restore_request

@@ -97,13 +97,34 @@ def test_filters_size_date_and_storage_class(indexed, admin_client):
 
 def test_keyset_pages_cover_every_match_once(indexed, admin_client, monkeypatch):
     monkeypatch.setattr(search, "PAGE", 2)
-    seen, url = [], search_url(indexed, q="e")
+    seen, url, pages = [], search_url(indexed, q="e"), 0
     while url:
         page = admin_client.get(url).content.decode()
         seen += result_keys(page)
         found = re.search(r'href="([^"]+)"[^>]*>Next page', page)
         url = found and found.group(1).replace("&amp;", "&")
+        pages += 1
+    assert pages == 4  # 8 matches, 2 a page (the last "Next page" leads to an empty one)
     assert seen == sorted(k for k in [*KEYS, "team-a/cold/archive.bin"] if "e" in k.lower())
+
+
+def test_a_next_page_link_is_good_for_its_own_search_only(indexed, admin_client, monkeypatch):
+    monkeypatch.setattr(search, "PAGE", 2)
+    first = admin_client.get(search_url(indexed, q="e")).content.decode()
+    after = re.search(r'href="[^"]*(?:\?|&amp;)cursor=([^"&]+)[^"]*"[^>]*>Next page', first).group(1)
+    own = admin_client.get(search_url(indexed, q="e") + f"&cursor={after}").content.decode()
+    assert result_keys(own) and not set(result_keys(own)) & set(result_keys(first))
+    # The same cursor on another search would skip that search's first results: its first page instead.
+    other = admin_client.get(search_url(indexed, q="t") + f"&cursor={after}").content.decode()
+    assert "belongs to another search" in other
+    assert result_keys(other) == sorted(k for k in [*KEYS, "team-a/cold/archive.bin"] if "t" in k.lower())[:2]
+    # With the date filter ("after", "Modified from") the next page still follows on.
+    dated = admin_client.get(search_url(indexed, q="e", after="2000-01-01")).content.decode()
+    onward = re.search(r'href="([^"]+)"[^>]*>Next page', dated).group(1).replace("&amp;", "&")
+    assert "after=2000-01-01" in onward
+    assert result_keys(admin_client.get(onward).content.decode()) == result_keys(own)
+    forged = admin_client.get(search_url(indexed, q="e", cursor="zzzz")).content.decode()
+    assert result_keys(forged) == result_keys(first)
 
 
 def test_a_prefix_scoped_user_never_sees_other_keys_in_results_or_counts(indexed, django_user_model):
@@ -117,6 +138,32 @@ def test_a_prefix_scoped_user_never_sees_other_keys_in_results_or_counts(indexed
     assert b"team-b" not in analytics_page and b"secret" not in analytics_page and b"readme" not in analytics_page
     rep = analytics.report(indexed, ["team-a/"], "")
     assert (rep.count, rep.bytes) == (4, 5000 + 40 + 800 + 300)
+
+
+def test_ticked_results_from_several_folders_are_deleted_from_the_search_page(indexed, operator_client, seaweed):
+    """The search page's bar acts on the ticked results (the object list's selection views, prefix "")."""
+    page = operator_client.get(search_url(indexed, q="report")).content.decode()
+    assert 'id="object-actions"' in page and ">Delete…</button>" in page and ">More actions…</button>" in page
+    assert re.search(r'data-select-all="key_b64"', page)
+    ticked = {"prefix": "", "key_b64": re.findall(r'name="key_b64" value="([^"]+)"', page)[:2]}
+    chosen = [decode_key(v) for v in ticked["key_b64"]]
+    assert chosen == ["100% real_report.csv", "team-a/reports/2026 Q1 report.pdf"]  # two folders
+    where = [indexed.endpoint.pk, indexed.bucket]
+    review = operator_client.post(reverse("selection_delete_review", args=where), ticked)
+    assert review.status_code == 200 and all(k in review.content.decode() for k in chosen)
+    done = operator_client.post(
+        reverse("selection_delete", args=[indexed.endpoint.pk, indexed.bucket]), {"prefix": "", "key": chosen}
+    )
+    assert done.status_code == 302
+    left = {o["Key"] for o in seaweed.client().list_objects_v2(Bucket=indexed.bucket).get("Contents", [])}
+    assert not set(chosen) & left and "team-a/reports/draft_report.txt" in left
+    assert AuditEvent.objects.filter(action="object.delete", outcome="ok").count() >= 1
+
+
+def test_a_viewer_who_writes_nowhere_gets_results_without_checkboxes(indexed, viewer_client):
+    page = viewer_client.get(search_url(indexed, q="report")).content.decode()
+    assert "4 objects match" in page and "2026 Q1 report.pdf" in page
+    assert 'type="checkbox"' not in page.split('id="results"')[1] and 'id="object-actions"' not in page
 
 
 def test_search_keys_yields_pages_and_nothing_without_a_role(indexed, admin_user, nobody_user):

@@ -15,7 +15,8 @@ from tests.objects_fixtures import AWKWARD_KEYS, fast_client, fetch, folder_of, 
 
 
 def _rows(page: str) -> int:
-    return len(re.findall(r'name="key_b64" value=', page))
+    """Object rows and the folder-marker row (by their markup: a viewer's rows have no checkboxes)."""
+    return page.count('<use href="#icon-file"></use>') + page.count('<tr class="folder-marker">')
 
 
 def _folders(page: str) -> list[str]:
@@ -135,6 +136,26 @@ def test_roles_on_the_list(client, viewer_client, endpoint, make_bucket, nobody_
     assert client.get(url("object_download", endpoint, bucket, key="x")).status_code == 404
     assert client.get(url("multipart_list", endpoint, bucket)).status_code == 404
     assert not AuditEvent.objects.filter(outcome="failed").exists()
+
+
+def test_rows_are_selectable_only_by_who_can_act_on_a_selection(
+    viewer_client, operator_user, endpoint, s3client, make_bucket
+):
+    """A viewer who may write nowhere gets no bulk bar, so no checkboxes either; an operator gets both."""
+    from django.test import Client
+
+    bucket = make_bucket("select")
+    for key in ("docs/", "docs/a.txt", "docs/sub/b.txt"):
+        s3client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    boxes = re.compile(r'<input type="checkbox" (?:data-select-all|name="(?:key|folder)_b64")')
+    viewed = viewer_client.get(url("object_list", endpoint, bucket, prefix="docs/")).content.decode()
+    assert "a.txt" in viewed and "This folder's own object" in viewed and "sub/" in viewed
+    assert not boxes.search(viewed)
+    assert "Delete…" not in viewed and "Move…" not in viewed
+    operator = Client()
+    operator.force_login(operator_user)
+    acted = operator.get(url("object_list", endpoint, bucket, prefix="docs/")).content.decode()
+    assert len(boxes.findall(acted)) == 4  # select all, the marker, the folder, the object
 
 
 @pytest.mark.django_db

@@ -37,11 +37,15 @@ UPLOAD_PANEL_COOKIE = "upload_panel"  # "open" or "closed": how the user last le
 # 1,000 rows; the page's goal is to cost little more than the ListObjectsV2 call behind it. The checkbox
 # carries the key base64-encoded (key_b64): a browser rewrites line breaks in attribute values.
 OBJECT_ROW = (
-    '<tr><td class="check"><input type="checkbox" name="key_b64" value="{value}" form="object-actions" '
-    'aria-label="Select {name}"></td><td><a class="entry break" href="{href}"><svg class="icon icon-file" '
+    '<tr>{check}<td><a class="entry break" href="{href}"><svg class="icon icon-file" '
     'viewBox="0 0 16 16" aria-hidden="true"><use href="#icon-file"></use></svg><span>{name}</span></a></td>'
     '<td class="num nowrap" title="{size} bytes">{size_text}</td><td class="nowrap">{modified}</td>'
     '<td><span class="badge">{storage_class}</span></td>{menu}</tr>'
+)
+# The row's checkbox, for users who can act on a selection (write here, or copy somewhere).
+ROW_CHECK = (
+    '<td class="check"><input type="checkbox" name="key_b64" value="{value}" form="object-actions" '
+    'aria-label="Select {name}"></td>'
 )
 # The per-row actions menu: a <details> (keyboard and screen readers know it; no script needed). Its links are
 # the page's URLs with the row's quoted key appended (only URL-safe characters: nothing left to escape).
@@ -72,14 +76,16 @@ def _menu(menu: list[tuple[str, str, str]], name: str, quoted: str) -> str:
     return ROW_MENU.format(name=name, items=items)
 
 
-def object_rows(objects: list[dict], detail_url: str, menu: list[tuple[str, str, str]] | None = None) -> str:
+def object_rows(
+    objects: list[dict], detail_url: str, menu: list[tuple[str, str, str]] | None = None, selectable: bool = True
+) -> str:
     esc, quote = html.escape, urllib.parse.quote
     zone, base = timezone.get_current_timezone(), html.escape(detail_url)
     rows = []
     for o in objects:
         quoted, name = quote(o["key"], safe=""), esc(o["name"])  # once a row: the link and the menu share them
         rows.append(OBJECT_ROW.format(
-            value=encode_key(o["key"]),
+            check=ROW_CHECK.format(value=encode_key(o["key"]), name=name) if selectable else "",
             name=name,
             href=base + quoted,
             size=int(o["size"] or 0),
@@ -153,7 +159,8 @@ def object_list(request, endpoint_pk: int, bucket: str):
         "sort": sort,
         "marker": next((o for o in objects if o["key"] == prefix and prefix), None),
         "objects": listed,
-        "object_rows": _object_rows(request, endpoint, bucket, role, listed),
+        "selectable": (selectable := role.can_write or access.writes_somewhere(request.user)),
+        "object_rows": _object_rows(endpoint, bucket, role, listed, selectable),
         "object_count": len(objects),
         **_page_links(endpoint, bucket, _list_query(prefix, name_filter, size), following),
         "upload_open": _upload_open(request, empty=not (listed or page["prefixes"])),
@@ -182,11 +189,12 @@ def _objects_page(endpoint: Endpoint, bucket: str, way, prefix: str, position: d
     return list_part(prefix, position) if way is None else way_down.page(way, position, list_part, EMPTY_OBJECTS)
 
 
-def _object_rows(request, endpoint: Endpoint, bucket: str, role: Role, listed: list[dict]) -> str:
-    """The page's object rows, with the actions menu the user's role allows."""
-    can_copy = role.can_write or access.writes_somewhere(request.user)
+def _object_rows(endpoint: Endpoint, bucket: str, role: Role, listed: list[dict], can_copy: bool) -> str:
+    """The page's object rows, with the actions menu the user's role allows (and checkboxes when a selection
+    can be acted on: a copy needs somewhere to write)."""
     detail_url = reverse("object_detail", args=[endpoint.pk, bucket]) + "?key="
-    return object_rows(listed, detail_url, row_menu(endpoint, bucket, role.can_write, can_copy))
+    menu = row_menu(endpoint, bucket, role.can_write, can_copy)
+    return object_rows(listed, detail_url, menu, selectable=can_copy)
 
 
 def _list_query(prefix: str, name_filter: str, size: int, **extra) -> dict:

@@ -117,9 +117,10 @@ def _line(pair: str) -> str:
 
 
 def search_page(
-    *, indexed: IndexedBucket, allowed: list[str] | None, filters: Filters, after: str = "", size: int = PAGE
+    *, indexed: IndexedBucket, allowed: list[str] | None, filters: Filters, after: str = "", size: int | None = None
 ) -> tuple[list[Entry], str]:
     """One page of matches in key order after ``after``, and the key to continue from ("" at the end)."""
+    size = size or PAGE
     rows = matching(indexed, allowed, filters)
     if after:
         rows = rows.filter(key__gt=after)
