@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
 
 from console import audit
+from console.errors import NotFound
 from console.models import ROLE_RANK, DirectoryMembership, Endpoint, Role, RoleAssignment
 
 
@@ -189,7 +189,7 @@ def require_role(
     role = effective_role(user, endpoint=endpoint, bucket=bucket, key=key)
     if role is None and endpoint is not None:
         if not can_see(user, endpoint=endpoint, bucket=bucket):
-            raise Http404("No such bucket or endpoint.")
+            raise NotFound("No such bucket or endpoint.")
         if key is None or listing:
             role = browse_role(user, endpoint=endpoint, bucket=bucket, key=key)
     if role is None or role.rank < need.rank:

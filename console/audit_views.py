@@ -6,7 +6,7 @@ the rows ``audit_rows``; the files ``audit_export``; the before/after diff ``aud
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -17,6 +17,7 @@ from console.audit_export import csv_rows, jsonl_rows
 from console.audit_forms import AuditFilterForm, encode_cursor, older_than
 from console.audit_rows import event_rows, row_events
 from console.audit_visibility import hide_addresses, visible_events
+from console.errors import NotFound
 from console.models import Endpoint, Role
 
 PAGE_SIZE = 50
@@ -75,7 +76,7 @@ def audit_history(request):
     try:
         endpoint = get_object_or_404(Endpoint, pk=int(request.GET.get("endpoint", "")))
     except ValueError:
-        raise Http404("No such endpoint.") from None
+        raise NotFound("No such endpoint.") from None
     bucket, key = request.GET.get("bucket", ""), request.GET.get("key", "")
     if not bucket:
         return HttpResponseBadRequest("History needs a bucket.")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.views.csrf import csrf_failure as html_csrf_failure
 
 
@@ -15,3 +16,13 @@ def csrf_failure(request, reason: str = ""):
     if wants_json(request):
         return JsonResponse({"error": f"The request was refused (CSRF: {reason}). Reload the page."}, status=403)
     return html_csrf_failure(request, reason=reason)
+
+
+class NotFound(Http404):
+    """A 404 whose message is written for the user: the 404 page shows it (a plain Http404's is not shown)."""
+
+
+def page_not_found(request, exception=None):
+    """handler404: the message of a NotFound, where the user was looking; nothing of any other 404."""
+    message = str(exception) if isinstance(exception, NotFound) else ""
+    return render(request, "404.html", {"message": message}, status=404)

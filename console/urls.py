@@ -62,3 +62,5 @@ urlpatterns = [
     path("", include("buckets.urls")),
     path("", include("catalog.urls")),
 ]
+
+handler404 = "console.errors.page_not_found"

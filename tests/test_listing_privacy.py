@@ -10,6 +10,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from buckets import s3
 from buckets.views.browse import TOKEN_PURPOSE, listing_of, seal_position
@@ -121,6 +122,7 @@ def test_crafted_tokens_are_refused(scoped, endpoint):
         response = client.get(url("object_list", endpoint, bucket, prefix="team-a/", token=token))
         assert response.status_code == 404, what
         assert "nope-" not in response.content.decode(), what
+        assert "This page link is not valid (any more): start from the first page." in response.content.decode(), what
     # Markers of the versions list and of one key's versions, and the uploads list: the same.
     object_marker = _sealed({"token": "nope-050.txt"}, listing_of("objects", endpoint, bucket, "team-a/"))
     assert client.get(f"{versions}&prefix=team-a/&token=nope-050.txt").status_code == 404
@@ -172,3 +174,17 @@ def test_a_prefix_ending_inside_a_folder_is_listed_part_by_part(endpoint, seawee
         _walk(client, url("object_list", endpoint, bucket, prefix="reports/", filter="2025"), htmx=False)
     )
     assert "2025-000.csv" in filtered and "2025-x/" in filtered and "2024-" not in filtered
+
+
+def test_a_404_says_why_only_when_the_console_wrote_the_reason(scoped, endpoint):
+    client, bucket = scoped
+    unknown_url = client.get("/no-such-page/")
+    assert unknown_url.status_code == 404
+    assert "There is nothing here, or it is not visible to you." in unknown_url.content.decode()
+    assert "Resolver404" not in unknown_url.content.decode()
+    no_such_row = client.get(reverse("audit_detail", args=[10**9]))
+    assert no_such_row.status_code == 404
+    assert "matches the given query" not in no_such_row.content.decode()
+    no_key = client.get(url("object_detail", endpoint, bucket))
+    assert no_key.status_code == 404
+    assert "No object key given." in no_key.content.decode()

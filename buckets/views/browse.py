@@ -13,7 +13,6 @@ import html
 import json
 import urllib.parse
 
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +25,7 @@ from buckets.views import way_down
 from buckets.views.common import PAGE_SIZES, crumbs, endpoint_or_404, human_size, optional, url_for
 from catalog.services import analytics as index_sizes
 from console import access, crypto
+from console.errors import NotFound
 from console.models import Endpoint, Role
 
 TEMPLATE = "buckets/objects/object_list.html"
@@ -116,7 +116,7 @@ def unseal_position(token: str, listing: list) -> dict:
     plain = crypto.unseal(TOKEN_PURPOSE, token)
     sealed = json.loads(plain) if plain is not None else {}
     if sealed.get("listing") != listing:
-        raise Http404("This page link is not valid (any more): start from the first page.")
+        raise NotFound("This page link is not valid (any more): start from the first page.")
     return sealed["position"]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import urllib.parse
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from buckets import s3
 from buckets.forms.transfer import decode_key
 from console import audit
+from console.errors import NotFound
 from console.models import Endpoint, Role
 from console.sizes import human_size  # noqa: F401 - the rows' sizes, in the one convention of console/sizes.py
 
@@ -35,7 +35,7 @@ def key_param(request) -> str:
     data = request.POST if request.method == "POST" else request.GET
     key = decode_key(data["key_b64"]) if data.get("key_b64") else data.get("key")
     if not key:
-        raise Http404("No object key given.")
+        raise NotFound("No object key given.")
     return key
 
 

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +28,7 @@ from buckets.services import sections as services
 from buckets.services.sections import Conflict, Target, normalised
 from buckets.views.common import actor, endpoint_or_404, key_param
 from console import access
+from console.errors import NotFound
 from console.models import Role
 
 WRAPPER = "buckets/sections/section.html"
@@ -49,7 +49,7 @@ def section_scope(request, endpoint_pk: int, bucket: str, page: str, slug: str, 
     """(section, target, role), after the access check for the bucket (bucket page) or the key (object page)."""
     spec = section_for(page, slug)
     if spec is None or (needs and getattr(spec, needs) is None):
-        raise Http404("No such section.")
+        raise NotFound("No such section.")
     endpoint = endpoint_or_404(endpoint_pk)
     need = spec.edit_role if write else Role.VIEWER
     verb = spec.action("put") if write else spec.action("view")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import urllib.parse
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -30,6 +29,7 @@ from buckets.forms.transfer import (
 from buckets.models import Bucket
 from buckets.services import prefixes, reads, transfer
 from console import access, audit
+from console.errors import NotFound
 from console.models import ROLE_RANK, Endpoint, Role
 
 OPS = transfer.OPS
@@ -59,7 +59,7 @@ def _parent(key: str) -> str:
 def _key_param(request) -> str:
     key = request.GET.get("key", "")
     if not key:
-        raise Http404("No object key given.")
+        raise NotFound("No object key given.")
     return key
 
 
@@ -67,7 +67,7 @@ def _prefix_param(request) -> str:
     """The folder a prefix action works on: never empty, always ending with "/" (never "photos" for "photos/")."""
     prefix = request.GET.get("prefix", "")
     if not prefix.endswith("/"):
-        raise Http404("Folder actions need a prefix ending with “/”.")
+        raise NotFound("Folder actions need a prefix ending with “/”.")
     return prefix
 
 
@@ -89,7 +89,7 @@ def _destination_buckets(request, endpoint: Endpoint, current: str) -> list[str]
 def _require_destination(request, endpoint: Endpoint, source_bucket: str, bucket: str, key: str, action: str) -> Role:
     """Operator on the destination, which must be a bucket of the same endpoint: 404 otherwise."""
     if bucket != source_bucket and not Bucket.objects.filter(endpoint=endpoint, name=bucket).exists():
-        raise Http404("No such bucket on this endpoint.")
+        raise NotFound("No such bucket on this endpoint.")
     return access.require_role(request, Role.OPERATOR, action=action, endpoint=endpoint, bucket=bucket, key=key)
 
 

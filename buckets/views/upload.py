@@ -22,6 +22,7 @@ from buckets.services import reads
 from buckets.services import uploads as upload
 from buckets.views.common import actor, endpoint_or_404
 from console import access, audit, safejson
+from console.errors import NotFound
 from console.models import Endpoint, Role
 
 MAX_JSON_BYTES = 256 * 1024  # a request of the upload flow: 10,000 part ETags fit well below this
@@ -63,7 +64,7 @@ def _visible_endpoint(request, endpoint_pk: int, bucket: str) -> Endpoint:
     """Scope first: someone who cannot see the endpoint/bucket gets 404, whatever the body or token says."""
     endpoint = endpoint_or_404(endpoint_pk)
     if not access.can_see(request.user, endpoint=endpoint, bucket=bucket):
-        raise Http404("No such bucket or endpoint.")
+        raise NotFound("No such bucket or endpoint.")
     return endpoint
 
 
@@ -96,7 +97,7 @@ def _upload_of(request, endpoint_pk: int, bucket: str, *, body: bool) -> tuple[E
 def _panel_context(request, endpoint: Endpoint, bucket: str, prefix: str) -> dict:
     role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket, key=prefix)
     if role is None and not access.can_see(request.user, endpoint=endpoint, bucket=bucket):
-        raise Http404("No such bucket or endpoint.")
+        raise NotFound("No such bucket or endpoint.")
     can_upload = bool(role and role.can_write)
     bucket_role = access.effective_role(request.user, endpoint=endpoint, bucket=bucket)
     origin = upload.console_origin(request)

@@ -7,7 +7,6 @@ until when and in which mode, and governance retention can be bypassed by an adm
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +18,7 @@ from buckets.views.browse import listing_of, seal_position, unseal_position
 from buckets.views.common import actor, back_to, endpoint_or_404, key_param, s3_text, url_for
 from buckets.views.objects import page_context
 from console import access
+from console.errors import NotFound
 from console.models import Role
 
 
@@ -42,7 +42,7 @@ def _version_scope(request, endpoint_pk: int, bucket: str, action: str) -> tuple
     endpoint, key = endpoint_or_404(endpoint_pk), key_param(request)
     version_id = (request.POST if request.method == "POST" else request.GET).get("version_id", "")
     if not version_id:
-        raise Http404("No version given.")
+        raise NotFound("No version given.")
     role = access.require_role(request, Role.OPERATOR, action=action, endpoint=endpoint, bucket=bucket, key=key)
     return Target(endpoint, bucket, key=key, version_id=version_id), role
 
@@ -62,7 +62,7 @@ def object_version_restore(request, endpoint_pk: int, bucket: str):
     target, role = _version_scope(request, endpoint_pk, bucket, "object.version.restore")
     source = s3.head_object(endpoint=target.endpoint, bucket=bucket, key=target.key, version_id=target.version_id)
     if source is None:
-        raise Http404("That version does not exist (any more).")
+        raise NotFound("That version does not exist (any more).")
     return _outcome(
         request, target,
         lambda: object_services.object_version_restore(actor=actor(request, role), target=target, source=source),
