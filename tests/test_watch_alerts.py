@@ -381,6 +381,34 @@ def test_a_name_rebound_to_a_private_address_reaches_nothing(receiver, settings,
     assert delivery.status == Delivery.Status.DELIVERED and len(hook.requests) == 1
 
 
+
+@pytest.mark.django_db(transaction=True)
+def test_a_proxy_from_the_environment_does_not_carry_a_webhook_past_the_address_check(receiver, settings, monkeypatch):
+    """With HTTP_PROXY set, the proxy would make the connection (to the rebound, private address) unchecked."""
+    settings.ALERT_BLOCK_PRIVATE_ADDRESSES = True
+    hook, proxy = receiver(), receiver()
+    port = hook.server.server_port
+    real = socket.getaddrinfo
+    answers = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.example":
+            return real(host, *args, **kwargs)
+        answers.append(host)
+        address = "93.184.215.14" if len(answers) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.server.server_port}")
+    rule(destination(url=f"http://hooks.rebind.example:{port}/hook"), name="all")
+    event("alice", "bucket.tags.put", bucket="b1")
+    delivery = Delivery.objects.get()
+    assert proxy.requests == [] and hook.requests == []
+    assert delivery.status == Delivery.Status.PENDING and "private address when connecting" in delivery.last_error
+
 @pytest.mark.django_db(transaction=True)
 def test_admin_pages_create_and_test_a_destination(admin_client, receiver):
     hook = receiver()

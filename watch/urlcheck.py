@@ -2,12 +2,15 @@
 
 With ``ALERT_BLOCK_PRIVATE_ADDRESSES`` the address is checked twice: when the URL is checked (its name
 resolved), and by :func:`post` on the connection itself, so a name that resolves to a public address
-when checked and to a private one a moment later (DNS rebinding) reaches nothing.
+when checked and to a private one a moment later (DNS rebinding) reaches nothing. A proxy from the
+environment (HTTP_PROXY, HTTPS_PROXY) would make that connection itself, past the check: with the
+setting on, webhooks do not go through one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -150,6 +153,10 @@ def post(url: str, *, timeout: tuple[float, float], **kwargs) -> requests.Respon
     if not settings.ALERT_BLOCK_PRIVATE_ADDRESSES:
         return requests.post(url, timeout=timeout, **kwargs)
     with requests.Session() as session:
+        # No proxy from the environment (it would connect wherever the name points, unchecked); a CA
+        # bundle named there still counts.
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         session.mount("http://", _PublicOnlyAdapter())
         session.mount("https://", _PublicOnlyAdapter())
         return session.post(url, timeout=timeout, **kwargs)
