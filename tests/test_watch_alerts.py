@@ -381,7 +381,6 @@ def test_a_name_rebound_to_a_private_address_reaches_nothing(receiver, settings,
     assert delivery.status == Delivery.Status.DELIVERED and len(hook.requests) == 1
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_a_proxy_from_the_environment_does_not_carry_a_webhook_past_the_address_check(receiver, settings, monkeypatch):
     """With HTTP_PROXY set, the proxy would make the connection (to the rebound, private address) unchecked."""
@@ -408,6 +407,7 @@ def test_a_proxy_from_the_environment_does_not_carry_a_webhook_past_the_address_
     delivery = Delivery.objects.get()
     assert proxy.requests == [] and hook.requests == []
     assert delivery.status == Delivery.Status.PENDING and "private address when connecting" in delivery.last_error
+
 
 @pytest.mark.django_db(transaction=True)
 def test_admin_pages_create_and_test_a_destination(admin_client, receiver):
