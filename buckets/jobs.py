@@ -26,6 +26,7 @@ workers that died in ``buckets.job_recovery``.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -38,7 +39,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from buckets import s3
+from buckets import locks, s3
 from buckets.job_lease import claim, heartbeat, lease_seconds, new_owner
 from buckets.models import Job, JobFailure
 from console import audit
@@ -99,6 +100,16 @@ def cancelled(job: Job) -> tuple[JobFailed, str]:
 
 
 # --- starting ------------------------------------------------------------------------------------
+def same_job_under_way(job: Job) -> Job | None:
+    """A queued or running job of the same actor, kind, place and parameters as the unsaved ``job``."""
+    wanted = json.loads(json.dumps(job.params))  # as the row holds them (tuples as lists)
+    under_way = Job.objects.filter(
+        kind=job.kind, endpoint=job.endpoint, bucket=job.bucket, prefix=job.prefix, actor_id=job.actor_id,
+        status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
+    )  # fmt: skip
+    return next((same for same in under_way if same.params == wanted), None)
+
+
 def start(
     task,
     *,
@@ -111,14 +122,21 @@ def start(
     params: dict | None = None,
     total: int | None = None,
 ) -> Job:
-    """Create the Job row, audited as ``<kind>.start``, then enqueue ``task(job_id)`` (outside a transaction)."""
+    """Create the Job row, audited as ``<kind>.start``, then enqueue ``task(job_id)`` (outside a transaction).
+
+    The same start sent twice (a double click, a form sent again from another tab) while the first job is
+    queued or running gives that job back instead of a second one doing the same work.
+    """
     job = Job(
         kind=kind, title=title, endpoint=endpoint, bucket=bucket, prefix=prefix, params=params or {}, total=total,
         actor_id=actor.user_id, actor_data=actor.to_json(), task_path=task.module_path,
     )  # fmt: skip
-    with audit.change(actor, f"{kind}.start", **audit_where(job, audit_params(job.params))) as ev:
-        job.save(force_insert=True)
-        ev.params["job_id"] = str(job.pk)
+    with locks.held("job-start", kind, endpoint.pk, bucket, prefix, actor.user_id):
+        if (same := same_job_under_way(job)) is not None:
+            return same
+        with audit.change(actor, f"{kind}.start", **audit_where(job, audit_params(job.params))) as ev:
+            job.save(force_insert=True)
+            ev.params["job_id"] = str(job.pk)
     try:
         task.enqueue(str(job.pk))
     except Exception as exc:  # a job that was never queued must not wait forever (nor block the bucket)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 
 import pytest
+from django.db import connection
+from django.test import Client
 
 from buckets.forms.transfer import encode_key
 from buckets.models import Job, JobFailure
@@ -234,3 +237,38 @@ def test_viewer_cannot_start_changes(viewer_client, endpoint, s3client, make_buc
     assert _post(viewer_client, "bulk_review", endpoint, bucket, action="tag", tags="a=1").status_code == 403
     assert _post(viewer_client, "bulk_start", endpoint, bucket, action="delete", confirm=bucket).status_code == 403
     assert list_keys(s3client, bucket) == ["a.txt"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_start_sent_twice_at_once_makes_one_job(settings, admin_user, endpoint, s3client, make_bucket):
+    """A double click, or the form sent again from a second tab, while the job waits for a worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    bucket = make_bucket("bulk")
+    put_many(s3client, bucket, [f"tmp/{i}.bin" for i in range(3)])
+    form = {"source": "prefix", "rate": "0", "prefix": "tmp/", "action": "delete", "confirm": bucket}
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(admin_user)
+    barrier, answers = threading.Barrier(2), []
+
+    def start(client):
+        barrier.wait()
+        answers.append(client.post(url("bulk_start", endpoint, bucket), form))
+        connection.close()
+
+    threads = [threading.Thread(target=start, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    job = Job.objects.get()
+    assert [a.status_code for a in answers] == [302, 302]
+    assert {a["Location"] for a in answers} == {f"/jobs/{job.pk}/"}
+    assert job.status == "queued" and [e.outcome for e in events("bulk.delete.start")] == ["ok"]
+    # Another folder, or the same one once this job has ended, is a job of its own.
+    other = _post(clients[0], "bulk_start", endpoint, bucket, prefix="", action="delete", confirm=bucket)
+    assert other.status_code == 302 and Job.objects.count() == 2
+    Job.objects.filter(pk=job.pk).update(status="done")
+    again = clients[0].post(url("bulk_start", endpoint, bucket), form)
+    assert again.status_code == 302 and again["Location"] != f"/jobs/{job.pk}/" and Job.objects.count() == 3
+    assert s3client.list_objects_v2(Bucket=bucket)["KeyCount"] == 3  # nothing ran: no worker
