@@ -218,6 +218,27 @@ def test_buckets_created_and_deleted_outside(endpoint, make_bucket, s3client):
 
 
 @pytest.mark.django_db
+def test_a_bucket_the_credentials_no_longer_list_is_not_called_deleted(endpoint, make_bucket, s3client, monkeypatch):
+    """Per-bucket policies (MinIO, SeaweedFS) make ListBuckets show only some buckets; HeadBucket still answers.
+    (SeaweedFS's test identities see every bucket, so the narrower listing is made by leaving one name out.)"""
+    hidden, seen = make_bucket("drift-narrow"), make_bucket("drift-kept")
+    check(endpoint)
+    assert BucketSnapshot.objects.filter(bucket=hidden).exists()
+    real = s3.list_buckets
+    monkeypatch.setattr(s3, "list_buckets", lambda **kw: [b for b in real(**kw) if b["name"] != hidden])
+    result = check(endpoint)
+    assert [e.action for e in result.events if e.bucket in (hidden, seen)] == []
+    assert not AuditEvent.objects.filter(action="bucket.delete.external", bucket=hidden).exists()
+    assert BucketSnapshot.objects.filter(bucket=hidden).exists()  # its next listed pass compares with it
+    [why] = [reason for what, reason in result.run.unchecked if what == f"{endpoint.name}/{hidden}"]
+    assert "still answers HeadBucket" in why
+    # Gone for real: the same narrower listing, and HeadBucket says 404.
+    s3client.delete_bucket(Bucket=hidden)
+    [deleted] = [e for e in check(endpoint).events if e.bucket == hidden]
+    assert deleted.action == "bucket.delete.external"
+
+
+@pytest.mark.django_db
 def test_unreadable_is_could_not_check_never_a_change(endpoint, readonly_endpoint, make_bucket, s3client):
     bucket = make_bucket("drift-ro")
     down = Endpoint(name="down", url="http://127.0.0.1:9", region="us-east-1", access_key_id="AKIADOWN",

@@ -167,6 +167,7 @@ def _check_endpoint(endpoint: Endpoint, bucket: str, result: PassResult) -> None
     listed = None if bucket else [b["name"] for b in s3.list_buckets(endpoint=endpoint)]
     names = [bucket] if bucket else listed
     reads = read_buckets(endpoint, names)
+    unlisted = _unlisted_but_there(endpoint, listed) if listed is not None else {}
     for read in reads.values():
         for feature, exc in read.unsupported:
             remember_unsupported(endpoint, feature, exc)
@@ -179,14 +180,37 @@ def _check_endpoint(endpoint: Endpoint, bucket: str, result: PassResult) -> None
         if bucket:
             settle.buckets({bucket: reads[bucket]})
         else:
-            settle.buckets(reads, vanished=True)
+            settle.buckets(reads, vanished=True, still_there=set(unlisted))
         if watch is None and not bucket:
             EndpointWatch.objects.get_or_create(endpoint=endpoint, defaults={"first_checked_at": started})
         EndpointWatch.objects.filter(endpoint=endpoint).update(last_checked_at=started, last_error="")
+    for name, reason in unlisted.items():
+        _could_not_check(result, f"{endpoint.name}/{name}", reason)
     result.run.buckets_checked += len([r for r in reads.values() if not r.gone])
     for name, read in reads.items():
         if read.unchecked and len(read.unchecked) == len(SETTINGS):
             _could_not_check(result, f"{endpoint.name}/{name}", next(iter(read.unchecked.values())))
+
+
+def _unlisted_but_there(endpoint: Endpoint, listed: list[str]) -> dict[str, str]:
+    """Buckets with a snapshot that ListBuckets left out but that still answer HeadBucket (credentials that
+    list only some buckets, as MinIO's and SeaweedFS's per-bucket policies do), each with why it was not
+    checked: they are not deleted. Only a bucket the endpoint says is not there is."""
+    missing = (
+        BucketSnapshot.objects.filter(endpoint=endpoint).exclude(bucket__in=listed).values_list("bucket", flat=True)
+    )
+    there = {}
+    for name in missing:
+        try:
+            s3.head_bucket(endpoint=endpoint, bucket=name)
+        except s3.S3Error as exc:
+            if exc.code in ("NoSuchBucket", "404"):
+                continue
+            if exc.code not in ("AccessDenied", "403"):
+                there[name] = f"not in the bucket list, and HeadBucket failed: {exc.user_message[:150]}"
+                continue
+        there[name] = "not in the bucket list these credentials see, but it still answers HeadBucket"
+    return there
 
 
 class _Settle:
@@ -195,10 +219,12 @@ class _Settle:
     def __init__(self, endpoint: Endpoint, started: datetime, watched_since: datetime | None, result: PassResult):
         self.endpoint, self.started, self.watched_since, self.result = endpoint, started, watched_since, result
 
-    def buckets(self, reads: dict[str, BucketRead], *, vanished: bool = False) -> None:
+    def buckets(self, reads: dict[str, BucketRead], *, vanished: bool = False, still_there: set = frozenset()) -> None:
+        """``vanished``: a snapshot without a read is of a deleted bucket, unless it is ``still_there``."""
         snapshots = {s.bucket: s for s in BucketSnapshot.objects.filter(endpoint=self.endpoint)}
         if not vanished:
             snapshots = {name: snapshots[name] for name in reads if name in snapshots}
+        snapshots = {name: snap for name, snap in snapshots.items() if name in reads or name not in still_there}
         names = sorted(set(reads) | (set(snapshots) if vanished else set()))
         for start in range(0, len(names), SETTLE_BATCH):
             self._batch(names[start : start + SETTLE_BATCH], reads, snapshots)
