@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from buckets import s3
 from buckets.s3 import S3Error
-from console.errors import wants_json
+from console.errors import NotFound, wants_json
 
 
 class HtmxErrorMiddleware:
@@ -46,7 +46,8 @@ class HtmxErrorMiddleware:
         if isinstance(exception, PermissionDenied):
             status, level, text = 403, "error", str(exception) or "You are not allowed to do this."
         elif isinstance(exception, Http404):
-            status, level, text = 404, "error", "Not found, or not visible to you."
+            reason = str(exception) if isinstance(exception, NotFound) else ""
+            status, level, text = 404, "error", reason or "Not found, or not visible to you."
         elif isinstance(exception, S3Error):
             status, level, text = 504 if exception.timed_out else 502, "error", exception.user_message
         else:

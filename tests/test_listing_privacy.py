@@ -188,3 +188,6 @@ def test_a_404_says_why_only_when_the_console_wrote_the_reason(scoped, endpoint)
     no_key = client.get(url("object_detail", endpoint, bucket))
     assert no_key.status_code == 404
     assert "No object key given." in no_key.content.decode()
+    stale = client.get(url("object_list", endpoint, bucket, prefix="team-a/", token="stale"), HTTP_HX_REQUEST="true")
+    assert stale.status_code == 404 and stale["HX-Retarget"] == "#flash"  # where the user is looking
+    assert "This page link is not valid (any more)" in stale.content.decode()
