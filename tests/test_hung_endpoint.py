@@ -103,3 +103,41 @@ def test_a_timed_out_save_is_audited_as_failed(admin_client, silent_endpoint, sh
     assert f"did not answer within {BUDGET:g} s" in answer.content.decode()
     event = AuditEvent.objects.get(action="bucket.versioning.put")
     assert event.outcome == "failed" and event.error_code == "EndpointTimeout"
+
+
+def test_a_write_sent_before_the_budget_ended_is_not_called_failed_for_sure(
+    admin_client, seaweed, s3client, make_bucket, short_budget
+):
+    """The endpoint takes the tags but answers after the page's budget: S3 holds them a moment later,
+    so the page may not say the save failed; it says the change may still be made."""
+    import re
+    from html import unescape
+
+    from console.models import AuditEvent
+    from tests.job_processes import Proxy
+
+    bucket = make_bucket("late")
+    s3client.put_object(Bucket=bucket, Key="doc.txt", Body=b"x")
+    with Proxy(seaweed.url) as proxy:
+        ep = Endpoint(name="late", url=proxy.url, addressing_style="path", access_key_id=seaweed.ids.access_key)
+        ep.credential_source = Endpoint.CredentialSource.KEYS
+        ep.set_secret_access_key(seaweed.ids.secret_key)
+        ep.save()
+        htmx = {"HTTP_HX_REQUEST": "true"}
+        form = admin_client.get(section_url("edit", "tags", ep, bucket, key="doc.txt"), **htmx).content.decode()
+        seen = unescape(re.search(r'name="seen" value="([^"]*)"', form).group(1))
+        proxy.rules.delay = lambda op, path: BUDGET + 1.0 if op == "PutObjectTagging" else 0.0
+        answer = admin_client.post(
+            section_url("save", "tags", ep, bucket),
+            {"key": "doc.txt", "seen": seen, "tag_key": ["team"], "tag_value": ["ops"]},
+            **htmx,
+        )
+        text = unescape(answer.content.decode())
+        assert f"did not answer within {BUDGET:g} s" in text
+        assert "The change was sent and may still be made" in text and "saved" not in text.lower()
+        event = AuditEvent.objects.get(action="object.tags.put")
+        assert event.outcome == "failed" and "may still be made" in event.error_message
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not s3client.get_object_tagging(Bucket=bucket, Key="doc.txt")["TagSet"]:
+            time.sleep(0.2)
+        assert s3client.get_object_tagging(Bucket=bucket, Key="doc.txt")["TagSet"] == [{"Key": "team", "Value": "ops"}]

@@ -101,4 +101,6 @@ def run_with_budget(function, params: dict) -> dict:
         return future.result(timeout=wait)
     except FutureTimeout:
         budget.spent = budget.deadline is not None
-        raise _timeout_error(budget) from None
+        error = _timeout_error(budget)
+        error.sent = True
+        raise error from None

@@ -40,7 +40,7 @@ from botocore.exceptions import (
 from django.conf import settings
 
 from buckets.s3.budget import run_with_budget, time_budget  # noqa: F401 - time_budget is part of the layer
-from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, TIMEOUT_CODE, S3Error  # noqa: F401
+from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, SENT_WRITE, TIMEOUT_CODE, S3Error  # noqa: F401
 from buckets.s3.fastparse import FastParserFactory
 
 if TYPE_CHECKING:
@@ -329,6 +329,8 @@ def _call(endpoint: Endpoint, operation: str, client, params: dict, expected: tu
         answer = run_with_budget(function, params)
     except (BotoCoreError, ClientError, S3Error) as exc:
         error = translate(exc)
+        if error.sent and is_write(operation) and SENT_WRITE not in error.message:
+            error.message += SENT_WRITE  # the page must not say it failed for sure
         _last_request_id.set(error.request_id)
         log.log(
             logging.DEBUG if error.code in expected else logging.INFO,

@@ -9,6 +9,10 @@ NOT_SUPPORTED_CODES = frozenset(
     {"NotImplemented", "NotSupported", "UnsupportedOperation", "XNotImplemented", "MethodNotAllowed"}
 )
 TIMEOUT_CODE = "EndpointTimeout"
+# Added to the message of a write that timed out after it was sent.
+SENT_WRITE = (
+    " The change was sent and may still be made when the endpoint answers: reload in a moment to see what it holds."
+)
 
 
 @dataclass
@@ -17,6 +21,7 @@ class S3Error(Exception):
     message: str = ""
     request_id: str = ""
     status: int | None = None
+    sent: bool = False  # timed out after the request went out: a write may still be made
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}" if self.message else self.code
