@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -291,6 +292,34 @@ def test_more_than_n_deletes_in_m_minutes_fires_once():
     event("alice", "object.put", bucket="b1", key="other")
     [alert] = Alert.objects.all()
     assert alert.rule == counting and "more than 2 deletes in 5 min" in alert.title
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_deletes_committed_at_once_fire_a_counting_rule_once():
+    """Four deletes at the same moment cross "more than 1 in 5 min" together: one alert, not one per event."""
+    writers, failures = 4, []
+    for round_ in range(8):
+        counting = rule(name=f"deletes-{round_}", condition=AlertRule.Condition.DELETES, threshold=1,
+                        window_minutes=5, bucket=f"race{round_}")  # fmt: skip
+        start = threading.Barrier(writers)
+
+        def delete(n: int, bucket: str = f"race{round_}") -> None:
+            try:
+                start.wait()
+                event("alice", "object.delete", bucket=bucket, key=f"k{n}")
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=delete, args=(n,)) for n in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        assert Alert.objects.filter(rule=counting).count() == 1, f"round {round_}"
 
 
 @pytest.mark.django_db

@@ -90,7 +90,9 @@ def event_recorded(event: AuditEvent) -> None:
         if not candidates:
             return
         with transaction.atomic():  # a savepoint: a failure here leaves the caller's transaction usable
-            for rule in candidates:
+            for rule in candidates:  # always in the rules' order: two events lock them alike
+                if rule.condition in COUNTED:
+                    _serialize(rule)
                 fired = _condition(rule, event)
                 if fired is not None:
                     fire(rule, event, group=fired)
@@ -120,12 +122,22 @@ def _filters_match(rule: AlertRule, event: AuditEvent) -> bool:
     return _matches(event.action, rule.action_pattern or default)
 
 
+COUNTED = (AlertRule.Condition.DELETES, AlertRule.Condition.DENIED)
+
+
+def _serialize(rule: AlertRule) -> None:
+    """Count and fire one counting rule at a time (until this transaction ends): events committed at the
+    same moment would each see the others, find no alert yet, and each fire one. On PostgreSQL a row lock
+    on the rule; SQLite's transactions already run one at a time (BEGIN IMMEDIATE)."""
+    list(AlertRule.objects.select_for_update().filter(pk=rule.pk).values_list("pk", flat=True))
+
+
 def _condition(rule: AlertRule, event: AuditEvent) -> str | None:
     """None when the rule does not fire; else the group it fires for ("" or the user counted)."""
     condition = rule.condition
     if condition == AlertRule.Condition.PUBLIC:
         return "" if became_public(event) else None
-    if condition not in (AlertRule.Condition.DELETES, AlertRule.Condition.DENIED):
+    if condition not in COUNTED:
         return ""
     window = timezone.now() - timedelta(minutes=rule.window_minutes or 1)
     events = AuditEvent.objects.filter(created_at__gte=window)
