@@ -163,6 +163,17 @@ def test_unversioned_bucket_shows_null_versions(admin_client, endpoint, s3client
     assert [(r["key"], r["version_id"], r["latest"], r["marker"]) for r in rows] == [("a.txt", "null", True, False)]
 
 
+def test_the_toggle_swaps_the_selection_bar_with_the_table(admin_client, endpoint, s3client, make_bucket, htmx_headers):
+    """The versions view has no selection: toggled by htmx (no page load), the bar goes and comes back."""
+    bucket = make_bucket("verbar")
+    s3client.put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    versions = admin_client.get(url("object_list", endpoint, bucket, versions="1"), **htmx_headers).content.decode()
+    objects = admin_client.get(url("object_list", endpoint, bucket), **htmx_headers).content.decode()
+    for fragment in (versions, objects):
+        assert fragment.lstrip().startswith('<div id="object-table"') and fragment.count('id="object-actions"') == 1
+    assert "data-selection-count" not in versions and "data-selection-count" in objects
+
+
 def test_prefix_scoped_user_sees_only_their_prefix(endpoint, s3client, make_bucket, django_user_model):
     bucket = make_bucket("verscope", versioned=True)
     for key in ["team/a.txt", "team/b.txt", "secret.txt", "teamwork.txt", "other/x.txt"]:

@@ -304,7 +304,7 @@ def test_deletes_committed_at_once_fire_a_counting_rule_once():
                         window_minutes=5, bucket=f"race{round_}")  # fmt: skip
         start = threading.Barrier(writers)
 
-        def delete(n: int, bucket: str = f"race{round_}") -> None:
+        def delete(n: int, bucket: str = f"race{round_}", start: threading.Barrier = start) -> None:
             try:
                 start.wait()
                 event("alice", "object.delete", bucket=bucket, key=f"k{n}")
