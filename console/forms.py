@@ -7,6 +7,7 @@ from django import forms
 
 from buckets import s3, vocabulary
 from console.models import Endpoint
+from console.record_edits import SeenField
 
 
 def parse_access_key_csv(text: str) -> tuple[str, str]:
@@ -39,6 +40,7 @@ class EndpointForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Stored encrypted and never shown again. Leave empty to keep the stored key.",
     )
+    seen = SeenField()  # the endpoint as the form was opened: a save compares (console.record_edits)
     keys_csv = forms.FileField(
         label="…or the access-keys CSV file",
         required=False,

@@ -23,7 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from buckets import s3
-from console import audit, lockout
+from console import audit, lockout, record_edits
 from console.models import (
     DirectoryGroupMapping,
     DirectoryMembership,
@@ -82,13 +82,16 @@ def endpoint_create(*, actor: audit.Actor, endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
-def endpoint_update(*, actor: audit.Actor, endpoint: Endpoint) -> Endpoint:
-    """Save an edited endpoint; the event's "before" is the stored row, read again here."""
-    before = _endpoint_snapshot(Endpoint.objects.get(pk=endpoint.pk))
-    with audit.change(actor, "endpoint.edit", endpoint=endpoint, before=before) as ev:
-        endpoint.save()
-        s3.forget_client(endpoint)  # new settings or credentials: a new client
-        ev.after = _endpoint_snapshot(endpoint)
+def endpoint_update(*, actor: audit.Actor, endpoint: Endpoint, seen: str = "") -> Endpoint:
+    """Save an edited endpoint unless someone saved it since ``seen`` (``record_edits.ChangedMeanwhile``);
+    the event's "before" is the stored row, read again here under a row lock."""
+    with record_edits.refusal_audited(actor, "endpoint.edit", endpoint=endpoint), transaction.atomic():
+        stored = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+        record_edits.check_unchanged(seen, record_edits.endpoint_state(stored))
+        with audit.change(actor, "endpoint.edit", endpoint=endpoint, before=_endpoint_snapshot(stored)) as ev:
+            endpoint.save()
+            ev.after = _endpoint_snapshot(endpoint)
+    s3.forget_client(endpoint)  # new settings or credentials: a new client
     return endpoint
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from buckets import s3
 from buckets.models import Bucket
-from console import access, audit, audit_rows, services
+from console import access, audit, audit_rows, record_edits, services
 from console.audit_visibility import visible_events
 from console.forms import EndpointForm
 from console.models import Endpoint
@@ -92,15 +92,23 @@ def endpoint_create(request):
 def endpoint_edit(request, pk: int):
     role = access.require_global_admin(request, action="endpoint.edit")
     endpoint = get_object_or_404(Endpoint, pk=pk)
-    form = EndpointForm(request.POST or None, request.FILES or None, instance=endpoint)
+    initial = {"seen": record_edits.seen_token(record_edits.endpoint_state(endpoint))}
+    form = EndpointForm(request.POST or None, request.FILES or None, instance=endpoint, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
         actor = audit.Actor.from_request(request, role)
-        endpoint = services.endpoint_update(actor=actor, endpoint=form.save(commit=False))
-        messages.success(request, f"Endpoint “{endpoint.name}” saved.")
-        return redirect("endpoint_list")
-    return render(
-        request, "console/endpoint_form.html", {"form": form, "endpoint": endpoint, "profiles": form.profiles}
-    )
+        try:
+            saved = services.endpoint_update(
+                actor=actor, endpoint=form.save(commit=False), seen=form.cleaned_data["seen"]
+            )
+        except record_edits.ChangedMeanwhile as exc:
+            record_edits.refused(form, exc)
+            status = 409
+        else:
+            messages.success(request, f"Endpoint “{saved.name}” saved.")
+            return redirect("endpoint_list")
+    context = {"form": form, "endpoint": endpoint, "profiles": form.profiles}
+    return render(request, "console/endpoint_form.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from console.models import Endpoint
+from console.record_edits import SeenField
 from watch import urlcheck
 from watch.models import AlertRule, Destination
 from watch.services import alerts
@@ -14,6 +15,8 @@ COUNTING = (AlertRule.Condition.DELETES, AlertRule.Condition.DENIED)
 
 
 class AlertRuleForm(forms.ModelForm):
+    seen = SeenField()  # the rule as the form was opened: a save compares (console.record_edits)
+
     class Meta:
         model = AlertRule
         fields = [
@@ -66,6 +69,7 @@ class AlertRuleForm(forms.ModelForm):
 
 
 class DestinationForm(forms.Form):
+    seen = SeenField()
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=Destination.Kind.choices, label="Type")
     url = forms.CharField(

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buckets.views.common import endpoint_or_404
-from console import access, audit
+from console import access, audit, record_edits
 from console.models import Role
 from watch.forms import AlertRuleForm, DestinationForm
 from watch.models import Alert, AlertRule, Delivery, Destination, DriftRun
@@ -42,12 +42,18 @@ def alert_rule_form(request, pk: int | None = None):
     """A new alert rule, or the one ``pk`` to edit."""
     role = access.require_global_admin(request, action="alert.rule.create" if pk is None else "alert.rule.edit")
     rule = AlertRule() if pk is None else get_object_or_404(AlertRule, pk=pk)
-    form = AlertRuleForm(request.POST or None, instance=rule)
-    if request.method == "POST" and form.is_valid():
-        rule = admin.rule_save(actor=_actor(request, role), form=form)
-        messages.success(request, f"Alert rule “{rule.name}” saved.")
-        return redirect("alerts_overview")
+    initial = {"seen": record_edits.seen_token(admin.rule_state(rule))} if rule.pk else {}
+    form = AlertRuleForm(request.POST or None, instance=rule, initial=initial)
     status = 422 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = admin.rule_save(actor=_actor(request, role), form=form)
+        except record_edits.ChangedMeanwhile as exc:
+            record_edits.refused(form, exc)
+            status = 409
+        else:
+            messages.success(request, f"Alert rule “{saved.name}” saved.")
+            return redirect("alerts_overview")
     return render(request, "watch/rule_form.html", {"form": form, "rule": rule}, status=status)
 
 
@@ -66,20 +72,29 @@ def alert_destination_form(request, pk: int | None = None):
     action = "alert.destination.create" if pk is None else "alert.destination.edit"
     role = access.require_global_admin(request, action=action)
     destination = Destination() if pk is None else get_object_or_404(Destination, pk=pk)
-    initial = {k: getattr(destination, k) for k in ("name", "kind", "recipients", "enabled")} if destination.pk else {}
+    initial = {}
+    if destination.pk:
+        initial = {k: getattr(destination, k) for k in ("name", "kind", "recipients", "enabled")}
+        initial["seen"] = record_edits.seen_token(admin.destination_state(destination))
     form = DestinationForm(
         request.POST or None, destination=destination, request_host=request.get_host(), initial=initial
     )
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         actor = _actor(request, role)
-        destination = admin.destination_save(actor=actor, destination=destination, data=form.cleaned_data)
-        messages.success(request, f"Destination “{destination.name}” saved. Send a test to check it.")
-        return redirect("alert_destination_edit", destination.pk)
+        try:
+            saved = admin.destination_save(actor=actor, destination=destination, data=form.cleaned_data)
+        except record_edits.ChangedMeanwhile as exc:
+            record_edits.refused(form, exc)
+            status = 409
+        else:
+            messages.success(request, f"Destination “{saved.name}” saved. Send a test to check it.")
+            return redirect("alert_destination_edit", saved.pk)
     log = []
     if destination.pk:
         log = Delivery.objects.filter(destination=destination).select_related("alert").prefetch_related("log")[:30]
     context = {"form": form, "destination": destination, "log": log}
-    return render(request, "watch/destination_form.html", context, status=422 if request.method == "POST" else 200)
+    return render(request, "watch/destination_form.html", context, status=status)
 
 
 @require_POST

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from console import audit
+from console import audit, record_edits
 from watch.models import Alert, AlertRule, Delivery, Destination
 from watch.services import alerts, deliveries
 
@@ -27,16 +27,32 @@ def destination_snapshot(destination: Destination) -> dict:
     }  # fmt: skip
 
 
+def rule_state(rule: AlertRule) -> dict:
+    return record_edits.state(rule_snapshot(rule))
+
+
+def destination_state(destination: Destination) -> dict:
+    return record_edits.state(
+        destination_snapshot(destination), destination.url_encrypted, destination.secret_encrypted
+    )
+
+
 def rule_save(*, actor: audit.Actor, form) -> AlertRule:
-    """Create or change a rule from its validated form."""
+    """Create or change a rule from its validated form, unless someone saved it since the form's ``seen``."""
     rule = form.instance
     creating = rule.pk is None
-    before = None if creating else rule_snapshot(AlertRule.objects.get(pk=rule.pk))
     action = "alert.rule.create" if creating else "alert.rule.edit"
-    with audit.change(actor, action, params={"name": form.cleaned_data["name"]}, before=before) as ev:
+    params = {"name": form.cleaned_data["name"]}
+    with record_edits.refusal_audited(actor, action, params=params):
         with transaction.atomic():
-            rule = form.save()
-        ev.after = rule_snapshot(rule)
+            before = None
+            if not creating:
+                stored = AlertRule.objects.select_for_update().get(pk=rule.pk)
+                record_edits.check_unchanged(form.cleaned_data.get("seen", ""), rule_state(stored))
+                before = rule_snapshot(stored)
+            with audit.change(actor, action, params=params, before=before) as ev:
+                rule = form.save()
+                ev.after = rule_snapshot(rule)
     alerts.rules_changed()
     return rule
 
@@ -48,10 +64,23 @@ def rule_delete(*, actor: audit.Actor, rule: AlertRule) -> None:
 
 
 def destination_save(*, actor: audit.Actor, destination: Destination, data: dict) -> Destination:
+    """Create or change a destination, unless someone saved it since the form's ``seen``."""
     creating = destination.pk is None
-    before = None if creating else destination_snapshot(Destination.objects.get(pk=destination.pk))
     action = "alert.destination.create" if creating else "alert.destination.edit"
-    with audit.change(actor, action, params={"name": data["name"]}, before=before) as ev:
+    params = {"name": data["name"]}
+    with record_edits.refusal_audited(actor, action, params=params), transaction.atomic():
+        before = None
+        if not creating:
+            stored = Destination.objects.select_for_update().get(pk=destination.pk)
+            record_edits.check_unchanged(data.get("seen", ""), destination_state(stored))
+            before = destination_snapshot(stored)
+        _destination_write(actor, action, destination, data, params, before)
+    alerts.rules_changed()
+    return destination
+
+
+def _destination_write(actor, action: str, destination: Destination, data: dict, params: dict, before) -> None:
+    with audit.change(actor, action, params=params, before=before) as ev:
         for name in ("name", "kind", "recipients", "enabled"):
             setattr(destination, name, data[name])
         if data.get("url"):
@@ -62,8 +91,6 @@ def destination_save(*, actor: audit.Actor, destination: Destination, data: dict
             destination.set_secret(data["secret"])
         destination.save()
         ev.after = destination_snapshot(destination)
-    alerts.rules_changed()
-    return destination
 
 
 def destination_delete(*, actor: audit.Actor, destination: Destination) -> None:
