@@ -10,9 +10,9 @@ so a second Save saves over it knowingly. A form posted without ``seen`` (a scri
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.core import signing
@@ -21,6 +21,7 @@ from buckets.services.sections import describe_changes, normalised
 from console import audit
 
 SALT = "console.record.seen"
+T = TypeVar("T")
 SECRETS = "stored URL or secret"  # the state's key for a digest of the encrypted fields (never shown)
 
 
@@ -83,6 +84,15 @@ class SeenField(forms.CharField):
 
     def __init__(self, **kwargs):
         super().__init__(required=False, widget=forms.HiddenInput, **kwargs)
+
+
+def save_unless_changed(form: forms.BaseForm, save: Callable[[], T]) -> T | None:
+    """``save()``; None when it was refused because the record changed meanwhile (the form then says so)."""
+    try:
+        return save()
+    except ChangedMeanwhile as exc:
+        refused(form, exc)
+        return None
 
 
 def refused(form: forms.BaseForm, error: ChangedMeanwhile) -> None:

@@ -97,16 +97,16 @@ def endpoint_edit(request, pk: int):
     status = 200
     if request.method == "POST" and form.is_valid():
         actor = audit.Actor.from_request(request, role)
-        try:
-            saved = services.endpoint_update(
+        saved = record_edits.save_unless_changed(
+            form,
+            lambda: services.endpoint_update(
                 actor=actor, endpoint=form.save(commit=False), seen=form.cleaned_data["seen"]
-            )
-        except record_edits.ChangedMeanwhile as exc:
-            record_edits.refused(form, exc)
-            status = 409
-        else:
+            ),
+        )
+        if saved is not None:
             messages.success(request, f"Endpoint “{saved.name}” saved.")
             return redirect("endpoint_list")
+        status = 409
     context = {"form": form, "endpoint": endpoint, "profiles": form.profiles}
     return render(request, "console/endpoint_form.html", context, status=status)
 

@@ -46,14 +46,11 @@ def alert_rule_form(request, pk: int | None = None):
     form = AlertRuleForm(request.POST or None, instance=rule, initial=initial)
     status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = admin.rule_save(actor=_actor(request, role), form=form)
-        except record_edits.ChangedMeanwhile as exc:
-            record_edits.refused(form, exc)
-            status = 409
-        else:
+        saved = record_edits.save_unless_changed(form, lambda: admin.rule_save(actor=_actor(request, role), form=form))
+        if saved is not None:
             messages.success(request, f"Alert rule “{saved.name}” saved.")
             return redirect("alerts_overview")
+        status = 409
     return render(request, "watch/rule_form.html", {"form": form, "rule": rule}, status=status)
 
 
@@ -82,14 +79,13 @@ def alert_destination_form(request, pk: int | None = None):
     status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         actor = _actor(request, role)
-        try:
-            saved = admin.destination_save(actor=actor, destination=destination, data=form.cleaned_data)
-        except record_edits.ChangedMeanwhile as exc:
-            record_edits.refused(form, exc)
-            status = 409
-        else:
+        saved = record_edits.save_unless_changed(
+            form, lambda: admin.destination_save(actor=actor, destination=destination, data=form.cleaned_data)
+        )
+        if saved is not None:
             messages.success(request, f"Destination “{saved.name}” saved. Send a test to check it.")
             return redirect("alert_destination_edit", saved.pk)
+        status = 409
     log = []
     if destination.pk:
         log = Delivery.objects.filter(destination=destination).select_related("alert").prefetch_related("log")[:30]
