@@ -184,8 +184,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
             return super().authenticate(request, **kwargs)
         except requests.HTTPError as exc:
             body = exc.response.text[:300] if exc.response is not None else ""
+            said = _token_error(exc.response)
             raise sso.Refusal(
-                "The provider refused the sign-in code: it has expired or was used already. Sign in again.",
+                f"The provider refused the sign-in code{f' ({said})' if said else ''}: it has expired or was used "
+                "already, or it does not match the sign-in this browser started (PKCE). Sign in again.",
                 code="code refused",
                 detail=body,
             ) from None
@@ -307,3 +309,16 @@ def logout_url(request) -> str | None:
         "client_id": settings.OIDC_RP_CLIENT_ID,
     }
     return f"{end}{'&' if '?' in end else '?'}{urlencode(query)}"
+
+
+def _token_error(response) -> str:
+    """The token endpoint's ``error: error_description`` (RFC 6749 5.2), short; "" when it gave none."""
+    try:
+        answer = response.json()
+    except (AttributeError, ValueError):
+        return ""
+    if not isinstance(answer, dict) or not isinstance(answer.get("error"), str):
+        return ""
+    description = answer.get("error_description")
+    said = f"{answer['error']}: {description}" if isinstance(description, str) and description else answer["error"]
+    return said[:160]

@@ -244,6 +244,8 @@ def test_the_sign_in_uses_pkce(oidc_on, teams):
     session.save()
     event = refused(callback(client, answer), "", "code refused")
     assert "invalid_grant" in event.params["detail"]
+    message = login_page_message(client)
+    assert "(invalid_grant" in message and "does not match the sign-in this browser started" in message
     assert not User.objects.exists()
 
 
