@@ -37,9 +37,11 @@ class ChangedMeanwhile(Exception):
         )
 
 
-def state(snapshot: dict, *encrypted: str) -> dict:
-    """What is compared: the audit snapshot, and a digest of the encrypted fields (a replaced secret)."""
-    out = normalised(snapshot)
+def state(snapshot: dict, *encrypted: str, labels: dict[str, str] | None = None) -> dict:
+    """What is compared: the snapshot under the names the form shows (``labels``, else "Field name"), and a
+    digest of the encrypted fields (a replaced secret)."""
+    labels = labels or {}
+    out = normalised({labels.get(k) or k.replace("_", " ").capitalize(): v for k, v in snapshot.items()})
     if encrypted:
         out[SECRETS] = hashlib.sha256("\x00".join(encrypted).encode()).hexdigest()[:16]
     return out
@@ -49,9 +51,13 @@ ENDPOINT_FIELDS = ("name", "url", "region", "addressing_style", "verify_tls", "c
                    "access_key_id", "storage_classes")  # fmt: skip
 
 
+ENDPOINT_LABELS = {"url": "Endpoint URL", "verify_tls": "Verify TLS certificates"}
+
+
 def endpoint_state(endpoint) -> dict:
     """What an endpoint's edit form shows, and whether its secret key was replaced."""
-    return state({name: getattr(endpoint, name) for name in ENDPOINT_FIELDS}, endpoint.secret_access_key_encrypted)
+    shown = {name: getattr(endpoint, name) for name in ENDPOINT_FIELDS}
+    return state(shown, endpoint.secret_access_key_encrypted, labels=ENDPOINT_LABELS)
 
 
 def seen_token(now: dict) -> str:

@@ -107,6 +107,8 @@ def endpoint_edit(request, pk: int):
             messages.success(request, f"Endpoint “{saved.name}” saved.")
             return redirect("endpoint_list")
         status = 409
+    if request.method == "POST":
+        endpoint.refresh_from_db()  # the form changed the instance: the page names the stored endpoint
     context = {"form": form, "endpoint": endpoint, "profiles": form.profiles}
     return render(request, "console/endpoint_form.html", context, status=status)
 

@@ -46,7 +46,7 @@ def test_an_endpoint_saved_meanwhile_is_not_overwritten(admins):
     refused = anna.post(edit, form_data(name="minio-main", secret_access_key="", seen=annas_form))
     page = unescape(refused.content.decode())
     assert refused.status_code == 409 and CHANGED in page
-    assert "region: “us-east-1” → “eu-west-1”" in page
+    assert "Region: “us-east-1” → “eu-west-1”" in page and "Edit endpoint “minio-prod”" in page
     assert 'value="minio-main"' in page  # what Anna typed is still in the form
     endpoint.refresh_from_db()
     assert (endpoint.name, endpoint.region) == ("minio-prod", "eu-west-1")
@@ -101,7 +101,7 @@ def test_an_alert_rule_saved_meanwhile_is_not_overwritten(admins):
     annas_form = _seen(anna.get(edit))
     assert bert.post(edit, {**fields, "threshold": "50", "seen": _seen(bert.get(edit))}).status_code == 302
     refused = anna.post(edit, {**fields, "window_minutes": "1", "seen": annas_form})
-    assert refused.status_code == 409 and "threshold: “5” → “50”" in unescape(refused.content.decode())
+    assert refused.status_code == 409 and "More than N events: “5” → “50”" in unescape(refused.content.decode())
     rule.refresh_from_db()
     assert (rule.threshold, rule.window_minutes) == (50, 10)
     assert AuditEvent.objects.filter(action="alert.rule.edit", outcome="failed", error_code="Conflict").count() == 1

@@ -51,6 +51,8 @@ def alert_rule_form(request, pk: int | None = None):
             messages.success(request, f"Alert rule “{saved.name}” saved.")
             return redirect("alerts_overview")
         status = 409
+    if request.method == "POST" and rule.pk:
+        rule.refresh_from_db()  # the form changed the instance: the page names the stored rule
     return render(request, "watch/rule_form.html", {"form": form, "rule": rule}, status=status)
 
 

@@ -27,14 +27,18 @@ def destination_snapshot(destination: Destination) -> dict:
     }  # fmt: skip
 
 
+RULE_LABELS = {"action_pattern": "Actions", "actor": "User", "threshold": "More than N events",
+               "window_minutes": "Within M minutes"}  # fmt: skip
+DESTINATION_LABELS = {"kind": "Type", "url": "URL", "has_secret": "Signing secret set"}
+
+
 def rule_state(rule: AlertRule) -> dict:
-    return record_edits.state(rule_snapshot(rule))
+    return record_edits.state(rule_snapshot(rule), labels=RULE_LABELS)
 
 
 def destination_state(destination: Destination) -> dict:
-    return record_edits.state(
-        destination_snapshot(destination), destination.url_encrypted, destination.secret_encrypted
-    )
+    encrypted = (destination.url_encrypted, destination.secret_encrypted)
+    return record_edits.state(destination_snapshot(destination), *encrypted, labels=DESTINATION_LABELS)
 
 
 def rule_save(*, actor: audit.Actor, form) -> AlertRule:
