@@ -97,10 +97,11 @@ class Section:
 
 
 # --- why a section cannot be edited right now ------------------------------------------------------
-def _object_lock_blocked(target: Target, value: Any) -> str:
-    if not (value and value["enabled"]):
-        return "Object lock can only be enabled when a bucket is created."
-    return ""
+def _object_lock_initial(value: Any) -> dict:
+    return {
+        "lock_enabled": "1" if value and value["enabled"] else "",
+        **{k: (value or {}).get(k) for k in ("mode", "days", "years")},
+    }
 
 
 def _acl_blocked(target: Target, value: Any) -> str:
@@ -239,8 +240,8 @@ BUCKET_SECTIONS = [
     ),
     Section(
         "bucket", "object-lock", "Object lock", bs.getter(s3.get_object_lock),
-        form=setting_forms.ObjectLockForm, write=bs.write_object_lock, blocked=_object_lock_blocked,
-        initial=lambda v: {k: (v or {}).get(k) for k in ("mode", "days", "years")},
+        form=setting_forms.ObjectLockForm, write=bs.write_object_lock,
+        initial=_object_lock_initial,
     ),
     Section(
         "bucket", "website", "Static website hosting", bs.getter(s3.get_bucket_website),

@@ -354,8 +354,25 @@ def test_object_lock_defaults(clients, endpoint, readonly_endpoint, s3client, ma
     plain = make_bucket("nolock")
     record(endpoint, plain)
     shown = admin.get(url("bucket_setting", endpoint, plain, "object-lock"), **HTMX)
-    assert "can only be enabled when a bucket is created" in shown.text
-    assert url("bucket_setting_edit", endpoint, plain, "object-lock") not in shown.text
+    assert "It can be enabled on a versioned bucket, and then never turned off" in shown.text
+    form = admin.get(url("bucket_setting_edit", endpoint, plain, "object-lock"), **HTMX).text
+    assert "Enable object lock on this bucket" in form and "cannot be turned off again" in form
+    enable = url("bucket_setting_save", endpoint, plain, "object-lock")
+    unticked = admin.post(enable, {"lock_enabled": "", "mode": "GOVERNANCE", "days": "1"}, **HTMX)
+    assert unticked.status_code == 422 and "Tick “Enable object lock on this bucket”" in unticked.text
+    assert "(NotEditable)" not in unticked.text and 'name="enable"' in unticked.text  # the box is still there
+    unversioned = admin.post(enable, {"lock_enabled": "", "enable": "on"}, **HTMX)
+    assert unversioned.status_code == 422 and "needs versioning: turn versioning on first" in unversioned.text
+    with pytest.raises(s3client.exceptions.ClientError, match="ObjectLockConfigurationNotFound"):
+        s3client.get_object_lock_configuration(Bucket=plain)  # nothing was written
+    s3client.put_bucket_versioning(Bucket=plain, VersioningConfiguration={"Status": "Enabled"})
+    s3client.put_object(Bucket=plain, Key="already-here.txt", Body=b"x")  # S3 allows it on a bucket in use
+    enabled = admin.post(enable, {"lock_enabled": "", "enable": "on", "mode": "GOVERNANCE", "days": "2"}, **HTMX)
+    assert enabled.status_code == 200 and "Governance</strong>, 2 days" in enabled.text
+    config = s3client.get_object_lock_configuration(Bucket=plain)["ObjectLockConfiguration"]
+    assert config == {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2}}}
+    events = AuditEvent.objects.filter(action="bucket.object_lock.put").order_by("seq")
+    assert [e.outcome for e in events] == ["failed", "failed", "ok"]
 
     locked = f"lock-{plain[7:]}"
     s3client.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
@@ -369,7 +386,7 @@ def test_object_lock_defaults(clients, endpoint, readonly_endpoint, s3client, ma
         assert done.status_code == 200 and "Compliance</strong>, 1 year" in done.text
         rule = s3client.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]["Rule"]
         assert rule == {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 1}}
-        assert AuditEvent.objects.get(action="bucket.object_lock.put").after["years"] == 1
+        assert AuditEvent.objects.filter(action="bucket.object_lock.put").latest("seq").after["years"] == 1
         # the read-only identity is refused by S3: shown in the form
         record(readonly_endpoint, locked)
         ro = url("bucket_setting_save", readonly_endpoint, locked, "object-lock")

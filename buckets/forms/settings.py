@@ -83,6 +83,14 @@ class OwnershipForm(SectionForm):
 
 
 class ObjectLockForm(SectionForm):
+    # Whether the bucket had object lock when the form was opened: only what the form shows (the save
+    # decides from what S3 holds then).
+    lock_enabled = forms.CharField(required=False, widget=forms.HiddenInput)  # "1" or ""
+    enable = forms.BooleanField(
+        required=False,
+        label="Enable object lock on this bucket",
+        help_text="It cannot be turned off again, and the bucket's versioning can then never be suspended.",
+    )
     mode = forms.ChoiceField(
         label="Default retention",
         required=False,

@@ -9,6 +9,7 @@ NOT_SUPPORTED_CODES = frozenset(
     {"NotImplemented", "NotSupported", "UnsupportedOperation", "XNotImplemented", "MethodNotAllowed"}
 )
 TIMEOUT_CODE = "EndpointTimeout"
+CONSOLE_CODES = frozenset({"NotEditable"})  # refusals of the console's own: their message is the whole text
 # Added to the message of a write that timed out after it was sent.
 SENT_WRITE = (
     " The change was sent and may still be made when the endpoint answers: reload in a moment to see what it holds."
@@ -37,7 +38,7 @@ class S3Error(Exception):
     @property
     def user_message(self) -> str:
         """A sentence for the page: what went wrong, in words, with the S3 code."""
-        if self.timed_out:
+        if self.timed_out or self.code in CONSOLE_CODES:
             return self.message
         hint = FRIENDLY.get(self.code)
         text = hint or self.message or "The S3 server refused the request."

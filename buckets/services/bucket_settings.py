@@ -101,6 +101,15 @@ def write_ownership(target: Target, data: dict, before: Any) -> None:
 
 
 def write_object_lock(target: Target, data: dict, before: Any) -> None:
+    """The default retention; on a bucket without object lock, enabling it first (S3 has allowed that on
+    existing versioned buckets since 2023): only when the form's box is ticked, and only on a versioned bucket."""
+    if not (before and before["enabled"]):
+        if not data.get("enable"):
+            raise s3.S3Error("NotEditable", "Tick “Enable object lock on this bucket”: it cannot be turned off again.")
+        if s3.get_bucket_versioning(endpoint=target.endpoint, bucket=target.bucket)["status"] != "Enabled":
+            raise s3.S3Error(
+                "NotEditable", "Object lock needs versioning: turn versioning on first, in the Versioning card."
+            )
     s3.put_object_lock(
         endpoint=target.endpoint, bucket=target.bucket, mode=data["mode"], days=data["days"], years=data["years"]
     )
