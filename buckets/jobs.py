@@ -253,7 +253,9 @@ class Progress:
         self.job.total = total
 
     def advance(self, count: int, nbytes: int = 0) -> None:
-        """Count entries done; written at most once a second (so per object is fine), and at each checkpoint."""
+        """Count entries done; written at most once a second (so per object is fine), and at each checkpoint.
+        A run whose job another worker has taken over stops here (every kind of job counts what it did)."""
+        self.still_ours()
         self._done += count
         self._bytes += nbytes
         if time.monotonic() - self._written >= FLUSH_SECONDS:

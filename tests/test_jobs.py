@@ -109,6 +109,9 @@ def test_a_worker_that_lost_its_lease_writes_nothing_more(endpoint, make_bucket)
     Job.objects.filter(pk=job.pk).update(lease_owner="you")  # taken over while "me" looked dead
     with pytest.raises(jobs.LeaseLost):
         progress.note("still here")
+    progress.lost.set()  # what the heartbeat does when it sees the take-over: the next count stops the run
+    with pytest.raises(jobs.LeaseLost):
+        progress.advance(1)
     assert not jobs.finish(job, owner="me", outcome=jobs.Outcome("done"))
     assert jobs.finish(job, owner="you", outcome=jobs.Outcome("done"))
     assert not jobs.finish(job, owner="you", outcome=jobs.Outcome("done again"))
