@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_DOWN = (
@@ -190,6 +191,9 @@ class Rules:
 
     delay: Callable[[str, str], float] = lambda op, path: 0.0
     throttle: Callable[[str, str], bool] = lambda op, path: False
+    # A canned answer (status, headers, body) instead of forwarding, or None: e.g. a refusal AWS makes
+    # and the server behind the proxy does not.
+    answer: Callable[[str, str, Any], tuple[int, dict, bytes] | None] = lambda op, path, headers: None
     seen: dict[str, int] = field(default_factory=dict)  # requests by operation
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -215,8 +219,8 @@ class Proxy:
                 pass
 
             def handle_one(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"  # botocore's uploads
+                body = self._chunks() if chunked else self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 op = operation(self.command, self.path, self.headers)
                 with proxy.rules.lock:
                     proxy.rules.seen[op] = proxy.rules.seen.get(op, 0) + 1
@@ -224,27 +228,44 @@ class Proxy:
                     time.sleep(pause)
                 if proxy.rules.throttle(op, self.path):
                     return self._answer(503, {"Content-Type": "application/xml"}, SLOW_DOWN)
+                if (canned := proxy.rules.answer(op, self.path, self.headers)) is not None:
+                    return self._answer(*canned)
                 upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
                 try:
-                    upstream.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+                    upstream.request(
+                        self.command, self.path, body=body, headers=dict(self.headers.items()), encode_chunked=chunked
+                    )
                     answer = upstream.getresponse()
                     data = answer.read()
-                    skip = {"transfer-encoding", "connection", "content-length"}
-                    headers = {k: v for k, v in answer.getheaders() if k.lower() not in skip}
+                    skip = {"transfer-encoding", "connection"} | (
+                        {"content-length"} if self.command != "HEAD" else set()
+                    )
+                    headers = {k: v for k, v in answer.getheaders() if k.lower() not in skip}  # HEAD: the object's
                     self._answer(answer.status, headers, data)
                 finally:
                     upstream.close()
+
+            def _chunks(self) -> bytes:
+                """A chunked body, its framing removed (forwarded chunked again)."""
+                data = []
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    data.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline().strip():  # trailers, up to the blank line
+                    pass
+                return b"".join(data)
 
             def _answer(self, status: int, headers: dict, data: bytes):
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
+                if not any(name.lower() == "content-length" for name in headers):
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = handle_one
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

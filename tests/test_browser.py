@@ -310,3 +310,58 @@ def test_a_default_retention_sends_every_part_through_the_console(
                 Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"], BypassGovernanceRetention=True
             )
         s3client.delete_bucket(Bucket=bucket)
+
+
+LOCK_REFUSAL = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidRequest</Code><Message>Content-MD5 OR '
+    b"x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters</Message></Error>"
+)
+
+
+def test_a_browser_put_that_object_lock_refuses_goes_through_the_console(
+    page, live_server, operator_user, make_bucket, s3client, seaweed, tmp_path
+):
+    """AWS refuses a presigned PUT (whole file or part) without a checksum once a default retention is set;
+    the console's plan did not know yet (set outside, or its remembered answer a minute old). A proxy in
+    front of SeaweedFS answers as AWS does: the files still arrive, through the console, and say so."""
+    from console.models import Endpoint
+    from tests.job_processes import Proxy
+
+    bucket = make_bucket("lockref")
+    origin = live_server.url
+    s3client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [upload.upload_rule(origin)]})
+    (tmp_path / "small.txt").write_bytes(b"small\n")
+    big = os.urandom(9 * MiB)
+    (tmp_path / "big.bin").write_bytes(big)
+
+    def aws_refusal(op, path, headers):
+        presigned = "X-Amz-Signature=" in path
+        checksum = headers.get("Content-MD5") or any(h.lower().startswith("x-amz-checksum-") for h in headers)
+        if op == "PUT" and presigned and not checksum:
+            cors = {"Content-Type": "application/xml", "Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            return 400, cors, LOCK_REFUSAL
+        return None
+
+    with Proxy(seaweed.url) as proxy:
+        endpoint = Endpoint(
+            name="aws-like", url=proxy.url, addressing_style="path", access_key_id=seaweed.ids.access_key
+        )
+        endpoint.credential_source = Endpoint.CredentialSource.KEYS
+        endpoint.set_secret_access_key(seaweed.ids.secret_key)
+        endpoint.save()
+        proxy.rules.answer = aws_refusal
+        to_s3 = requests_to(page, proxy.url)
+        log_in(page, origin, operator_user)
+        for name in ("big.bin", "small.txt"):  # refused parts, then a refused whole-file PUT
+            panel = open_panel(page, origin, endpoint, bucket)
+            expect(panel).to_have_attribute("data-method", "direct")
+            tried = len(to_s3)
+            page.set_input_files("[data-upload-panel] input[data-file-input=files]", tmp_path / name)
+            panel.locator("[data-upload-go]").click()
+            expect(panel.locator("[data-batch-summary]")).to_contain_text("Uploaded 1 file", timeout=30_000)
+            expect(panel.locator(".upload-file").first).to_contain_text("Done (through the console)")
+            assert [r for r in to_s3[tried:] if r.startswith("PUT ")], name  # S3 was tried first, and refused
+    assert s3client.get_object(Bucket=bucket, Key="small.txt")["Body"].read() == b"small\n"
+    assert s3client.head_object(Bucket=bucket, Key="big.bin")["ContentLength"] == len(big)
+    events = {e.key: e.params["method"] for e in AuditEvent.objects.filter(action="object.upload", outcome="ok")}
+    assert events == {"small.txt": "fallback", "big.bin": "fallback"}  # a refused PUT carried nothing

@@ -32,6 +32,16 @@ export class Route {
   }
 }
 
+/**
+ * S3 refused a PUT from the browser because the bucket's object lock asks for a checksum that a presigned
+ * request cannot carry: the default retention was set after the console planned this upload (outside the
+ * console, or the console's remembered answer was still a minute old). Those bytes, and the batch's next
+ * ones, go through the console, which adds it.
+ */
+function lockRefused(xhr) {
+  return xhr.status === 400 && /Object ?Lock/i.test(xhr.responseText || "");
+}
+
 export class FileJob {
   /**
    * @param {object} o
@@ -134,8 +144,9 @@ export class FileJob {
         if (this.route.direct && this.plan.put) {
           const xhr = await this.direct(this.plan.put.url, this.file, this.plan.put.headers, 1);
           if (xhr) {
-            if (!succeeded(xhr)) throw s3Error(xhr, 1);
-            return;
+            if (succeeded(xhr)) return;
+            if (!lockRefused(xhr)) throw s3Error(xhr, 1);
+            this.route.fallBack(); // the console adds the checksum S3 asks for
           }
         }
         await this.api.putWhole(this.plan.token, this.file, this.progressOf(1));
@@ -165,7 +176,9 @@ export class FileJob {
       const url = await this.partUrl(number);
       if (this.state !== State.UPLOADING) throw cancelled(); // cancelled (or failed) while the URL was signed
       const xhr = await this.direct(url, this.blob(number), {}, number);
-      if (xhr) {
+      if (xhr && !succeeded(xhr) && lockRefused(xhr)) {
+        this.route.fallBack(); // the console adds the checksum S3 asks for
+      } else if (xhr) {
         if (!succeeded(xhr)) {
           this.urls.delete(number); // it may have expired: sign a fresh one for the next try
           throw s3Error(xhr, number);
@@ -189,7 +202,7 @@ export class FileJob {
   async direct(url, body, headers, number) {
     try {
       const xhr = await send("PUT", url, body, { headers, ...this.progressOf(number) });
-      this.methods.add("direct");
+      if (succeeded(xhr)) this.methods.add("direct"); // a refused PUT carried nothing
       return xhr;
     } catch (error) {
       if (!error.network) throw error;
