@@ -49,17 +49,7 @@ class EndpointForm(forms.ModelForm):
 
     class Meta:
         model = Endpoint
-        fields = [
-            "name",
-            "url",
-            "region",
-            "addressing_style",
-            "verify_tls",
-            "credential_source",
-            "profile",
-            "access_key_id",
-            "storage_classes",
-        ]
+        fields = list(Endpoint.EDITED)
         widgets = {"profile": forms.TextInput(attrs={"list": "aws-profiles"})}
 
     def __init__(self, *args, **kwargs):

@@ -66,6 +66,10 @@ class Endpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What an admin edits (the form's fields; what an edit made meanwhile is compared on).
+    EDITED = ("name", "url", "region", "addressing_style", "verify_tls", "credential_source", "profile",
+              "access_key_id", "storage_classes")  # fmt: skip
+
     class Meta:
         ordering = ["name"]
 

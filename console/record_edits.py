@@ -47,17 +47,20 @@ def state(snapshot: dict, *encrypted: str, labels: dict[str, str] | None = None)
     return out
 
 
-ENDPOINT_FIELDS = ("name", "url", "region", "addressing_style", "verify_tls", "credential_source", "profile",
-                   "access_key_id", "storage_classes")  # fmt: skip
-
-
 ENDPOINT_LABELS = {"url": "Endpoint URL", "verify_tls": "Verify TLS certificates"}
 
 
 def endpoint_state(endpoint) -> dict:
     """What an endpoint's edit form shows, and whether its secret key was replaced."""
-    shown = {name: getattr(endpoint, name) for name in ENDPOINT_FIELDS}
+    shown = {name: getattr(endpoint, name) for name in endpoint.EDITED}
     return state(shown, endpoint.secret_access_key_encrypted, labels=ENDPOINT_LABELS)
+
+
+def locked_unchanged(model, pk: int, seen: str, state_of: Callable[[Any], dict]):
+    """The stored row, locked until the save's transaction ends, after ``check_unchanged`` against it."""
+    stored = model.objects.select_for_update().get(pk=pk)
+    check_unchanged(seen, state_of(stored))
+    return stored
 
 
 def seen_token(now: dict) -> str:

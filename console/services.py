@@ -86,8 +86,7 @@ def endpoint_update(*, actor: audit.Actor, endpoint: Endpoint, seen: str = "") -
     """Save an edited endpoint unless someone saved it since ``seen`` (``record_edits.ChangedMeanwhile``);
     the event's "before" is the stored row, read again here under a row lock."""
     with record_edits.refusal_audited(actor, "endpoint.edit", endpoint=endpoint), transaction.atomic():
-        stored = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
-        record_edits.check_unchanged(seen, record_edits.endpoint_state(stored))
+        stored = record_edits.locked_unchanged(Endpoint, endpoint.pk, seen, record_edits.endpoint_state)
         with audit.change(actor, "endpoint.edit", endpoint=endpoint, before=_endpoint_snapshot(stored)) as ev:
             endpoint.save()
             ev.after = _endpoint_snapshot(endpoint)

@@ -47,16 +47,14 @@ def rule_save(*, actor: audit.Actor, form) -> AlertRule:
     creating = rule.pk is None
     action = "alert.rule.create" if creating else "alert.rule.edit"
     params = {"name": form.cleaned_data["name"]}
-    with record_edits.refusal_audited(actor, action, params=params):
-        with transaction.atomic():
-            before = None
-            if not creating:
-                stored = AlertRule.objects.select_for_update().get(pk=rule.pk)
-                record_edits.check_unchanged(form.cleaned_data.get("seen", ""), rule_state(stored))
-                before = rule_snapshot(stored)
-            with audit.change(actor, action, params=params, before=before) as ev:
-                rule = form.save()
-                ev.after = rule_snapshot(rule)
+    with record_edits.refusal_audited(actor, action, params=params), transaction.atomic():
+        before = None
+        if not creating:
+            seen = form.cleaned_data.get("seen", "")
+            before = rule_snapshot(record_edits.locked_unchanged(AlertRule, rule.pk, seen, rule_state))
+        with audit.change(actor, action, params=params, before=before) as ev:
+            rule = form.save()
+            ev.after = rule_snapshot(rule)
     alerts.rules_changed()
     return rule
 
@@ -75,8 +73,7 @@ def destination_save(*, actor: audit.Actor, destination: Destination, data: dict
     with record_edits.refusal_audited(actor, action, params=params), transaction.atomic():
         before = None
         if not creating:
-            stored = Destination.objects.select_for_update().get(pk=destination.pk)
-            record_edits.check_unchanged(data.get("seen", ""), destination_state(stored))
+            stored = record_edits.locked_unchanged(Destination, destination.pk, data.get("seen", ""), destination_state)
             before = destination_snapshot(stored)
         _destination_write(actor, action, destination, data, params, before)
     alerts.rules_changed()
