@@ -11,12 +11,14 @@ in the page's time zone (read once per table), and ``ago`` gives ``|ago``'s text
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -27,9 +29,23 @@ _PATH_SAFE = "!$&'()*+,;=/~:@"
 _STR_SLOT, _INT_SLOT = "zzrowslotzz", 987654321
 
 
+_SPECIAL = re.compile(r"[&<>\"']").search  # what escape() replaces; most values hold none of it
+
+
 def esc(value: Any) -> str:
     """Escaped text for an element or an attribute value; None is empty."""
-    return "" if value is None else escape(str(value), quote=True)
+    if value is None:
+        return ""
+    text = str(value)
+    return escape(text, quote=True) if _SPECIAL(text) else text
+
+
+def number_maker() -> Callable[[int], str]:
+    """``|intcomma`` for the rows of one table: Python's own grouping in English (a fifth of the cost)."""
+    language = get_language() or ""
+    if language == "en" or language.startswith("en-"):
+        return lambda n: f"{n:,}" if isinstance(n, int) else intcomma(n)
+    return intcomma
 
 
 def url_maker(viewname: str, *args: Any, int_slot: bool = False) -> Callable[[Any], str]:
@@ -98,33 +114,49 @@ _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def _since(d: datetime, now: datetime, strings: dict[str, _Plural], separator: str) -> str:
     """django.utils.timesince.timesince(d, now) (depth 2) for aware datetimes, with its translated units cached."""
-    now = now.astimezone(d.tzinfo)
     delta = now - d
-    if delta.days * 86400 + delta.seconds <= 0:
-        return (strings["minute"] % {"num": 0}).replace(" ", "\xa0")
-    total_months = (now.year - d.year) * 12 + (now.month - d.month)
-    if d.day > now.day or (d.day == now.day and d.time() > now.time()):
-        total_months -= 1
-    years, months = divmod(total_months, 12)
-    pivot = d
-    if years or months:
-        year, month = d.year + years, d.month + months
-        if month > 12:
-            month, year = month - 12, year + 1
-        pivot = datetime(year, month, min(_MONTH_DAYS[month - 1], d.day), d.hour, d.minute, d.second, tzinfo=d.tzinfo)
-    remaining = (now - pivot).total_seconds()
-    partials = [years, months]
+    seconds = delta.days * 86400 + delta.seconds
+    if seconds <= 0:
+        return _nb(strings["minute"], 0)
+    if delta.days < 27:  # no calendar month (28 days at least, a DST hour aside): no month arithmetic
+        partials = [0, 0]
+        remaining = delta.total_seconds()
+    else:
+        now = now.astimezone(d.tzinfo)
+        total_months = (now.year - d.year) * 12 + (now.month - d.month)
+        if d.day > now.day or (d.day == now.day and d.time() > now.time()):
+            total_months -= 1
+        years, months = divmod(total_months, 12)
+        pivot = d
+        if years or months:
+            year, month = d.year + years, d.month + months
+            if month > 12:
+                month, year = month - 12, year + 1
+            day = min(_MONTH_DAYS[month - 1], d.day)
+            pivot = datetime(year, month, day, d.hour, d.minute, d.second, tzinfo=d.tzinfo)
+        remaining = (now - pivot).total_seconds()
+        partials = [years, months]
     for chunk in _CHUNKS:
         count = int(remaining // chunk)
         partials.append(count)
         remaining -= chunk * count
     first = next((i for i, value in enumerate(partials) if value), None)
     if first is None:
-        return (strings["minute"] % {"num": 0}).replace(" ", "\xa0")
-    units = [strings[_KEYS[first]] % {"num": partials[first]}]
+        return _nb(strings["minute"], 0)
+    unit = _nb(strings[_KEYS[first]], partials[first])
     if first + 1 < len(partials) and partials[first + 1]:
-        units.append(strings[_KEYS[first + 1]] % {"num": partials[first + 1]})
-    return separator.join(unit.replace(" ", "\xa0") for unit in units)
+        return unit + separator + _nb(strings[_KEYS[first + 1]], partials[first + 1])
+    return unit
+
+
+def _nb(plural: _Plural, n: int) -> str:
+    """One unit as timesince shows it ("3\xa0hours"): translated, with a no-break space."""
+    return _nb_unit(plural.language, plural.singular, plural.plural, n)
+
+
+@functools.lru_cache(maxsize=4096)
+def _nb_unit(language: str | None, singular: str, plural: str, n: int) -> str:
+    return _unit(language, singular, plural, n).replace(" ", "\xa0")
 
 
 def ago_maker(now: datetime | None = None) -> Callable[[datetime | None], str]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
@@ -75,11 +78,33 @@ def test_ago_says_what_timesince_says():
         86400 * 40,
         86400 * 400,
         *range(0, 10**9, 999_983),
+        *range(0, 86400 * 62, 7_919),  # the first two months closely: the fast path and the month arithmetic
     ]:
         value = now - timedelta(seconds=seconds + rng.random())
         expected = "just now" if now - value < timedelta(minutes=1) else f"{timesince(value, now)} ago"
         assert rows.ago(value, now) == expected
     assert rows.ago(None) == "" and rows.ago(now + timedelta(hours=1), now) == "just now"
+
+
+def test_ago_says_what_timesince_says_across_a_dst_change():
+    """Times in a zone with daylight saving, around its change (a calendar month of 27 days 23 hours)."""
+    zone = ZoneInfo("America/New_York")
+    now = datetime(2026, 3, 14, 10, 0, tzinfo=zone)
+    for hours in range(24 * 25, 24 * 31):
+        value = now - timedelta(hours=hours, minutes=30)
+        assert rows.ago(value, now) == f"{timesince(value, now)} ago"
+
+
+def test_numbers_are_grouped_as_intcomma_groups_them():
+    number = rows.number_maker()
+    for n in [0, 7, 999, 1000, 1234567, -1234567, 10**15]:
+        assert number(n) == intcomma(n)
+
+
+def test_esc_escapes_what_escape_escapes():
+    for text in ["plain", XSS, "a&b", '"q"', "it's", "<>", 12, "", "é ü"]:
+        assert rows.esc(text) == escape(str(text))
+    assert rows.esc(None) == ""
 
 
 @pytest.mark.parametrize("name", ["bucket-1", "a.b-c", XSS, "sp ace%25?#"])
@@ -104,7 +129,7 @@ def test_bucket_rows_are_the_template_rows():
             object_count=1234567 * i, total_bytes=10**9 * i,
         )  # fmt: skip
     buckets = list(Bucket.objects.select_related("endpoint"))
-    new = bucket_rows(list(listed_buckets(Bucket.objects.all())))
+    new = bucket_rows(listed_buckets(Bucket.objects.all()))
     assert _same(new) == _same(_template(OLD_BUCKET_ROW, buckets=buckets))
     assert "<img" not in new and "&lt;img src=x onerror=alert(1)&gt;&amp;amp;" in new
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import BigIntegerField, Count, DateTimeField, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from buckets.models import Bucket
 from catalog.models import ClassStat, Entry, IndexedBucket, OutsideChange, PrefixStat, Snapshot
 from catalog.services import stats
 from catalog.services.search import freshness, scope_q
@@ -150,15 +152,21 @@ def endpoint_totals(endpoint, user) -> list[dict]:
 def with_bucket_sizes(buckets: QuerySet) -> QuerySet:
     """``buckets`` (a Bucket queryset) with ``ix_count``, ``ix_bytes`` and ``ix_at`` from the index, in the same query.
 
-    For the bucket list; the three are None for a bucket never indexed completely.
+    For the bucket list; the three are None for a bucket never indexed completely. Each is a scalar
+    subquery written out (Django compiles three ``Subquery`` annotations in ~1.4 ms, these in ~0.4);
+    they name the outer table, so ``buckets`` must be the outermost query, never a subquery itself.
     """
-    indexed = IndexedBucket.objects.filter(
-        endpoint_id=OuterRef("endpoint_id"), bucket=OuterRef("name"), indexed_at__isnull=False
-    ).order_by()  # one row by the unique (endpoint, bucket): no join for the model's ordering
-    return buckets.annotate(**{
-        name: Subquery(indexed.values(column)[:1])
-        for name, column in (("ix_count", "object_count"), ("ix_bytes", "total_bytes"), ("ix_at", "indexed_at"))
-    })  # fmt: skip
+    outer, table = Bucket._meta.db_table, IndexedBucket._meta.db_table
+    one = (
+        f'FROM "{table}" ix WHERE ix.endpoint_id = "{outer}".endpoint_id AND ix.bucket = "{outer}".name'
+        " AND ix.indexed_at IS NOT NULL"
+    )
+    # Constant SQL (table names from the models, no value from a request): nothing to inject.
+    return buckets.annotate(
+        ix_count=RawSQL(f"SELECT ix.object_count {one}", (), output_field=BigIntegerField()),  # noqa: S611
+        ix_bytes=RawSQL(f"SELECT ix.total_bytes {one}", (), output_field=BigIntegerField()),  # noqa: S611
+        ix_at=RawSQL(f"SELECT ix.indexed_at {one}", (), output_field=DateTimeField()),  # noqa: S611
+    )
 
 
 def with_folder_sizes(endpoint, bucket: str, folders: list[dict], allowed: list[str] | None) -> bool:
