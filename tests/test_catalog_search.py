@@ -261,6 +261,22 @@ def test_the_bucket_list_shows_size_and_count_from_the_index(indexed, admin_clie
     assert f'<a href="{link}"' in page and ">8</a>" in page
 
 
+def test_the_bucket_list_sizes_the_rows_of_later_pages(indexed, admin_client):
+    """The page is chosen before the sizes are looked up: a second page's indexed bucket shows its size,
+    in the page's order, with the endpoint filter (ordered by name alone) and without it."""
+    from buckets.models import Bucket
+
+    names = [f"{indexed.bucket[:1]}{i:03d}" for i in range(120)] + [indexed.bucket]
+    Bucket.objects.bulk_create([Bucket(endpoint=indexed.endpoint, name=name) for name in names])
+    shown = sorted(names)[100:]
+    assert indexed.bucket in shown, "the fixture's bucket sorts onto the second page"
+    link = reverse("catalog_analytics", args=[indexed.endpoint.pk, indexed.bucket])
+    for query in ({"page": 2}, {"page": 2, "endpoint": indexed.endpoint.pk}):
+        page = admin_client.get(reverse("bucket_list"), query).content.decode()
+        listed = re.findall(r'<td class="break"><strong><a href="[^"]*">([^<]*)</a>', page)
+        assert listed == shown and f'<a href="{link}"' in page and ">8</a>" in page
+
+
 def test_many_old_uploads_are_aborted_by_a_job(indexed, operator_client, seaweed, settings):
     from buckets.models import Job
 

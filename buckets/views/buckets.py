@@ -104,8 +104,8 @@ def bucket_list(request):
     if (visible := access.bucket_filter(request.user)) is not None:
         buckets = buckets.filter(visible)
     endpoint_id = request.GET.get("endpoint", "")
-    if endpoint_id.isdigit():
-        buckets = buckets.filter(endpoint_id=int(endpoint_id))
+    if endpoint_id.isdigit():  # one endpoint: its name orders nothing, and (endpoint, name) is an index
+        buckets = buckets.filter(endpoint_id=int(endpoint_id)).order_by("name")
     query = request.GET.get("q", "").strip()
     if query:
         buckets = buckets.filter(name__icontains=query)
