@@ -173,3 +173,24 @@ def test_pages_show_hostile_names_escaped(admin_client):
         body = admin_client.get(path).content.decode()
         assert "<img src=x" not in body, path
         assert "&lt;img src=x onerror=alert(1)&gt;" in body, path
+
+
+@pytest.mark.parametrize("prefix", ["/", "/console/"])
+def test_section_urls_are_reverses_under_any_script_prefix(db, prefix):
+    """The bucket page's section URLs come from one reverse per view and bucket, kept per script prefix."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from buckets.sections import BUCKET_SECTIONS
+    from buckets.services.sections import Target
+    from buckets.views.sections import section_urls
+
+    endpoint = Endpoint.objects.create(name="e", url="http://127.0.0.1:9")
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        for spec in BUCKET_SECTIONS:
+            urls = section_urls(spec, Target(endpoint, "b-1"))
+            assert urls["edit"] == reverse("bucket_setting_edit", args=[endpoint.pk, "b-1", spec.slug])
+            assert urls["show"].startswith(prefix + "b/") and urls["page"].startswith(prefix)
+    finally:
+        set_script_prefix(before)

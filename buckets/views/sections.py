@@ -9,6 +9,7 @@ the bucket or key is not visible, 403 (and a "denied" audit row) when the role i
 from __future__ import annotations
 
 import contextvars
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core import signing
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from buckets import locks, s3, vocabulary
@@ -27,7 +28,7 @@ from buckets.services import objects as object_services
 from buckets.services import sections as services
 from buckets.services.sections import Conflict, Target, normalised
 from buckets.views.common import actor, endpoint_or_404, key_param
-from console import access
+from console import access, rows
 from console.errors import NotFound
 from console.models import Role
 
@@ -66,17 +67,31 @@ def section_scope(request, endpoint_pk: int, bucket: str, page: str, slug: str, 
 
 
 def section_urls(spec: Section, target: Target) -> dict[str, str]:
-    args = [target.endpoint.pk, target.bucket, spec.slug]
     query = ""
     if target.key:
         query = "?" + s3_query(target)
     prefix = "bucket_setting" if spec.page == "bucket" else "object_section"
-    urls = {verb: reverse(f"{prefix}{suffix}", args=args) + query for verb, suffix in _VERBS}
-    urls["edit_path"] = reverse(f"{prefix}_edit", args=args)  # for a GET form, which carries the key itself
-    urls["review"] = reverse("bucket_policy_review", args=args[:2]) if spec.submit_to == "review" else ""
+    pk, bucket = target.endpoint.pk, target.bucket
+    urls = {verb: _url(f"{prefix}{suffix}", pk, bucket, spec.slug) + query for verb, suffix in _VERBS}
+    urls["edit_path"] = _url(f"{prefix}_edit", pk, bucket, spec.slug)  # for a GET form, which carries the key itself
+    urls["review"] = _url("bucket_policy_review", pk, bucket) if spec.submit_to == "review" else ""
     page = "bucket_detail" if spec.page == "bucket" else "object_detail"
-    urls["page"] = reverse(page, args=args[:2]) + query + f"#{spec.dom_id}"
+    urls["page"] = _url(page, pk, bucket) + query + f"#{spec.dom_id}"
     return urls
+
+
+def _url(viewname: str, endpoint_pk: int, bucket: str, slug: str | None = None) -> str:
+    """reverse(viewname, args=[endpoint_pk, bucket(, slug)]): one reverse per view and bucket, not per section."""
+    made = _url_maker(viewname, endpoint_pk, bucket, slug is not None, get_script_prefix(), get_urlconf())
+    return made(slug) if slug is not None else made
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_maker(viewname: str, endpoint_pk: int, bucket: str, per_slug: bool, _prefix: str, _urlconf):
+    """Keyed by the script prefix and URLconf too: reverse() reads both."""
+    if per_slug:
+        return rows.url_maker(viewname, endpoint_pk, bucket)
+    return reverse(viewname, args=[endpoint_pk, bucket])
 
 
 _VERBS = (("show", ""), ("edit", "_edit"), ("save", "_save"), ("remove", "_remove"), ("recheck", "_recheck"))
