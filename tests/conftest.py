@@ -206,6 +206,14 @@ def viewer_client(client, viewer_user):
     return _client_for(client, viewer_user)
 
 
+@pytest.fixture(autouse=True)
+def _bucket_pages_fill_inline():
+    """Each test starts with no endpoint remembered as too slow for the bucket page to wait for."""
+    from buckets.views import sections
+
+    sections._inline_missed.clear()
+
+
 @pytest.fixture
 def htmx_headers():
     return {"HTTP_HX_REQUEST": "true"}

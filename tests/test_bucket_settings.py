@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -151,18 +152,53 @@ def test_s3_refusal_is_shown_in_place(
     assert (event.outcome, event.error_code) == ("failed", "AccessDenied")
 
 
-def test_page_makes_no_s3_call_and_lists_every_setting(clients, endpoint, bucket, django_assert_max_num_queries):
+def test_the_page_arrives_with_every_setting_filled_when_s3_answers_at_once(
+    clients, endpoint, bucket, s3client, django_assert_max_num_queries
+):
+    from buckets.sections import BUCKET_SECTIONS
+
+    s3client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "team", "Value": "inline-check"}]})
     page_url = url("bucket_detail", endpoint, bucket)
+    clients["viewer"].get(page_url)  # the first also records what the endpoint does not implement
+    before = sum(s3.CALL_COUNTS.values())
+    with django_assert_max_num_queries(10):
+        page = clients["viewer"].get(page_url)
+    assert page.status_code == 200
+    assert sum(s3.CALL_COUNTS.values()) - before <= len(BUCKET_SECTIONS) + 4  # each read once (the overview's shared)
+    for spec in BUCKET_SECTIONS:
+        assert f'id="{spec.dom_id}"' in page.text
+        assert f'hx-get="{url("bucket_setting_edit", endpoint, bucket, spec.slug)}"' not in page.text  # a viewer
+    assert "setting loading" not in page.text and 'hx-trigger="load"' not in page.text  # no second request
+    assert "inline-check" in page.text  # the bucket's tags, read from S3
+
+
+def test_a_slow_endpoint_gets_its_page_at_once_and_the_settings_through_htmx(
+    clients, endpoint, bucket, django_assert_max_num_queries, monkeypatch
+):
+    from buckets.views import sections
+
+    page_url = url("bucket_detail", endpoint, bucket)
+    monkeypatch.setattr(sections, "INLINE_WAIT", 0)  # no endpoint answers in no time
+    pool = ThreadPoolExecutor(max_workers=sections.READERS)
+    monkeypatch.setattr(sections, "_READ_POOL", pool)
+    first = clients["viewer"].get(page_url)
+    assert f'hx-get="{url("bucket_settings_all", endpoint, bucket)}"' in first.text, "the page waited"
+    pool.shutdown(wait=True)  # the reads it did not wait for end on their own
+    # The miss is remembered: the next pages make no S3 call and leave every section to one htmx request.
     with no_s3_calls(), django_assert_max_num_queries(8):
         page = clients["viewer"].get(page_url)
     assert page.status_code == 200
     for slug in ("overview", "versioning", "encryption", "tags", "cors", "lifecycle", "policy", "acl"):
         assert f'href="{url("bucket_setting", endpoint, bucket, slug)}"' in page.text  # without JavaScript
-    # One request fills every section, not one per section.
     assert page.text.count('hx-trigger="load"') == 1
     assert f'hx-get="{url("bucket_settings_all", endpoint, bucket)}"' in page.text
-    assert clients["nobody"].get(page_url).status_code == 404
-    assert clients["viewer"].get(url("bucket_detail", endpoint, "not-a-known-bucket")).status_code == 404
+
+
+def test_the_page_is_only_for_who_may_see_the_bucket(clients, endpoint, bucket):
+    page_url = url("bucket_detail", endpoint, bucket)
+    with no_s3_calls():
+        assert clients["nobody"].get(page_url).status_code == 404
+        assert clients["viewer"].get(url("bucket_detail", endpoint, "not-a-known-bucket")).status_code == 404
 
 
 def test_every_section_in_one_answer(clients, endpoint, bucket, django_assert_max_num_queries):

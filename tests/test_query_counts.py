@@ -27,7 +27,7 @@ PAGES = {
     "login": 0,
     "dashboard": 13,  # 9, and the drift and alert panels: outside lines and count, alerts (each with undelivered)
     "bucket_list": 7,  # 6, and the sizes from the bucket index (one query)
-    "bucket_detail": 5,
+    "bucket_detail": 7,  # 5, and its sections filled inline: what the endpoint does not implement, the public state
     "bucket_settings_all": 8,  # 7, and one of headroom: a read failing under load is remembered (seen in CI)
     "object_list": 5,  # 4, and whether the bucket index can give folder sizes
     "object_versions": 4,

@@ -20,7 +20,9 @@ from buckets.forms.buckets import BucketCreateForm
 from buckets.models import Bucket
 from buckets.sections import BUCKET_SECTIONS
 from buckets.services import buckets as bucket_services
+from buckets.services.sections import Target
 from buckets.views.common import actor, endpoint_or_404
+from buckets.views.sections import ACL_VOCABULARY, filled_sections
 from catalog.services import analytics as index_sizes
 from console import access, rows
 from console.models import Endpoint, Role
@@ -182,8 +184,10 @@ def bucket_detail(request, endpoint_pk: int, bucket: str):
     ]
     history_url = reverse("audit_history") + "?" + urlencode({"endpoint": endpoint.pk, "bucket": bucket})
     all_url = reverse("bucket_settings_all", args=[endpoint.pk, bucket])
+    target = Target(endpoint, bucket, record=record)
     context = {"endpoint": endpoint, "bucket": record, "role": role, "sections": sections,
-               "history_url": history_url, "all_url": all_url}  # fmt: skip
+               "history_url": history_url, "all_url": all_url, **ACL_VOCABULARY,
+               "filled": filled_sections("bucket", target, role)}  # fmt: skip
     return render(request, "buckets/bucket_detail.html", context)
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +40,9 @@ READERS = 12  # sections of one page read at the same time
 # wait for S3, whose calls carry the page's time budget, so a busy pool only queues reads.
 _READ_POOL = ThreadPoolExecutor(max_workers=4 * READERS, thread_name_prefix="section-read")
 SECTIONS_OF = {"bucket": BUCKET_SECTIONS}
+INLINE_WAIT = 0.15  # seconds the bucket page waits for its sections' reads before leaving them to htmx
+INLINE_PAUSE = 120  # seconds after a miss during which this process leaves an endpoint's sections to htmx
+_inline_missed: dict[int, float] = {}  # endpoint pk: when its reads last missed INLINE_WAIT
 ACL_VOCABULARY = {
     "grantee_types": vocabulary.GRANTEE_TYPES,
     "permissions": vocabulary.PERMISSIONS,
@@ -164,15 +169,21 @@ def read_state(spec: Section, target: Target) -> dict:
     return read_states([spec], target)[0]
 
 
-def read_states(specs: list[Section], target: Target) -> list[dict]:
-    """The states of several sections; their S3 reads run at the same time (a page's budget covers all)."""
+def read_states(specs: list[Section], target: Target, wait: float | None = None) -> list[dict] | None:
+    """The states of several sections; their S3 reads run at the same time (a page's budget covers all).
+
+    With ``wait``, None when the reads are not all answered within that many seconds: those still
+    running finish on their own (within the budget) and nothing of them is kept.
+    """
     known = services.known_unsupported_all(target.endpoint, [spec.slug for spec in specs])
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
-    if len(pending) > 1:
+    if len(pending) > 1 or (wait is not None and pending):
         with s3.shared_reads():
             futures = {
                 i: _READ_POOL.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
             }
+            if wait is not None and futures_wait(futures.values(), timeout=wait).not_done:
+                return None
             reads = {i: f.result() for i, f in futures.items()}
     else:
         reads = {i: _read(spec, target) for i, spec in pending.items()}
@@ -184,6 +195,29 @@ def read_states(specs: list[Section], target: Target) -> list[dict]:
         else:
             states.append(_settle(spec, target, reads[i]))
     return states
+
+
+def _filled(specs: list[Section], target: Target, role: Role, states: list[dict]) -> list[dict]:
+    return [section_context(s, target, role, body="display", **state) for s, state in zip(specs, states, strict=True)]
+
+
+def filled_sections(page: str, target: Target, role: Role) -> list[dict] | None:
+    """Every section of the page, filled, when the endpoint answers all their reads within INLINE_WAIT.
+
+    The bucket page then arrives whole (one request, no second round trip after the browser has run
+    its scripts). None otherwise, and for INLINE_PAUSE after a miss on this endpoint (this process
+    remembers it): a slow endpoint's page comes at once, its sections through htmx.
+    """
+    missed = _inline_missed.get(target.endpoint.pk)
+    if missed is not None and time.monotonic() - missed < INLINE_PAUSE:
+        return None
+    specs = list(SECTIONS_OF[page])
+    s3.client_for(target.endpoint)  # a process's first page makes the client first: not the endpoint's time
+    states = read_states(specs, target, wait=INLINE_WAIT)
+    if states is None:
+        _inline_missed[target.endpoint.pk] = time.monotonic()
+        return None
+    return _filled(specs, target, role, states)
 
 
 def display(request, spec, target, role, status: int = 200, **extra):
@@ -262,10 +296,7 @@ def sections_all(request, endpoint_pk: int, bucket: str, page: str):
     spec, target, role = section_scope(request, endpoint_pk, bucket, page, specs[0].slug, write=False)
     if not request.htmx:
         return redirect("bucket_detail", target.endpoint.pk, target.bucket)
-    states = read_states(specs, target)
-    sections = [
-        section_context(s, target, role, body="display", **state) for s, state in zip(specs, states, strict=True)
-    ]
+    sections = _filled(specs, target, role, read_states(specs, target))
     context = {"sections": sections, "endpoint": target.endpoint, "bucket": target.bucket, **ACL_VOCABULARY}
     return render(request, "buckets/sections/all.html", context)
 
