@@ -91,6 +91,24 @@ def test_pages_answer_within_the_budget(admin_client, silent_endpoint, short_bud
     assert message in part.content.decode() and took < BUDGET + SLACK
 
 
+def test_the_bucket_page_does_not_wait_long_for_an_endpoint_that_never_answers(
+    admin_client, silent_endpoint, short_budget
+):
+    """The page waits INLINE_WAIT for its sections, then comes with them left to htmx; the next page
+    does not wait at all; the sections' own request says what happened within the budget."""
+    from buckets.views import sections
+
+    page_url = reverse("bucket_detail", args=[silent_endpoint.pk, "hung"])
+    all_url = reverse("bucket_settings_all", args=[silent_endpoint.pk, "hung"])
+    page, took = _timed(admin_client, page_url)
+    assert page.status_code == 200 and f'hx-get="{all_url}"' in page.content.decode()
+    assert sections.INLINE_WAIT <= took < sections.INLINE_WAIT + SLACK / 2, took
+    again, took_again = _timed(admin_client, page_url)
+    assert f'hx-get="{all_url}"' in again.content.decode() and took_again < sections.INLINE_WAIT, took_again
+    cards, took = _timed(admin_client, all_url, HTTP_HX_REQUEST="true")
+    _answered(cards, took, 200, f"did not answer within {BUDGET:g} s")
+
+
 def test_a_timed_out_save_is_audited_as_failed(admin_client, silent_endpoint, short_budget):
     from console.models import AuditEvent
 
