@@ -22,7 +22,8 @@ PUBLIC_ROWS = 8  # public buckets named on the dashboard; "All N" opens the rest
 def _bucket_overview(user) -> dict:
     """Endpoints with their bucket counts, and the public buckets: three queries at most, no S3 call."""
     visible = access.visible_endpoint_ids(user)
-    endpoints = list(Endpoint.objects.all() if visible is None else Endpoint.objects.filter(pk__in=visible))
+    endpoints = Endpoint.objects.only("pk", "name", "url")  # what the card shows: no keys, no settings
+    endpoints = list(endpoints if visible is None else endpoints.filter(pk__in=visible))
     buckets = Bucket.objects.all()
     if (bucket_q := access.bucket_filter(user)) is not None:
         buckets = buckets.filter(bucket_q)
@@ -36,7 +37,11 @@ def _bucket_overview(user) -> dict:
         endpoint.bucket_count = counts[endpoint.pk]["n"] if endpoint.pk in counts else 0
     # The last known state, saved by the bucket page when it derives the indicator: no S3 call here.
     public_total = sum(row["public"] for row in counts.values())
-    public = buckets.filter(is_public=True).select_related("endpoint")
+    public = (
+        buckets.filter(is_public=True)
+        .select_related("endpoint")
+        .only("endpoint_id", "name", "public_checked_at", "endpoint__name")
+    )
     return {
         "endpoints": endpoints,
         "bucket_total": sum(row["n"] for row in counts.values()),
