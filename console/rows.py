@@ -89,6 +89,10 @@ class _Plural:
     def __mod__(self, params: dict) -> str:
         return _unit(self.language, self.singular, self.plural, params["num"])
 
+    def nb(self, n: int) -> str:
+        """The unit as timesince shows it ("3\xa0hours"): translated, with a no-break space."""
+        return _nb_unit(self.language, self.singular, self.plural, n)
+
 
 # django.utils.timesince.TIME_STRINGS' messages (so Django's translations apply).
 _MESSAGES = {
@@ -117,7 +121,7 @@ def _since(d: datetime, now: datetime, strings: dict[str, _Plural], separator: s
     delta = now - d
     seconds = delta.days * 86400 + delta.seconds
     if seconds <= 0:
-        return _nb(strings["minute"], 0)
+        return strings["minute"].nb(0)
     if delta.days < 27:  # no calendar month (28 days at least, a DST hour aside): no month arithmetic
         partials = [0, 0]
         remaining = delta.total_seconds()
@@ -142,16 +146,11 @@ def _since(d: datetime, now: datetime, strings: dict[str, _Plural], separator: s
         remaining -= chunk * count
     first = next((i for i, value in enumerate(partials) if value), None)
     if first is None:
-        return _nb(strings["minute"], 0)
-    unit = _nb(strings[_KEYS[first]], partials[first])
+        return strings["minute"].nb(0)
+    unit = strings[_KEYS[first]].nb(partials[first])
     if first + 1 < len(partials) and partials[first + 1]:
-        return unit + separator + _nb(strings[_KEYS[first + 1]], partials[first + 1])
+        return unit + separator + strings[_KEYS[first + 1]].nb(partials[first + 1])
     return unit
-
-
-def _nb(plural: _Plural, n: int) -> str:
-    """One unit as timesince shows it ("3\xa0hours"): translated, with a no-break space."""
-    return _nb_unit(plural.language, plural.singular, plural.plural, n)
 
 
 @functools.lru_cache(maxsize=4096)
