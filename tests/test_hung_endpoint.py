@@ -164,3 +164,19 @@ def test_a_write_sent_before_the_budget_ended_is_not_called_failed_for_sure(
         while time.monotonic() < deadline and not s3client.get_object_tagging(Bucket=bucket, Key="doc.txt")["TagSet"]:
             time.sleep(0.2)
         assert s3client.get_object_tagging(Bucket=bucket, Key="doc.txt")["TagSet"] == [{"Key": "team", "Value": "ops"}]
+
+
+@pytest.mark.parametrize("most", [64, 3])
+def test_calls_made_together_under_a_budget_run_together(most):
+    """Each call gets a thread of its own when it is submitted (up to the pool's most; past that, the next
+    one free): calls made at once by a page's readers never queue behind each other's answers."""
+    from buckets.s3.budget import _DaemonPool
+
+    pool = _DaemonPool(most=most)
+    for together in [min(n, most) for n in (2, 4, 8, 12, 12)]:  # each round finds the last one's threads idle
+        barrier = threading.Barrier(together, timeout=5)
+        calls = [pool.submit(barrier.wait) for _ in range(together)]
+        assert sorted(call.result(timeout=10) for call in calls) == list(range(together))
+    more = [pool.submit(time.sleep, 0.05) for _ in range(4 * most)]  # past the most: each still runs
+    assert [call.result(timeout=30) for call in more] == [None] * len(more)
+    assert pool.threads <= most

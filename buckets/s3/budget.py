@@ -32,35 +32,44 @@ _budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("s3_bud
 
 class _DaemonPool:
     """Threads for calls under a budget. Daemon threads: a call left hanging on an endpoint that never
-    answers must not keep the process alive at exit (a ThreadPoolExecutor joins its threads)."""
+    answers must not keep the process alive at exit (a ThreadPoolExecutor joins its threads).
+
+    Each call is given a thread when it is submitted: an idle one (counted down at once, so two calls
+    submitted together never count on the same idle thread and wait for each other), else a new one up to
+    ``most``, else the next thread to finish its call (``waiting``).
+    """
 
     def __init__(self, most: int):
-        self.most, self.idle, self.threads = most, 0, 0
+        self.most, self.idle, self.threads, self.waiting = most, 0, 0, 0
         self.lock = threading.Lock()
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
 
     def submit(self, function, /, *args, **kwargs) -> Future:
         future: Future = Future()
-        self.queue.put((future, function, args, kwargs))
         with self.lock:
-            if self.idle == 0 and self.threads < self.most:
+            if self.idle:
+                self.idle -= 1
+            elif self.threads < self.most:
                 self.threads += 1
                 threading.Thread(target=self._work, name=f"s3-call-{self.threads}", daemon=True).start()
+            else:
+                self.waiting += 1
+            self.queue.put((future, function, args, kwargs))
         return future
 
     def _work(self) -> None:
         while True:
-            with self.lock:
-                self.idle += 1
             future, function, args, kwargs = self.queue.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(function(*args, **kwargs))
+                except BaseException as exc:  # handed to the waiting caller
+                    future.set_exception(exc)
             with self.lock:
-                self.idle -= 1
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(function(*args, **kwargs))
-            except BaseException as exc:  # handed to the waiting caller
-                future.set_exception(exc)
+                if self.waiting:
+                    self.waiting -= 1  # the queue holds a call no thread was given: this one takes it
+                else:
+                    self.idle += 1
 
 
 _executor = _DaemonPool(most=64)
