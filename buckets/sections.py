@@ -55,6 +55,9 @@ class Section:
     present: Callable[[Any], dict] = _none
     # Run after a read, in the request's own thread (reads may run in threads: no database there).
     after_read: Callable[[Target, Any], None] | None = None
+    # The S3 reads ``read`` makes one after another: a page reading several sections at once starts
+    # these at once too (shared reads), so the section waits one round trip, not one for each.
+    ahead: tuple[Callable[[Target], Any], ...] = ()
     edit_role: Role = Role.ADMIN
     edit_label: str = "Edit"
     save_label: str = "Save"
@@ -182,7 +185,8 @@ def _header_initial(head: dict) -> dict:
 
 
 BUCKET_SECTIONS = [
-    Section("bucket", "overview", "Overview", bs.read_overview, after_read=bs.record_public),
+    Section("bucket", "overview", "Overview", bs.read_overview, after_read=bs.record_public,
+            ahead=tuple(bs.getter(read) for read in bs.OVERVIEW_READS)),  # fmt: skip
     Section(
         "bucket", "versioning", "Versioning", bs.getter(s3.get_bucket_versioning),
         form=setting_forms.VersioningForm, write=bs.write_versioning,

@@ -173,6 +173,77 @@ def test_the_page_arrives_with_every_setting_filled_when_s3_answers_at_once(
     assert "inline-check" in page.text  # the bucket's tags, read from S3
 
 
+def test_no_read_of_the_page_waits_for_another_on_an_endpoint_far_away(clients, seaweed, make_bucket, monkeypatch):
+    """Every S3 read of the bucket page starts before the first answer comes back (the overview's later
+    reads too), each asked once: the page waits one round trip, not one for each read in turn."""
+    import threading
+    import time
+
+    from buckets.views import sections
+    from console.models import Endpoint
+    from tests.job_processes import Proxy
+
+    far = 0.5  # seconds each request waits at the proxy
+    monkeypatch.setattr(sections, "INLINE_WAIT", 10)  # the page waits for them all
+    # Its own readers: an earlier test's page may have left reads running on the shared ones.
+    monkeypatch.setattr(sections, "_READ_POOL", ThreadPoolExecutor(max_workers=4 * sections.READERS))
+    bucket = make_bucket("far")
+    with Proxy(seaweed.url) as proxy:
+        ep = Endpoint(name="far", url=proxy.url, addressing_style="path", access_key_id=seaweed.ids.access_key)
+        ep.credential_source = Endpoint.CredentialSource.KEYS
+        ep.set_secret_access_key(seaweed.ids.secret_key)
+        ep.save()
+        record(ep, bucket)
+        page_url = url("bucket_detail", ep, bucket)
+        clients["admin"].get(page_url)  # the first also records what the endpoint does not implement
+        started, lock = [], threading.Lock()
+
+        def delay(op, path):
+            with lock:
+                started.append((time.monotonic(), path))
+            return far
+
+        proxy.rules.delay = delay
+        page = clients["admin"].get(page_url)
+    assert page.status_code == 200 and "setting loading" not in page.text  # filled
+    paths = [path for _, path in started]
+    assert len(paths) >= 10 and len(set(paths)) == len(paths), paths  # each read once
+    assert "publicAccessBlock" in "".join(paths)  # the overview's own last read (its section is not implemented)
+    first = min(when for when, _ in started)
+    late = [f"{when - first:.3f} s {path}" for when, path in started if when - first >= far]
+    assert not late, f"started after another's answer: {late}"
+
+
+def test_a_shared_read_that_breaks_does_not_leave_its_other_callers_waiting():
+    """Any failure of a shared read reaches the caller waiting on it (an S3Error or not): no thread of the
+    page waits for an answer that will never come."""
+    import threading
+
+    from buckets.s3.client import _SharedReads
+
+    shared, joined = _SharedReads(), threading.Event()
+
+    def broken():
+        joined.wait(5)
+        raise RuntimeError("a parser bug")
+
+    got = []
+
+    def second():
+        joined.set()
+        try:
+            shared.once(("ep", "get_bucket_cors"), lambda: pytest.fail("asked twice"))
+        except RuntimeError as exc:
+            got.append(str(exc))
+
+    waiter = threading.Thread(target=second, daemon=True)
+    with pytest.raises(RuntimeError):
+        threading.Timer(0.1, waiter.start).start()
+        shared.once(("ep", "get_bucket_cors"), broken)
+    waiter.join(5)
+    assert not waiter.is_alive() and got == ["a parser bug"]
+
+
 def test_a_slow_endpoint_gets_its_page_at_once_and_the_settings_through_htmx(
     clients, endpoint, bucket, django_assert_max_num_queries, monkeypatch
 ):
@@ -242,6 +313,35 @@ def test_overview_public_indicator_and_counts(clients, endpoint, bucket, s3clien
     assert record.is_public is True and record.public_checked_at is not None, "the dashboard reads this"
     # SeaweedFS has no public access block (501): the indicator still works, nothing "unknown"
     assert "Could not read" not in second.text
+
+
+def test_viewing_the_page_again_writes_no_unchanged_public_indicator(clients, endpoint, bucket, s3client):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from buckets.models import Bucket
+
+    page_url = url("bucket_detail", endpoint, bucket)
+    clients["viewer"].get(page_url)
+    checked = Bucket.objects.get(name=bucket).public_checked_at
+    assert checked is not None
+
+    def updates() -> list[str]:
+        with CaptureQueriesContext(connection) as seen:
+            assert clients["viewer"].get(page_url).status_code == 200
+        return [q["sql"] for q in seen.captured_queries if q["sql"].startswith("UPDATE") and "bucket" in q["sql"]]
+
+    assert updates() == []  # the same answer within the minute: no write
+    assert Bucket.objects.get(name=bucket).public_checked_at == checked
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    s3client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    assert len(updates()) == 1 and Bucket.objects.get(name=bucket).is_public is True  # a change: written at once
+    Bucket.objects.filter(name=bucket).update(public_checked_at=timezone.now() - timedelta(minutes=2))
+    assert len(updates()) == 1  # unchanged but checked long ago: the time is renewed
+    assert timezone.now() - Bucket.objects.get(name=bucket).public_checked_at < timedelta(minutes=1)
 
 
 def test_not_supported_on_seaweedfs(clients, endpoint, bucket):

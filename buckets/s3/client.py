@@ -286,7 +286,7 @@ class _SharedReads:
             return future.result()
         try:
             answer = function()
-        except S3Error as exc:
+        except BaseException as exc:  # any failure: a caller waiting on the answer must not wait forever
             future.set_exception(exc)
             raise
         future.set_result(answer)

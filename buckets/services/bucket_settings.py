@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -21,6 +22,11 @@ from buckets.services.sections import Target
 from console import safejson
 
 PROBE_PREFIX = ".s3-console-probe/"
+
+
+# What read_overview asks S3, in its order.
+OVERVIEW_READS = (s3.get_bucket_location, s3.get_bucket_versioning, s3.get_bucket_policy, s3.get_bucket_acl,
+                  s3.get_public_access_block)  # fmt: skip
 
 
 def read_overview(target: Target) -> dict:
@@ -36,8 +42,10 @@ def read_overview(target: Target) -> dict:
                 unknown.append(f"{label}: {exc.user_message}")
             return default
 
-    versioning = s3.get_bucket_versioning(endpoint=endpoint, bucket=name)  # NoSuchBucket etc. fail the section
+    # The region first: on the bucket page the other sections are already asking for the rest (one shared
+    # read each), so the overview waits one round trip, not two.
     region = attempt("region", s3.get_bucket_location, "")
+    versioning = s3.get_bucket_versioning(endpoint=endpoint, bucket=name)  # NoSuchBucket etc. fail the section
     checked = len(unknown)
     policy_text = attempt("bucket policy", s3.get_bucket_policy)
     acl = attempt("ACL", s3.get_bucket_acl)
@@ -50,12 +58,24 @@ def read_overview(target: Target) -> dict:
     return {"versioning": versioning, "region": region, "public": status, "block": block, "unknown": unknown}
 
 
+PUBLIC_CHECK_KEPT = timedelta(minutes=1)  # an unchanged indicator checked this recently is not written again
+
+
 def record_public(target: Target, value: dict) -> None:
-    """Keep the public indicator on the bucket record: the dashboard lists public buckets without S3 calls."""
-    if value["public"].level != "unknown":
-        Bucket.objects.filter(endpoint=target.endpoint, name=target.bucket).update(
-            is_public=value["public"].level == "public", public_checked_at=timezone.now()
-        )
+    """Keep the public indicator on the bucket record: the dashboard lists public buckets without S3 calls.
+
+    Not on every view of the bucket page: when the record loaded with the page already says so and was
+    checked within PUBLIC_CHECK_KEPT, nothing is written (a GET that writes competes with the changes
+    on SQLite, and "checked 1 minute ago" stays true).
+    """
+    level = value["public"].level
+    if level == "unknown":
+        return
+    public, now, known = level == "public", timezone.now(), target.record
+    checked = known.public_checked_at if known is not None and known.is_public == public else None
+    if checked is not None and now - checked < PUBLIC_CHECK_KEPT:
+        return
+    Bucket.objects.filter(endpoint=target.endpoint, name=target.bucket).update(is_public=public, public_checked_at=now)
 
 
 def getter(function):

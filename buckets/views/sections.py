@@ -8,6 +8,7 @@ the bucket or key is not visible, 403 (and a "denied" audit row) when the role i
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import time
@@ -155,6 +156,13 @@ def _read(spec: Section, target: Target) -> dict:
         return {"error": exc}
 
 
+def _read_ahead(read, target: Target) -> None:
+    """One of a section's later reads, started with the others: its answer or failure is shared with the
+    section when it asks (``s3.shared_reads``), which then reports it."""
+    with contextlib.suppress(s3.S3Error):
+        read(target)
+
+
 def _settle(spec: Section, target: Target, state: dict) -> dict:
     """The database side of a read, in the request's thread: "not supported" memory, the after-read step."""
     if "error" in state:
@@ -179,6 +187,9 @@ def read_states(specs: list[Section], target: Target, wait: float | None = None)
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
     if len(pending) > 1 or (wait is not None and pending):
         with s3.shared_reads():
+            for spec in pending.values():
+                for read in spec.ahead:
+                    _READ_POOL.submit(contextvars.copy_context().run, _read_ahead, read, target)
             futures = {
                 i: _READ_POOL.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
             }
