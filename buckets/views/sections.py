@@ -185,7 +185,7 @@ def read_states(specs: list[Section], target: Target, wait: float | None = None)
     """
     known = services.known_unsupported_all(target.endpoint, [spec.slug for spec in specs])
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
-    if len(pending) > 1 or (wait is not None and pending):
+    if len(pending) > 1 or (wait is not None and pending) or any(spec.ahead for spec in pending.values()):
         with s3.shared_reads():
             for spec in pending.values():
                 for read in spec.ahead:
