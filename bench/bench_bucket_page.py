@@ -6,11 +6,10 @@ process with boto3 and botocore's defaults against the same SeaweedFS. Goal: ≤
 
 Each page is timed by Chromium's own clock, from the start of its navigation to its load event or the
 last card filled, whichever comes later (a script in the page notes that moment): Playwright's own round
-trips (30-40 ms here) are paid by no line. The same measure runs again against an S3 ``FAR_MS`` away (a
-loopback proxy that waits that long before it forwards each request, as a same-region AWS endpoint
-answers), where the page's reads made at the same time count; on the local SeaweedFS each read is mostly
-botocore's own CPU (1.1-1.2 ms of the ~1.6 ms it takes), which threads sharing one interpreter cannot
-overlap.
+trips are paid by no line. The same measure runs again against an S3 ``FAR_MS`` away (a loopback proxy
+that waits that long before it forwards each request, as a same-region AWS endpoint answers), where the
+page's reads made at the same time count; on the local SeaweedFS each read is mostly botocore's own CPU,
+which threads sharing one interpreter cannot overlap.
 
     .venv/bin/python bench/bench_bucket_page.py        # BENCH_DATABASE_URL=postgres://… for PostgreSQL
 """
@@ -84,15 +83,6 @@ def chromium_time(page, address: str, repeat: int = 11, warmup: int = 2) -> floa
     return statistics.median(samples)
 
 
-def far_client(server, url: str):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", endpoint_url=url, aws_access_key_id=server.ids.access_key,
-                        aws_secret_access_key=server.ids.secret_key, region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}))  # fmt: skip
-
-
 def main() -> None:
     setup_django(os.environ.get("BENCH_DATABASE_URL"))
     from django.contrib.auth import get_user_model
@@ -115,7 +105,7 @@ def main() -> None:
         get_user_model().objects.create_superuser("bench-page", "", PASSWORD)
         baseline = median_time(lambda: raw_reads(raw, bucket), repeat=15)
         proxy.rules.delay = lambda op, path: FAR_MS / 1000
-        raw_far = far_client(server, proxy.url)
+        raw_far = server.boto3_client(proxy.url)
         baseline_far = median_time(lambda: raw_reads(raw_far, bucket), repeat=7)
 
         with gunicorn_console() as origin, sync_playwright() as p:

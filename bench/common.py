@@ -58,13 +58,14 @@ class Server:
     def __init__(self, url: str, ids, proc, base: Path):
         self.url, self.ids, self.proc, self.base = url, ids, proc, base
 
-    def boto3_client(self):
+    def boto3_client(self, url: str = ""):
+        """A plain boto3 client with this server's keys, at ``url`` when given (a proxy in front of it)."""
         import boto3
         from botocore.config import Config
 
         return boto3.client(
             "s3",
-            endpoint_url=self.url,
+            endpoint_url=url or self.url,
             aws_access_key_id=self.ids.access_key,
             aws_secret_access_key=self.ids.secret_key,
             region_name="us-east-1",

@@ -19,6 +19,15 @@ def record(endpoint: Endpoint, name: str) -> Bucket:
     return Bucket.objects.get_or_create(endpoint=endpoint, name=name, defaults={"created": timezone.now()})[0]
 
 
+def seaweed_endpoint(seaweed, name: str, url: str = "") -> Endpoint:
+    """An Endpoint with the test SeaweedFS's keys, at ``url`` when given (a proxy in front of it)."""
+    ep = Endpoint(name=name, url=url or seaweed.url, addressing_style=Endpoint.Addressing.PATH,
+                  credential_source=Endpoint.CredentialSource.KEYS, access_key_id=seaweed.ids.access_key)  # fmt: skip
+    ep.set_secret_access_key(seaweed.ids.secret_key)
+    ep.save()
+    return ep
+
+
 def login(user) -> Client:
     client = Client()
     client.force_login(user)

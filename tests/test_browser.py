@@ -324,7 +324,7 @@ def test_a_browser_put_that_object_lock_refuses_goes_through_the_console(
     """AWS refuses a presigned PUT (whole file or part) without a checksum once a default retention is set;
     the console's plan did not know yet (set outside, or its remembered answer a minute old). A proxy in
     front of SeaweedFS answers as AWS does: the files still arrive, through the console, and say so."""
-    from console.models import Endpoint
+    from tests.bucket_helpers import seaweed_endpoint
     from tests.job_processes import Proxy
 
     bucket = make_bucket("lockref")
@@ -343,12 +343,7 @@ def test_a_browser_put_that_object_lock_refuses_goes_through_the_console(
         return None
 
     with Proxy(seaweed.url) as proxy:
-        endpoint = Endpoint(
-            name="aws-like", url=proxy.url, addressing_style="path", access_key_id=seaweed.ids.access_key
-        )
-        endpoint.credential_source = Endpoint.CredentialSource.KEYS
-        endpoint.set_secret_access_key(seaweed.ids.secret_key)
-        endpoint.save()
+        endpoint = seaweed_endpoint(seaweed, "aws-like", proxy.url)
         proxy.rules.answer = aws_refusal
         to_s3 = requests_to(page, proxy.url)
         log_in(page, origin, operator_user)

@@ -11,7 +11,7 @@ import pytest
 
 from buckets import s3
 from console.models import AuditEvent
-from tests.bucket_helpers import HTMX, no_s3_calls, record, url
+from tests.bucket_helpers import HTMX, no_s3_calls, record, seaweed_endpoint, url
 
 pytest_plugins = ["tests.bucket_settings_fixtures"]
 
@@ -184,7 +184,6 @@ def test_no_read_of_the_page_waits_for_another_on_an_endpoint_far_away(
     import time
 
     from buckets.views import sections
-    from console.models import Endpoint
     from tests.job_processes import Proxy
 
     far = 0.5  # seconds each request waits at the proxy
@@ -193,10 +192,7 @@ def test_no_read_of_the_page_waits_for_another_on_an_endpoint_far_away(
     monkeypatch.setattr(sections, "_READ_POOL", ThreadPoolExecutor(max_workers=4 * sections.READERS))
     bucket = make_bucket("far")
     with Proxy(seaweed.url) as proxy:
-        ep = Endpoint(name="far", url=proxy.url, addressing_style="path", access_key_id=seaweed.ids.access_key)
-        ep.credential_source = Endpoint.CredentialSource.KEYS
-        ep.set_secret_access_key(seaweed.ids.secret_key)
-        ep.save()
+        ep = seaweed_endpoint(seaweed, "far", proxy.url)
         record(ep, bucket)
         page_url = url("bucket_detail", ep, bucket)
         clients["admin"].get(page_url)  # the first also records what the endpoint does not implement

@@ -137,15 +137,13 @@ def test_a_write_sent_before_the_budget_ended_is_not_called_failed_for_sure(
     from html import unescape
 
     from console.models import AuditEvent
+    from tests.bucket_helpers import seaweed_endpoint
     from tests.job_processes import Proxy
 
     bucket = make_bucket("late")
     s3client.put_object(Bucket=bucket, Key="doc.txt", Body=b"x")
     with Proxy(seaweed.url) as proxy:
-        ep = Endpoint(name="late", url=proxy.url, addressing_style="path", access_key_id=seaweed.ids.access_key)
-        ep.credential_source = Endpoint.CredentialSource.KEYS
-        ep.set_secret_access_key(seaweed.ids.secret_key)
-        ep.save()
+        ep = seaweed_endpoint(seaweed, "late", proxy.url)
         htmx = {"HTTP_HX_REQUEST": "true"}
         form = admin_client.get(section_url("edit", "tags", ep, bucket, key="doc.txt"), **htmx).content.decode()
         seen = unescape(re.search(r'name="seen" value="([^"]*)"', form).group(1))

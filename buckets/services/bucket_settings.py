@@ -24,7 +24,7 @@ from console import safejson
 PROBE_PREFIX = ".s3-console-probe/"
 
 
-# What read_overview asks S3, in its order.
+# What read_overview asks S3 in turn: its Section starts them all at once (``ahead``).
 OVERVIEW_READS = (s3.get_bucket_location, s3.get_bucket_versioning, s3.get_bucket_policy, s3.get_bucket_acl,
                   s3.get_public_access_block)  # fmt: skip
 
@@ -42,10 +42,8 @@ def read_overview(target: Target) -> dict:
                 unknown.append(f"{label}: {exc.user_message}")
             return default
 
-    # The region first: on the bucket page the other sections are already asking for the rest (one shared
-    # read each), so the overview waits one round trip, not two.
-    region = attempt("region", s3.get_bucket_location, "")
     versioning = s3.get_bucket_versioning(endpoint=endpoint, bucket=name)  # NoSuchBucket etc. fail the section
+    region = attempt("region", s3.get_bucket_location, "")
     checked = len(unknown)
     policy_text = attempt("bucket policy", s3.get_bucket_policy)
     acl = attempt("ACL", s3.get_bucket_acl)
