@@ -58,6 +58,9 @@ class Section:
     # The S3 reads ``read`` makes one after another: a page reading several sections at once starts
     # these at once too (shared reads), so the section waits one round trip, not one for each.
     ahead: tuple[Callable[[Target], Any], ...] = ()
+    # Other sections whose "not implemented" memory ``read`` honours (``Target.unsupported``): the
+    # overview asks no public access block of an endpoint known to have none.
+    consults: tuple[str, ...] = ()
     edit_role: Role = Role.ADMIN
     edit_label: str = "Edit"
     save_label: str = "Save"
@@ -186,7 +189,7 @@ def _header_initial(head: dict) -> dict:
 
 BUCKET_SECTIONS = [
     Section("bucket", "overview", "Overview", bs.read_overview, after_read=bs.record_public,
-            ahead=tuple(bs.getter(read) for read in bs.OVERVIEW_READS)),  # fmt: skip
+            ahead=bs.OVERVIEW_READS, consults=(bs.PUBLIC_ACCESS_BLOCK,)),  # fmt: skip
     Section(
         "bucket", "versioning", "Versioning", bs.getter(s3.get_bucket_versioning),
         form=setting_forms.VersioningForm, write=bs.write_versioning,

@@ -24,30 +24,44 @@ from console import safejson
 PROBE_PREFIX = ".s3-console-probe/"
 
 
+def getter(function, *, unless: str = ""):
+    """A reader from an S3 getter that takes ``endpoint`` and ``bucket``. With ``unless`` (a section's
+    slug), None without a call when the endpoint is known not to implement that setting."""
+
+    def read(target: Target) -> Any:
+        if unless and unless in target.unsupported:
+            return None
+        return function(endpoint=target.endpoint, bucket=target.bucket)
+
+    return read
+
+
+PUBLIC_ACCESS_BLOCK = "public-access-block"  # its section's slug
+READ_VERSIONING, READ_REGION = getter(s3.get_bucket_versioning), getter(s3.get_bucket_location)
+READ_POLICY, READ_ACL = getter(s3.get_bucket_policy), getter(s3.get_bucket_acl)
+READ_BLOCK = getter(s3.get_public_access_block, unless=PUBLIC_ACCESS_BLOCK)  # SeaweedFS: not implemented
 # What read_overview asks S3 in turn: its Section starts them all at once (``ahead``).
-OVERVIEW_READS = (s3.get_bucket_location, s3.get_bucket_versioning, s3.get_bucket_policy, s3.get_bucket_acl,
-                  s3.get_public_access_block)  # fmt: skip
+OVERVIEW_READS = (READ_VERSIONING, READ_REGION, READ_POLICY, READ_ACL, READ_BLOCK)
 
 
 def read_overview(target: Target) -> dict:
     """Versioning, region and the public indicator; a part that cannot be read is named, not fatal."""
-    endpoint, name = target.endpoint, target.bucket
     unknown: list[str] = []
 
-    def attempt(label: str, getter, default: Any = None) -> Any:
+    def attempt(label: str, read, default: Any = None) -> Any:
         try:
-            return getter(endpoint=endpoint, bucket=name)
+            return read(target)
         except s3.S3Error as exc:
             if not exc.not_supported:
                 unknown.append(f"{label}: {exc.user_message}")
             return default
 
-    versioning = s3.get_bucket_versioning(endpoint=endpoint, bucket=name)  # NoSuchBucket etc. fail the section
-    region = attempt("region", s3.get_bucket_location, "")
+    versioning = READ_VERSIONING(target)  # NoSuchBucket etc. fail the section
+    region = attempt("region", READ_REGION, "")
     checked = len(unknown)
-    policy_text = attempt("bucket policy", s3.get_bucket_policy)
-    acl = attempt("ACL", s3.get_bucket_acl)
-    block = attempt("public access block", s3.get_public_access_block)
+    policy_text = attempt("bucket policy", READ_POLICY)
+    acl = attempt("ACL", READ_ACL)
+    block = attempt("public access block", READ_BLOCK)
     try:
         document = safejson.loads(policy_text, max_bytes=4 * bucket_policy.MAX_POLICY_BYTES) if policy_text else None
     except safejson.JSONRefused:
@@ -74,11 +88,6 @@ def record_public(target: Target, value: dict) -> None:
     if checked is not None and now - checked < PUBLIC_CHECK_KEPT:
         return
     Bucket.objects.filter(endpoint=target.endpoint, name=target.bucket).update(is_public=public, public_checked_at=now)
-
-
-def getter(function):
-    """A reader from an S3 getter that takes ``endpoint`` and ``bucket``."""
-    return lambda target: function(endpoint=target.endpoint, bucket=target.bucket)
 
 
 # --- writers -------------------------------------------------------------------------------------

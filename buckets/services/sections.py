@@ -40,6 +40,9 @@ class Target:
     version_id: str = ""  # the object page of an older version: read-only
     record: Bucket | None = None
     saving: bool = False  # inside a save, under the lease: facts are read afresh, not remembered
+    # Settings (section slugs) the endpoint said it does not implement, as far as the page looked
+    # (``Section.consults``): a read that would only be answered "not implemented" is not made.
+    unsupported: frozenset[str] = frozenset()
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cached(self, name: str, read: Callable[[], Any]) -> Any:

@@ -183,7 +183,9 @@ def read_states(specs: list[Section], target: Target, wait: float | None = None)
     With ``wait``, None when the reads are not all answered within that many seconds: those still
     running finish on their own (within the budget) and nothing of them is kept.
     """
-    known = services.known_unsupported_all(target.endpoint, [spec.slug for spec in specs])
+    consulted = [slug for spec in specs for slug in spec.consults]
+    known = services.known_unsupported_all(target.endpoint, [spec.slug for spec in specs] + consulted)
+    target.unsupported = frozenset(known)
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
     if len(pending) > 1 or (wait is not None and pending) or any(spec.ahead for spec in pending.values()):
         with s3.shared_reads():
