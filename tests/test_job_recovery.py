@@ -110,8 +110,8 @@ def test_progress_moves_per_copy_while_s3_throttles_and_a_slow_call_keeps_its_le
     throttled: set[str] = set()
 
     def throttle(op: str, path: str) -> bool:
-        """One copy in six is answered SlowDown once (then it goes through on botocore's retry; the adaptive
-        retry mode then slows the client's send rate, so more throttling only makes the test longer)."""
+        """One copy in six is answered SlowDown once (then it goes through on botocore's retry; more
+        throttling would only make the test longer)."""
         if op != "CopyObject" or hash(path) % 6 or path in throttled:
             return False
         throttled.add(path)

@@ -1,0 +1,38 @@
+"""S3 throttling one bucket (SlowDown) slows only the calls to it: the console's calls on that endpoint,
+every user's page and every job of the process, share one client, which must not slow itself down for all."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from buckets import s3
+from tests.bucket_helpers import seaweed_endpoint
+from tests.job_processes import Proxy
+
+
+@pytest.fixture
+def throttled(db, seaweed, make_bucket, settings):
+    """(endpoint through a proxy that answers SlowDown to every request for the hot bucket, hot, calm)."""
+    settings.S3_MAX_ATTEMPTS = 2  # one retry each: the test stays short
+    hot, calm = make_bucket("hot"), make_bucket("calm")
+    with Proxy(seaweed.url) as proxy:
+        proxy.rules.throttle = lambda op, path: f"/{hot}" in path
+        yield seaweed_endpoint(seaweed, "throttled", proxy.url), hot, calm
+
+
+def test_a_throttled_bucket_slows_no_call_to_another(throttled):
+    endpoint, hot, calm = throttled
+    s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)  # the client, made
+    for _ in range(3):
+        with pytest.raises(s3.S3Error) as refused:
+            s3.get_bucket_versioning(endpoint=endpoint, bucket=hot)
+        assert refused.value.code == "SlowDown"
+        assert "slow down" in refused.value.user_message
+    started = time.monotonic()
+    for _ in range(20):
+        s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)
+    # ~1 ms each on loopback. With botocore's adaptive retry mode the client's own rate limiter, once it
+    # had seen the SlowDowns, held these 20 calls 1.5-6 s in all.
+    assert time.monotonic() - started < 1.0
