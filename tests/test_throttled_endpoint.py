@@ -8,7 +8,7 @@ import time
 import pytest
 
 from buckets import s3
-from tests.bucket_helpers import seaweed_endpoint
+from tests.bucket_helpers import seaweed_endpoint, url
 from tests.job_processes import Proxy
 
 
@@ -36,3 +36,12 @@ def test_a_throttled_bucket_slows_no_call_to_another(throttled):
     # ~1 ms each on loopback. With botocore's adaptive retry mode the client's own rate limiter, once it
     # had seen the SlowDowns, held these 20 calls 1.5-6 s in all.
     assert time.monotonic() - started < 1.0
+
+
+def test_the_page_of_a_throttled_bucket_says_so_and_another_bucket_s_page_lists(admin_client, throttled):
+    endpoint, hot, calm = throttled
+    page = admin_client.get(url("object_list", endpoint, hot))
+    assert page.status_code == 200
+    assert "The S3 server asks to slow down (too many requests); try again in a moment." in page.text
+    listed = admin_client.get(url("object_list", endpoint, calm))
+    assert listed.status_code == 200 and "This bucket is empty." in listed.text
