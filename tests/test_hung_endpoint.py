@@ -114,6 +114,30 @@ def test_the_bucket_page_does_not_wait_long_for_an_endpoint_that_never_answers(
     _answered(cards, took, 200, f"did not answer within {BUDGET:g} s")
 
 
+def test_an_endpoint_that_never_answers_leaves_the_other_endpoints_their_threads(
+    admin_client, silent_endpoint, short_budget, endpoint, make_bucket
+):
+    """People reloading a hung endpoint's cards (a dozen reads each) do not take every thread of the S3
+    pool: once ABANDONED_MOST of its calls are left unanswered it is asked nothing more, with a clear
+    message at once, and a healthy endpoint's page in the same process still lists. Before, the eighth
+    reload found the pool's 64 threads all waiting on the hung endpoint, and every page of every endpoint
+    said it "did not answer" until their sockets timed out (up to two minutes)."""
+    from buckets.s3 import budget
+
+    calm = make_bucket("calm")
+    Bucket.objects.create(endpoint=endpoint, name=calm)
+    cards_url = reverse("bucket_settings_all", args=[silent_endpoint.pk, "hung"])
+    first, took = _timed(admin_client, cards_url, HTTP_HX_REQUEST="true")
+    _answered(first, took, 200, f"did not answer within {BUDGET:g} s")
+    for _ in range(8):
+        cards, took = _timed(admin_client, cards_url, HTTP_HX_REQUEST="true")
+        _answered(cards, took, 200, "earlier calls yet; nothing more is asked of it until they end")
+        assert took < BUDGET  # at once: no thread, no wait
+    assert budget._abandoned.count((silent_endpoint.pk, silent_endpoint.url)) >= budget.ABANDONED_MOST
+    listing = admin_client.get(url("object_list", endpoint, calm))
+    assert listing.status_code == 200 and "This bucket is empty." in listing.content.decode()
+
+
 def test_a_timed_out_save_is_audited_as_failed(admin_client, silent_endpoint, short_budget):
     from console.models import AuditEvent
 

@@ -2,7 +2,8 @@
 
 A call still running when the budget ends is left to finish on a daemon thread (its socket timeouts end
 it); the caller gets ``S3Error("EndpointTimeout")`` at once, and every later call of the same page fails
-fast, so a page with several S3 reads still answers within its budget.
+fast, so a page with several S3 reads still answers within its budget. An endpoint with
+``ABANDONED_MOST`` such calls still running is asked nothing more until some end.
 """
 
 from __future__ import annotations
@@ -74,6 +75,36 @@ class _DaemonPool:
 
 _executor = _DaemonPool(most=64)
 
+# Calls to one endpoint left running past their budget (it accepts and does not answer) before it is
+# asked nothing more until some end: a hung endpoint must not take every thread of the pool, or the
+# pages of every other endpoint of the process would wait for a thread until their own budget ends.
+ABANDONED_MOST = 8
+
+
+class _Abandoned:
+    """Calls whose caller stopped waiting, by endpoint, counted until each ends (answer or socket timeout)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts: dict = {}
+
+    def add(self, key, future: Future) -> None:
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        future.add_done_callback(lambda _: self._ended(key))
+
+    def _ended(self, key) -> None:
+        with self.lock:
+            left = self.counts.pop(key) - 1
+            if left:
+                self.counts[key] = left
+
+    def count(self, key) -> int:
+        return self.counts.get(key, 0)
+
+
+_abandoned = _Abandoned()
+
 
 @contextmanager
 def time_budget(seconds: float, *, per_call: bool = False) -> Iterator[None]:
@@ -95,12 +126,19 @@ def _timeout_error(budget: _Budget) -> S3Error:
     return S3Error(TIMEOUT_CODE, f"The endpoint did not answer within {budget.seconds:g} s.", status=504)
 
 
-def run_with_budget(function, params: dict) -> dict:
+def run_with_budget(function, params: dict, endpoint_key=None) -> dict:
+    """``function(**params)`` within the budget; ``endpoint_key`` names the endpoint (its hung calls counted)."""
     budget = _budget.get()
     if budget is None:
         return function(**params)
     if budget.spent:
         raise _timeout_error(budget)
+    if (hung := _abandoned.count(endpoint_key)) >= ABANDONED_MOST:
+        raise S3Error(
+            TIMEOUT_CODE,
+            f"The endpoint has not answered {hung} earlier calls yet; nothing more is asked of it until they end.",
+            status=504,
+        )
     wait = budget.seconds if budget.deadline is None else budget.deadline - time.monotonic()
     if wait <= 0:
         budget.spent = True
@@ -109,6 +147,8 @@ def run_with_budget(function, params: dict) -> dict:
     try:
         return future.result(timeout=wait)
     except FutureTimeout:
+        if endpoint_key is not None:
+            _abandoned.add(endpoint_key, future)
         budget.spent = budget.deadline is not None
         error = _timeout_error(budget)
         error.sent = True

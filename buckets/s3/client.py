@@ -330,7 +330,7 @@ def _call(endpoint: Endpoint, operation: str, client, params: dict, expected: tu
     _last_request_id.set("")
     try:
         function = getattr(client or client_for(endpoint), operation)
-        answer = run_with_budget(function, params)
+        answer = run_with_budget(function, params, (endpoint.pk, endpoint.url))
     except (BotoCoreError, ClientError, S3Error) as exc:
         error = translate(exc)
         if error.sent and is_write(operation):
