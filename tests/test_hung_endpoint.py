@@ -131,7 +131,7 @@ def test_an_endpoint_that_never_answers_leaves_the_other_endpoints_their_threads
     _answered(first, took, 200, f"did not answer within {BUDGET:g} s")
     for _ in range(8):
         cards, took = _timed(admin_client, cards_url, HTTP_HX_REQUEST="true")
-        _answered(cards, took, 200, "earlier calls yet; nothing more is asked of it until they end")
+        _answered(cards, took, 200, "earlier calls unanswered, so the console asks it nothing more until they end")
         assert took < BUDGET  # at once: no thread, no wait
     assert budget._abandoned.count((silent_endpoint.pk, silent_endpoint.url)) >= budget.ABANDONED_MOST
     listing = admin_client.get(url("object_list", endpoint, calm))

@@ -136,7 +136,8 @@ def run_with_budget(function, params: dict, endpoint_key=None) -> dict:
     if (hung := _abandoned.count(endpoint_key)) >= ABANDONED_MOST:
         raise S3Error(
             TIMEOUT_CODE,
-            f"The endpoint has not answered {hung} earlier calls yet; nothing more is asked of it until they end.",
+            f"The endpoint has left {hung} earlier calls unanswered, so the console asks it nothing more until"
+            " they end: check that it is up, then reload in a minute.",
             status=504,
         )
     wait = budget.seconds if budget.deadline is None else budget.deadline - time.monotonic()
