@@ -1,5 +1,6 @@
 """S3 throttling one bucket (SlowDown) slows only the calls to it: the console's calls on that endpoint,
-every user's page and every job of the process, share one client, which must not slow itself down for all."""
+every user's page and every job of the process, share one client, which must not slow itself down for all.
+A page says so at once; a background job waits and asks again."""
 
 from __future__ import annotations
 
@@ -45,3 +46,37 @@ def test_the_page_of_a_throttled_bucket_says_so_and_another_bucket_s_page_lists(
     assert "The S3 server asks to slow down (too many requests); try again in a moment." in page.text
     listed = admin_client.get(url("object_list", endpoint, calm))
     assert listed.status_code == 200 and "This bucket is empty." in listed.text
+
+
+def test_a_job_told_to_slow_down_waits_and_goes_on(admin_client, seaweed, s3client, make_bucket, settings, monkeypatch):
+    """Past botocore's own retries, a background job waits and asks again (JOB_SLOWDOWN_PAUSES) instead of
+    failing its objects: every object goes, none is reported failed."""
+    from django.urls import reverse
+
+    from buckets.models import Bucket, Job
+    from buckets.s3 import client
+
+    settings.S3_MAX_ATTEMPTS = 1  # botocore does not retry: each SlowDown reaches the console
+    monkeypatch.setattr(client, "JOB_SLOWDOWN_PAUSES", (0.05, 0.05, 0.05, 0.05, 0.05))
+    bucket = make_bucket("slow")
+    for i in range(5):
+        s3client.put_object(Bucket=bucket, Key=f"k/{i}", Body=b"x")
+    refused = []
+
+    def throttle(op: str, path: str) -> bool:  # the first three deletes are told to slow down
+        if op == "DeleteObjects" and len(refused) < 3:
+            refused.append(path)
+            return True
+        return False
+
+    with Proxy(seaweed.url) as proxy:
+        proxy.rules.throttle = throttle
+        endpoint = seaweed_endpoint(seaweed, "slowing", proxy.url)
+        Bucket.objects.create(endpoint=endpoint, name=bucket)
+        answer = admin_client.post(reverse("bucket_empty", args=[endpoint.pk, bucket]), {"confirm": bucket})
+        assert answer.status_code == 302, answer.content.decode()[:500]
+        job = Job.objects.get(pk=answer["Location"].rstrip("/").rsplit("/", 1)[1])
+        assert proxy.rules.seen["DeleteObjects"] >= 4
+    assert len(refused) == 3
+    assert job.status == Job.Status.DONE and (job.done, job.failed) == (5, 0), job.message
+    assert s3client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

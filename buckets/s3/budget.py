@@ -122,6 +122,12 @@ def time_budget(seconds: float, *, per_call: bool = False) -> Iterator[None]:
         _budget.reset(token)
 
 
+def in_background() -> bool:
+    """Inside a background job's budget (each call its own): work that can wait, where a page cannot."""
+    budget = _budget.get()
+    return budget is not None and budget.deadline is None
+
+
 def _timeout_error(budget: _Budget) -> S3Error:
     return S3Error(TIMEOUT_CODE, f"The endpoint did not answer within {budget.seconds:g} s.", status=504)
 

@@ -16,6 +16,7 @@ import contextvars
 import datetime
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-from buckets.s3.budget import run_with_budget, time_budget  # noqa: F401 - time_budget is part of the layer
+from buckets.s3.budget import in_background, run_with_budget, time_budget  # noqa: F401 - time_budget: the layer's
 from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, SENT_WRITE, TIMEOUT_CODE, S3Error  # noqa: F401
 from buckets.s3.fastparse import FastParserFactory
 
@@ -314,6 +315,11 @@ def shared_reads() -> Iterator[None]:
         _shared.reset(token)
 
 
+# A background job told to slow down (after botocore's own retries of the call) waits and asks again, these
+# pauses in turn, before the object counts as failed: a job can wait. A page says so at once.
+JOB_SLOWDOWN_PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+
 def call(endpoint: Endpoint, operation: str, /, *, client=None, expected: tuple[str, ...] = (), **params) -> dict:
     """Call one S3 operation within the time budget; every failure becomes S3Error, logged once (at INFO;
     codes in ``expected``, the answers that mean "there is none", at DEBUG: a bucket page has seven)."""
@@ -321,7 +327,17 @@ def call(endpoint: Endpoint, operation: str, /, *, client=None, expected: tuple[
     if shared is not None and client is None and operation.startswith("get_") and operation != "get_object":
         key = (endpoint.pk, operation, repr(sorted(params.items())))
         return shared.once(key, lambda: _call(endpoint, operation, None, params, expected))
-    return _call(endpoint, operation, client, params, expected)
+    # A stream sent once cannot be sent again from here (botocore rewinds it for its own retries only).
+    again = in_background() and isinstance(params.get("Body", b""), bytes | str)
+    for pause in (*JOB_SLOWDOWN_PAUSES, None) if again else (None,):
+        try:
+            return _call(endpoint, operation, client, params, expected)
+        except S3Error as exc:
+            if pause is None or exc.code != "SlowDown":
+                raise
+        log.info("S3 %s on endpoint %s: asked to slow down, again in %g s", operation, endpoint.name, pause)
+        time.sleep(pause)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _call(endpoint: Endpoint, operation: str, client, params: dict, expected: tuple[str, ...] = ()) -> dict:
