@@ -138,6 +138,39 @@ def test_an_endpoint_that_never_answers_leaves_the_other_endpoints_their_threads
     assert listing.status_code == 200 and "This bucket is empty." in listing.content.decode()
 
 
+def test_calls_to_a_hung_endpoint_take_only_its_share_of_the_pool(silent_endpoint, endpoint, make_bucket, monkeypatch):
+    """Many calls at once to an endpoint that never answers (before any has outlived its budget) take
+    ENDPOINT_MOST of the pool's threads; the others wait their turn, so a healthy endpoint's call made
+    meanwhile gets a thread and its answer. Before, the hung endpoint's calls took every thread."""
+    from buckets import s3
+    from buckets.s3 import budget
+
+    monkeypatch.setattr(budget, "_executor", budget._DaemonPool(most=12))
+    monkeypatch.setattr(budget, "ENDPOINT_MOST", 8)
+    calm = make_bucket("calm")
+    failed = []
+
+    def hang():
+        with s3.time_budget(4):
+            try:
+                s3.get_bucket_versioning(endpoint=silent_endpoint, bucket="hung")
+            except s3.S3Error as exc:
+                failed.append(exc.code)
+
+    callers = [threading.Thread(target=hang) for _ in range(20)]
+    for caller in callers:
+        caller.start()
+    deadline = time.monotonic() + 3
+    while budget._executor.threads < 8 and time.monotonic() < deadline:  # the hung calls are on the pool
+        time.sleep(0.01)
+    assert budget._executor.threads == 8
+    with s3.time_budget(2):
+        assert s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)["status"] == ""  # never enabled
+    for caller in callers:
+        caller.join()
+    assert failed == ["EndpointTimeout"] * 20
+
+
 def test_a_timed_out_save_is_audited_as_failed(admin_client, silent_endpoint, short_budget):
     from console.models import AuditEvent
 

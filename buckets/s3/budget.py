@@ -2,8 +2,9 @@
 
 A call still running when the budget ends is left to finish on a daemon thread (its socket timeouts end
 it); the caller gets ``S3Error("EndpointTimeout")`` at once, and every later call of the same page fails
-fast, so a page with several S3 reads still answers within its budget. An endpoint with
-``ABANDONED_MOST`` such calls still running is asked nothing more until some end.
+fast, so a page with several S3 reads still answers within its budget. One endpoint's calls take at most
+``ENDPOINT_MOST`` of the pool's threads at once, and an endpoint with ``ABANDONED_MOST`` calls left
+running so is asked nothing more until some end.
 """
 
 from __future__ import annotations
@@ -73,7 +74,34 @@ class _DaemonPool:
                     self.idle += 1
 
 
-_executor = _DaemonPool(most=64)
+_executor = _DaemonPool(most=128)
+# Of one endpoint's calls, at most this many on the pool at once; more wait their turn (within their budget),
+# so an endpoint that takes calls and never answers holds a quarter of the threads, not all of them.
+ENDPOINT_MOST = 32
+
+
+class _Turns:
+    """One semaphore of ENDPOINT_MOST places per endpoint, made when the endpoint is first called."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.places: dict = {}
+
+    def take(self, key, timeout: float) -> bool:
+        if key is None:
+            return True
+        with self.lock:
+            places = self.places.get(key)
+            if places is None:
+                places = self.places[key] = threading.BoundedSemaphore(ENDPOINT_MOST)
+        return places.acquire(timeout=timeout)
+
+    def give(self, key) -> None:
+        if key is not None:
+            self.places[key].release()
+
+
+_turns = _Turns()
 
 # Calls to one endpoint left running past their budget (it accepts and does not answer) before it is
 # asked nothing more until some end: a hung endpoint must not take every thread of the pool, or the
@@ -150,7 +178,16 @@ def run_with_budget(function, params: dict, endpoint_key=None) -> dict:
     if wait <= 0:
         budget.spent = True
         raise _timeout_error(budget)
+    asked = time.monotonic()
+    turn = _turns.take(endpoint_key, wait)  # the endpoint's places may all be taken: wait, within the budget
+    wait -= time.monotonic() - asked
+    if not turn or wait <= 0:
+        if turn:
+            _turns.give(endpoint_key)
+        budget.spent = budget.deadline is not None
+        raise _timeout_error(budget)  # nothing was sent
     future = _executor.submit(contextvars.copy_context().run, function, **params)
+    future.add_done_callback(lambda _: _turns.give(endpoint_key))
     try:
         return future.result(timeout=wait)
     except FutureTimeout:
