@@ -193,8 +193,6 @@ def test_no_read_of_the_page_waits_for_another_on_an_endpoint_far_away(
 
     far = 0.5  # seconds each request waits at the proxy
     monkeypatch.setattr(sections, "INLINE_WAIT", 10)  # the page waits for them all
-    # Its own readers: an earlier test's page may have left reads running on the shared ones.
-    monkeypatch.setattr(sections, "_READ_POOL", ThreadPoolExecutor(max_workers=4 * sections.READERS))
     bucket = make_bucket("far")
     with Proxy(seaweed.url) as proxy:
         ep = seaweed_endpoint(seaweed, "far", proxy.url)
@@ -262,7 +260,7 @@ def test_a_slow_endpoint_gets_its_page_at_once_and_the_settings_through_htmx(
     page_url = url("bucket_detail", endpoint, bucket)
     monkeypatch.setattr(sections, "INLINE_WAIT", 0)  # no endpoint answers in no time
     pool = ThreadPoolExecutor(max_workers=sections.READERS)
-    monkeypatch.setattr(sections, "_READ_POOL", pool)
+    monkeypatch.setattr(sections, "readers_for", lambda endpoint: pool)
     first = clients["viewer"].get(page_url)
     assert f'hx-get="{url("bucket_settings_all", endpoint, bucket)}"' in first.text, "the page waited"
     pool.shutdown(wait=True)  # the reads it did not wait for end on their own

@@ -103,12 +103,12 @@ def test_the_bucket_page_does_not_wait_long_for_an_endpoint_that_never_answers(
     page, took = _timed(admin_client, page_url)
     assert page.status_code == 200 and f'hx-get="{all_url}"' in page.content.decode()
     assert sections.INLINE_WAIT <= took < sections.INLINE_WAIT + SLACK / 2, took
-    pool = sections._READ_POOL
-    sections._READ_POOL = None  # the next page must not start a read at all (it would fail here)
+    readers = sections.readers_for
+    sections.readers_for = None  # the next page must not start a read at all (it would fail here)
     try:
         again = admin_client.get(page_url)
     finally:
-        sections._READ_POOL = pool
+        sections.readers_for = readers
     assert again.status_code == 200 and f'hx-get="{all_url}"' in again.content.decode()
     cards, took = _timed(admin_client, all_url, HTTP_HX_REQUEST="true")
     _answered(cards, took, 200, f"did not answer within {BUDGET:g} s")
@@ -170,6 +170,28 @@ def test_calls_to_a_hung_endpoint_take_only_its_share_of_the_pool(silent_endpoin
     for caller in callers:
         caller.join()
     assert failed == ["EndpointTimeout"] * 20
+
+
+def test_a_hung_endpoint_s_section_reads_do_not_delay_another_endpoint_s_bucket_page(
+    admin_client, silent_endpoint, endpoint, make_bucket, monkeypatch
+):
+    """Bucket pages of an endpoint that never answers, opened while their reads still wait (within one
+    budget), fill only that endpoint's readers: a healthy endpoint's bucket page meanwhile arrives with
+    every card filled. With one pool for all, its reads queued behind the hung ones for their budget."""
+    from buckets import s3
+    from buckets.models import Bucket
+    from buckets.services.sections import Target
+    from buckets.views import sections
+
+    monkeypatch.setattr(sections, "INLINE_WAIT", 3)  # the healthy page waits for its reads, up to 3 s
+    calm = make_bucket("calm")
+    Bucket.objects.create(endpoint=endpoint, name=calm)
+    specs = list(sections.SECTIONS_OF["bucket"])
+    for _ in range(4):  # four pages' worth: 64 reads, more than every reader a process had before
+        with s3.time_budget(8):
+            assert sections.read_states(specs, Target(silent_endpoint, "hung"), wait=0.01) is None
+    page = admin_client.get(reverse("bucket_detail", args=[endpoint.pk, calm]))
+    assert page.status_code == 200 and "setting loading" not in page.content.decode()  # filled
 
 
 def test_a_timed_out_save_is_audited_as_failed(admin_client, silent_endpoint, short_budget):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -37,9 +38,12 @@ from console.models import Role
 
 WRAPPER = "buckets/sections/section.html"
 READERS = 12  # sections of one page read at the same time
-# Threads kept for those reads (starting twelve threads per page cost more than its render); they only
-# wait for S3, whose calls carry the page's time budget, so a busy pool only queues reads.
-_READ_POOL = ThreadPoolExecutor(max_workers=4 * READERS, thread_name_prefix="section-read")
+# Threads kept for those reads (starting twelve threads per page cost more than its render), each endpoint
+# its own: they only wait for S3, whose calls carry the page's time budget, so a busy pool only queues
+# reads, and an endpoint that never answers makes only its own pages' reads queue.
+READERS_EACH = 3 * READERS
+_readers: dict[tuple, ThreadPoolExecutor] = {}
+_readers_lock = threading.Lock()
 SECTIONS_OF = {"bucket": BUCKET_SECTIONS}
 INLINE_WAIT = 0.15  # seconds the bucket page waits for its sections' reads before leaving them to htmx
 INLINE_PAUSE = 120  # seconds after a miss during which this process leaves an endpoint's sections to htmx
@@ -149,6 +153,20 @@ def _out_of_band(request, spec: Section, target: Target, role: Role) -> str:
     return render(request, f"{WRAPPER}#display", context).content.decode()
 
 
+def readers_for(endpoint) -> ThreadPoolExecutor:
+    """The endpoint's section readers (made at its first page; an edited address gets new ones)."""
+    key = (endpoint.pk, endpoint.url)
+    pool = _readers.get(key)
+    if pool is None:
+        with _readers_lock:
+            pool = _readers.get(key)
+            if pool is None:
+                for stale in [k for k in _readers if k[0] == endpoint.pk]:
+                    _readers.pop(stale).shutdown(wait=False)
+                pool = _readers[key] = ThreadPoolExecutor(READERS_EACH, thread_name_prefix=f"read-{endpoint.pk}")
+    return pool
+
+
 def _read(spec: Section, target: Target) -> dict:
     try:
         return {"value": spec.read(target)}
@@ -188,12 +206,13 @@ def read_states(specs: list[Section], target: Target, wait: float | None = None)
     target.unsupported = frozenset(known)
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
     if len(pending) > 1 or (wait is not None and pending) or any(spec.ahead for spec in pending.values()):
+        readers = readers_for(target.endpoint)
         with s3.shared_reads():
             for spec in pending.values():
                 for read in spec.ahead:
-                    _READ_POOL.submit(contextvars.copy_context().run, _read_ahead, read, target)
+                    readers.submit(contextvars.copy_context().run, _read_ahead, read, target)
             futures = {
-                i: _READ_POOL.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
+                i: readers.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
             }
             if wait is not None and futures_wait(futures.values(), timeout=wait).not_done:
                 return None
