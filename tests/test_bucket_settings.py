@@ -255,12 +255,12 @@ def test_a_shared_read_that_breaks_does_not_leave_its_other_callers_waiting():
 def test_a_slow_endpoint_gets_its_page_at_once_and_the_settings_through_htmx(
     clients, endpoint, bucket, django_assert_max_num_queries, monkeypatch
 ):
-    from buckets.views import sections
+    from buckets.views import section_reads, sections
 
     page_url = url("bucket_detail", endpoint, bucket)
     monkeypatch.setattr(sections, "INLINE_WAIT", 0)  # no endpoint answers in no time
-    pool = ThreadPoolExecutor(max_workers=sections.READERS)
-    monkeypatch.setattr(sections, "readers_for", lambda endpoint: pool)
+    pool = ThreadPoolExecutor(max_workers=section_reads.READERS)
+    monkeypatch.setattr(section_reads, "readers_for", lambda endpoint: pool)
     first = clients["viewer"].get(page_url)
     assert f'hx-get="{url("bucket_settings_all", endpoint, bucket)}"' in first.text, "the page waited"
     pool.shutdown(wait=True)  # the reads it did not wait for end on their own

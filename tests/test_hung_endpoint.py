@@ -96,19 +96,19 @@ def test_the_bucket_page_does_not_wait_long_for_an_endpoint_that_never_answers(
 ):
     """The page waits INLINE_WAIT for its sections, then comes with them left to htmx; the next page
     does not wait at all; the sections' own request says what happened within the budget."""
-    from buckets.views import sections
+    from buckets.views import section_reads, sections
 
     page_url = reverse("bucket_detail", args=[silent_endpoint.pk, "hung"])
     all_url = reverse("bucket_settings_all", args=[silent_endpoint.pk, "hung"])
     page, took = _timed(admin_client, page_url)
     assert page.status_code == 200 and f'hx-get="{all_url}"' in page.content.decode()
     assert sections.INLINE_WAIT <= took < sections.INLINE_WAIT + SLACK / 2, took
-    readers = sections.readers_for
-    sections.readers_for = None  # the next page must not start a read at all (it would fail here)
+    readers = section_reads.readers_for
+    section_reads.readers_for = None  # the next page must not start a read at all (it would fail here)
     try:
         again = admin_client.get(page_url)
     finally:
-        sections.readers_for = readers
+        section_reads.readers_for = readers
     assert again.status_code == 200 and f'hx-get="{all_url}"' in again.content.decode()
     cards, took = _timed(admin_client, all_url, HTTP_HX_REQUEST="true")
     _answered(cards, took, 200, f"did not answer within {BUDGET:g} s")
@@ -181,7 +181,7 @@ def test_a_hung_endpoint_s_section_reads_do_not_delay_another_endpoint_s_bucket_
     from buckets import s3
     from buckets.models import Bucket
     from buckets.services.sections import Target
-    from buckets.views import sections
+    from buckets.views import section_reads, sections
 
     monkeypatch.setattr(sections, "INLINE_WAIT", 3)  # the healthy page waits for its reads, up to 3 s
     calm = make_bucket("calm")
@@ -189,7 +189,7 @@ def test_a_hung_endpoint_s_section_reads_do_not_delay_another_endpoint_s_bucket_
     specs = list(sections.SECTIONS_OF["bucket"])
     for _ in range(4):  # four pages' worth: 64 reads, more than every reader a process had before
         with s3.time_budget(8):
-            assert sections.read_states(specs, Target(silent_endpoint, "hung"), wait=0.01) is None
+            assert section_reads.read_states(specs, Target(silent_endpoint, "hung"), wait=0.01) is None
     page = admin_client.get(reverse("bucket_detail", args=[endpoint.pk, calm]))
     assert page.status_code == 200 and "setting loading" not in page.content.decode()  # filled
 

@@ -8,13 +8,8 @@ the bucket or key is not visible, 403 (and a "denied" audit row) when the role i
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,18 +27,12 @@ from buckets.services import objects as object_services
 from buckets.services import sections as services
 from buckets.services.sections import Conflict, Target, normalised
 from buckets.views.common import actor, endpoint_or_404, key_param
+from buckets.views.section_reads import read_state, read_states
 from console import access, rows
 from console.errors import NotFound
 from console.models import Role
 
 WRAPPER = "buckets/sections/section.html"
-READERS = 12  # sections of one page read at the same time
-# Threads kept for those reads (starting twelve threads per page cost more than its render), each endpoint
-# its own: they only wait for S3, whose calls carry the page's time budget, so a busy pool only queues
-# reads, and an endpoint that never answers makes only its own pages' reads queue.
-READERS_EACH = 3 * READERS
-_readers: dict[tuple, ThreadPoolExecutor] = {}
-_readers_lock = threading.Lock()
 SECTIONS_OF = {"bucket": BUCKET_SECTIONS}
 INLINE_WAIT = 0.15  # seconds the bucket page waits for its sections' reads before leaving them to htmx
 INLINE_PAUSE = 120  # seconds after a miss during which this process leaves an endpoint's sections to htmx
@@ -151,82 +140,6 @@ def render_section(
 def _out_of_band(request, spec: Section, target: Target, role: Role) -> str:
     context = {"s": section_context(spec, target, role, **read_state(spec, target), oob=True)}
     return render(request, f"{WRAPPER}#display", context).content.decode()
-
-
-def readers_for(endpoint) -> ThreadPoolExecutor:
-    """The endpoint's section readers (made at its first page; an edited address gets new ones)."""
-    key = (endpoint.pk, endpoint.url)
-    pool = _readers.get(key)
-    if pool is None:
-        with _readers_lock:
-            pool = _readers.get(key)
-            if pool is None:
-                for stale in [k for k in _readers if k[0] == endpoint.pk]:
-                    _readers.pop(stale).shutdown(wait=False)
-                pool = _readers[key] = ThreadPoolExecutor(READERS_EACH, thread_name_prefix=f"read-{endpoint.pk}")
-    return pool
-
-
-def _read(spec: Section, target: Target) -> dict:
-    try:
-        return {"value": spec.read(target)}
-    except s3.S3Error as exc:
-        return {"error": exc}
-
-
-def _read_ahead(read, target: Target) -> None:
-    """One of a section's later reads, started with the others: its answer or failure is shared with the
-    section when it asks (``s3.shared_reads``), which then reports it."""
-    with contextlib.suppress(s3.S3Error):
-        read(target)
-
-
-def _settle(spec: Section, target: Target, state: dict) -> dict:
-    """The database side of a read, in the request's thread: "not supported" memory, the after-read step."""
-    if "error" in state:
-        services.remember_unsupported(target.endpoint, spec.slug, state["error"])
-    elif spec.after_read:
-        spec.after_read(target, state["value"])
-    return state
-
-
-def read_state(spec: Section, target: Target) -> dict:
-    """{value} or {error}, or {unsupported} when the endpoint said earlier it does not implement this."""
-    return read_states([spec], target)[0]
-
-
-def read_states(specs: list[Section], target: Target, wait: float | None = None) -> list[dict] | None:
-    """The states of several sections; their S3 reads run at the same time (a page's budget covers all).
-
-    With ``wait``, None when the reads are not all answered within that many seconds: those still
-    running finish on their own (within the budget) and nothing of them is kept.
-    """
-    consulted = [slug for spec in specs for slug in spec.consults]
-    known = services.known_unsupported_all(target.endpoint, [spec.slug for spec in specs] + consulted)
-    target.unsupported = frozenset(known)
-    pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
-    if len(pending) > 1 or (wait is not None and pending) or any(spec.ahead for spec in pending.values()):
-        readers = readers_for(target.endpoint)
-        with s3.shared_reads():
-            for spec in pending.values():
-                for read in spec.ahead:
-                    readers.submit(contextvars.copy_context().run, _read_ahead, read, target)
-            futures = {
-                i: readers.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
-            }
-            if wait is not None and futures_wait(futures.values(), timeout=wait).not_done:
-                return None
-            reads = {i: f.result() for i, f in futures.items()}
-    else:
-        reads = {i: _read(spec, target) for i, spec in pending.items()}
-    states = []
-    for i, spec in enumerate(specs):
-        if spec.slug in known:
-            found = known[spec.slug]
-            states.append({"error": s3.S3Error(found.code or "NotImplemented", status=501), "unsupported": found})
-        else:
-            states.append(_settle(spec, target, reads[i]))
-    return states
 
 
 def _filled(specs: list[Section], target: Target, role: Role, states: list[dict]) -> list[dict]:
