@@ -35,6 +35,7 @@ from bench.common import (  # noqa: E402
     seaweed,
     setup_django,
 )
+from buckets.s3.errors import NOT_SUPPORTED_CODES  # noqa: E402
 from tests.job_processes import Proxy  # noqa: E402
 
 GOAL = 2.5
@@ -62,7 +63,7 @@ def implemented(client, bucket: str) -> list[str]:
         try:
             getattr(client, operation)(Bucket=bucket)
         except client.exceptions.ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NotImplemented", "NotSupported"):
+            if exc.response["Error"]["Code"] in NOT_SUPPORTED_CODES:  # what the page remembers so
                 continue
         reads.append(operation)
     return reads

@@ -133,7 +133,7 @@ def test_an_endpoint_that_never_answers_leaves_the_other_endpoints_their_threads
         cards, took = _timed(admin_client, cards_url, HTTP_HX_REQUEST="true")
         _answered(cards, took, 200, "earlier calls unanswered, so the console asks it nothing more until they end")
         assert took < BUDGET  # at once: no thread, no wait
-    assert budget._abandoned.count((silent_endpoint.pk, silent_endpoint.url)) >= budget.ABANDONED_MOST
+    assert budget._share(budget.endpoint_key(silent_endpoint)).abandoned >= budget.ABANDONED_MOST
     listing = admin_client.get(url("object_list", endpoint, calm))
     assert listing.status_code == 200 and "This bucket is empty." in listing.content.decode()
 

@@ -59,6 +59,7 @@ from buckets.s3.client import (
     client_for,
     configure_sessions,
     credentials_lifetime,
+    endpoint_key,
     forget_client,
     is_write,
     last_request_id,

@@ -78,60 +78,46 @@ _executor = _DaemonPool(most=128)
 # Of one endpoint's calls, at most this many on the pool at once; more wait their turn (within their budget),
 # so an endpoint that takes calls and never answers holds a quarter of the threads, not all of them.
 ENDPOINT_MOST = 32
-
-
-class _Turns:
-    """One semaphore of ENDPOINT_MOST places per endpoint, made when the endpoint is first called."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.places: dict = {}
-
-    def take(self, key, timeout: float) -> bool:
-        if key is None:
-            return True
-        with self.lock:
-            places = self.places.get(key)
-            if places is None:
-                places = self.places[key] = threading.BoundedSemaphore(ENDPOINT_MOST)
-        return places.acquire(timeout=timeout)
-
-    def give(self, key) -> None:
-        if key is not None:
-            self.places[key].release()
-
-
-_turns = _Turns()
-
 # Calls to one endpoint left running past their budget (it accepts and does not answer) before it is
-# asked nothing more until some end: a hung endpoint must not take every thread of the pool, or the
-# pages of every other endpoint of the process would wait for a thread until their own budget ends.
+# asked nothing more until some end: its pages say so at once instead of waiting again.
 ABANDONED_MOST = 8
 
 
-class _Abandoned:
-    """Calls whose caller stopped waiting, by endpoint, counted until each ends (answer or socket timeout)."""
+@dataclass
+class _Share:
+    """One endpoint's part of the pool: its places (ENDPOINT_MOST), and its calls left running."""
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.counts: dict = {}
-
-    def add(self, key, future: Future) -> None:
-        with self.lock:
-            self.counts[key] = self.counts.get(key, 0) + 1
-        future.add_done_callback(lambda _: self._ended(key))
-
-    def _ended(self, key) -> None:
-        with self.lock:
-            left = self.counts.pop(key) - 1
-            if left:
-                self.counts[key] = left
-
-    def count(self, key) -> int:
-        return self.counts.get(key, 0)
+    places: threading.BoundedSemaphore
+    abandoned: int = 0
 
 
-_abandoned = _Abandoned()
+_shares: dict[tuple, _Share] = {}
+_shares_lock = threading.Lock()
+
+
+def endpoint_key(endpoint) -> tuple:
+    """What the pool's share and the section readers know an endpoint by: a new address starts afresh."""
+    return (endpoint.pk, endpoint.url)
+
+
+def _share(key: tuple) -> _Share:
+    with _shares_lock:
+        share = _shares.get(key)
+        if share is None:
+            share = _shares[key] = _Share(threading.BoundedSemaphore(ENDPOINT_MOST))
+        return share
+
+
+def _abandon(share: _Share, future: Future) -> None:
+    """The caller stopped waiting for ``future``: counted against its endpoint until the call ends."""
+
+    def ended(_):
+        with _shares_lock:
+            share.abandoned -= 1
+
+    with _shares_lock:
+        share.abandoned += 1
+    future.add_done_callback(ended)
 
 
 @contextmanager
@@ -160,39 +146,36 @@ def _timeout_error(budget: _Budget) -> S3Error:
     return S3Error(TIMEOUT_CODE, f"The endpoint did not answer within {budget.seconds:g} s.", status=504)
 
 
-def run_with_budget(function, params: dict, endpoint_key=None) -> dict:
-    """``function(**params)`` within the budget; ``endpoint_key`` names the endpoint (its hung calls counted)."""
+def run_with_budget(function, params: dict, endpoint: tuple) -> dict:
+    """``function(**params)`` within the budget, on the share of ``endpoint`` (its ``endpoint_key``)."""
     budget = _budget.get()
     if budget is None:
         return function(**params)
     if budget.spent:
         raise _timeout_error(budget)
-    if (hung := _abandoned.count(endpoint_key)) >= ABANDONED_MOST:
+    share = _share(endpoint)
+    if share.abandoned >= ABANDONED_MOST:
         raise S3Error(
             TIMEOUT_CODE,
-            f"The endpoint has left {hung} earlier calls unanswered, so the console asks it nothing more until"
-            " they end: check that it is up, then reload in a minute.",
+            f"The endpoint has left {share.abandoned} earlier calls unanswered, so the console asks it nothing"
+            " more until they end: check that it is up, then reload in a minute.",
             status=504,
         )
     wait = budget.seconds if budget.deadline is None else budget.deadline - time.monotonic()
-    if wait <= 0:
-        budget.spent = True
-        raise _timeout_error(budget)
     asked = time.monotonic()
-    turn = _turns.take(endpoint_key, wait)  # the endpoint's places may all be taken: wait, within the budget
+    turn = wait > 0 and share.places.acquire(timeout=wait)  # its places may all be taken: wait, within the budget
     wait -= time.monotonic() - asked
     if not turn or wait <= 0:
         if turn:
-            _turns.give(endpoint_key)
+            share.places.release()
         budget.spent = budget.deadline is not None
         raise _timeout_error(budget)  # nothing was sent
     future = _executor.submit(contextvars.copy_context().run, function, **params)
-    future.add_done_callback(lambda _: _turns.give(endpoint_key))
+    future.add_done_callback(lambda _: share.places.release())
     try:
         return future.result(timeout=wait)
     except FutureTimeout:
-        if endpoint_key is not None:
-            _abandoned.add(endpoint_key, future)
+        _abandon(share, future)
         budget.spent = budget.deadline is not None
         error = _timeout_error(budget)
         error.sent = True

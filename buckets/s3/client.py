@@ -40,7 +40,7 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-from buckets.s3.budget import in_background, run_with_budget, time_budget  # noqa: F401 - time_budget: the layer's
+from buckets.s3.budget import endpoint_key, in_background, run_with_budget, time_budget  # noqa: F401 - the layer's
 from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, SENT_WRITE, TIMEOUT_CODE, S3Error  # noqa: F401
 from buckets.s3.fastparse import FastParserFactory
 
@@ -329,15 +329,15 @@ def call(endpoint: Endpoint, operation: str, /, *, client=None, expected: tuple[
         return shared.once(key, lambda: _call(endpoint, operation, None, params, expected))
     # A stream sent once cannot be sent again from here (botocore rewinds it for its own retries only).
     again = in_background() and isinstance(params.get("Body", b""), bytes | str)
-    for pause in (*JOB_SLOWDOWN_PAUSES, None) if again else (None,):
+    for pause in JOB_SLOWDOWN_PAUSES if again else ():
         try:
             return _call(endpoint, operation, client, params, expected)
         except S3Error as exc:
-            if pause is None or exc.code != "SlowDown":
+            if exc.code != "SlowDown":
                 raise
         log.info("S3 %s on endpoint %s: asked to slow down, again in %g s", operation, endpoint.name, pause)
         time.sleep(pause)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    return _call(endpoint, operation, client, params, expected)
 
 
 def _call(endpoint: Endpoint, operation: str, client, params: dict, expected: tuple[str, ...] = ()) -> dict:
@@ -346,7 +346,7 @@ def _call(endpoint: Endpoint, operation: str, client, params: dict, expected: tu
     _last_request_id.set("")
     try:
         function = getattr(client or client_for(endpoint), operation)
-        answer = run_with_budget(function, params, (endpoint.pk, endpoint.url))
+        answer = run_with_budget(function, params, endpoint_key(endpoint))
     except (BotoCoreError, ClientError, S3Error) as exc:
         error = translate(exc)
         if error.sent and is_write(operation):

@@ -28,7 +28,7 @@ _readers_lock = threading.Lock()
 
 def readers_for(endpoint) -> ThreadPoolExecutor:
     """The endpoint's section readers (made at its first page; an edited address gets new ones)."""
-    key = (endpoint.pk, endpoint.url)
+    key = s3.endpoint_key(endpoint)
     pool = _readers.get(key)
     if pool is None:
         with _readers_lock:
