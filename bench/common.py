@@ -165,6 +165,18 @@ def median_time(fn: Callable[[], object], repeat: int = 15, warmup: int = 2) -> 
     return statistics.median(samples)
 
 
+def built_again(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with no page output kept (console/fragments.py): what a page costs after a change of its records."""
+
+    def call():
+        from django.core.cache import caches
+
+        caches["pages"].clear()
+        return fn()
+
+    return call
+
+
 def verdict(met: bool) -> str:
     """The end of every measure line: `goal met` or `goal NOT met`."""
     return "goal met" if met else "goal NOT met"

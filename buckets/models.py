@@ -5,11 +5,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from console.generations import Counted
 from console.models import Endpoint
 
 
-class Bucket(models.Model):
+class Bucket(Counted):
     """What the console knows of a bucket, synced from ListBuckets; pages read this, not S3."""
+
+    counted_as = "buckets"  # console.generations: the bucket list is kept under it
 
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="buckets")
     name = models.CharField(max_length=63)

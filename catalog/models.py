@@ -12,10 +12,11 @@ from __future__ import annotations
 from django.db import models
 
 from buckets.models import Job
+from console.generations import Counted
 from console.models import Endpoint
 
 
-class IndexedBucket(models.Model):
+class IndexedBucket(Counted):
     class State(models.TextChoices):
         WAITING = "waiting", "Not indexed yet"
         CRAWLING = "crawling", "Being indexed"
@@ -25,6 +26,8 @@ class IndexedBucket(models.Model):
     class Source(models.TextChoices):
         LISTING = "listing", "ListObjectsV2"
         INVENTORY = "inventory", "S3 Inventory report"
+
+    counted_as = "index"  # console.generations: the bucket list shows the index's sizes
 
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="indexed_buckets")
     bucket = models.CharField(max_length=63)

@@ -169,6 +169,14 @@ def bucket_filter(user) -> Q | None:
     return q
 
 
+def scope_key(user) -> tuple:
+    """All that what the user may see depends on — buckets, endpoints, audit events, admin links — as a
+    key's part for output kept for them (console/fragments.py): a global admin's is shared."""
+    if is_global_admin(user):
+        return ("admin",)
+    return (user.pk, tuple(sorted({(a.endpoint_id, a.bucket, a.prefix) for a in _assignments(user)})))
+
+
 def require_role(
     request,
     need: Role,

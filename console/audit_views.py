@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from console import access, audit_chain
+from console import access, audit_chain, fragments
 from console.audit_diff import json_diff, pretty_json
 from console.audit_export import csv_rows, jsonl_rows
 from console.audit_forms import AuditFilterForm, encode_cursor, older_than
 from console.audit_rows import event_rows, row_events
 from console.audit_visibility import hide_addresses, visible_events
 from console.errors import NotFound
-from console.models import Endpoint, Role
+from console.models import AuditEvent, Endpoint, Role
 
 PAGE_SIZE = 50
 HISTORY_LIMIT = 20
@@ -29,8 +30,19 @@ def _filter_form(request) -> AuditFilterForm:
     return AuditFilterForm(request.GET, user=request.user)
 
 
+# What the audit page shows (console/fragments.py keeps it under these): the events, the endpoint filter's names.
+AUDIT_COUNTED = (AuditEvent.counted_as, Endpoint.counted_as)
+
+
 @require_GET
 def audit_list(request):
+    """A page of the events the user may see, filtered; kept until an event is added or an endpoint changes."""
+    parts = (access.scope_key(request.user), sorted(request.GET.lists()))
+    content = fragments.kept("audit_list", parts, AUDIT_COUNTED, lambda: _audit_content(request))
+    return render(request, "console/audit_list.html", {"content": content})
+
+
+def _audit_content(request) -> str:
     form = _filter_form(request)
     events, next_cursor = [], None
     if form.is_valid():
@@ -51,7 +63,8 @@ def audit_list(request):
         "next_cursor": next_cursor,
         "page_size": PAGE_SIZE,
     }
-    return render(request, "console/audit_list.html", context)
+    # With the request: {% querystring %} keeps the filters in the links; nav_is_admin is in the key's scope.
+    return render_to_string("console/audit_list_content.html", context, request=request)
 
 
 @require_GET

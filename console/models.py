@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from console import crypto
+from console.generations import Counted
 
 
 class Role(models.TextChoices):
@@ -36,7 +37,7 @@ class Role(models.TextChoices):
 ROLE_RANK = {"viewer": 1, "operator": 2, "admin": 3}
 
 
-class Endpoint(models.Model):
+class Endpoint(Counted):
     class Addressing(models.TextChoices):
         AUTO = "auto", "Automatic"
         PATH = "path", "Path style (https://host/bucket/key)"
@@ -46,6 +47,8 @@ class Endpoint(models.Model):
         DEFAULT = "default", "Default boto3 chain (environment, ~/.aws, instance role)"
         PROFILE = "profile", "Named profile from ~/.aws/credentials or ~/.aws/config"
         KEYS = "keys", "Access key pair stored (encrypted) in the console"
+
+    counted_as = "endpoints"  # console.generations: pages kept under it are built again after a change
 
     name = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. 'prod-aws' or 'local'.")
     url = models.URLField(
@@ -155,7 +158,7 @@ class AppendOnly:
         raise ValueError(self.append_only)
 
 
-class AuditEvent(AppendOnly, models.Model):
+class AuditEvent(AppendOnly, Counted):
     """One change the console made or tried, or one denied attempt. Append-only and hash-chained.
 
     Written only by ``console.audit.record`` (which fills ``seq``, ``prev_hash`` and ``hash``,
@@ -166,6 +169,7 @@ class AuditEvent(AppendOnly, models.Model):
     """
 
     append_only = "Audit events are append-only."
+    counted_as = "audit"  # console.generations: the audit page and the dashboard are kept under it
 
     class Outcome(models.TextChoices):
         OK = "ok", "OK"
@@ -379,3 +383,13 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.slot}"
+
+
+class Generation(models.Model):
+    """A counter raised after every committed change of one kind of record (``console.generations``)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.value}"

@@ -136,6 +136,14 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "s3console"}}
+# Page output kept in each process under the database's change counters (console/fragments.py): never
+# shared, so never stale across instances; PAGE_KEEP_SECONDS bounds its age ("… ago" texts), 0 keeps none.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "s3console-pages",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
+PAGE_KEEP_SECONDS = envint("PAGE_KEEP_SECONDS", 30)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before the password is checked
     "console.backends.LocalPasswordBackend",  # Django's ModelBackend; SSO_ONLY limits it to break-glass admins

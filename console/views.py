@@ -5,15 +5,17 @@ from datetime import timedelta
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buckets import s3
 from buckets.models import Bucket
-from console import access, audit, audit_rows, record_edits, services
+from console import access, audit, audit_rows, fragments, record_edits, services
 from console.audit_visibility import visible_events
 from console.forms import EndpointForm
-from console.models import Endpoint
+from console.models import AuditEvent, Endpoint
+from watch.models import Alert
 from watch.services.panels import dashboard_panels
 
 PUBLIC_ROWS = 8  # public buckets named on the dashboard; "All N" opens the rest in the bucket list
@@ -50,9 +52,20 @@ def _bucket_overview(user) -> dict:
     }
 
 
+# What the dashboard shows (console/fragments.py keeps it under these): every panel's records.
+DASHBOARD_COUNTED = (AuditEvent.counted_as, Bucket.counted_as, Endpoint.counted_as, Alert.counted_as)
+
+
 @require_GET
 def dashboard(request):
-    user = request.user
+    """Counts and the latest rows of every kind; kept until one of its kinds of records changes."""
+    content = fragments.kept(
+        "dashboard", (access.scope_key(request.user),), DASHBOARD_COUNTED, lambda: _dashboard_content(request.user)
+    )
+    return render(request, "console/dashboard.html", {"content": content})
+
+
+def _dashboard_content(user) -> str:
     events = visible_events(user).order_by("-created_at", "-id").only(*audit_rows.LINE_FIELDS)
     problems = events.filter(created_at__gte=timezone.now() - timedelta(hours=24), outcome__in=["failed", "denied"])
     tally = problems.aggregate(
@@ -70,8 +83,9 @@ def dashboard(request):
         "failed_count": tally["failed"],
         "denied_count": tally["denied"],
         **dashboard_panels(user, events),  # changed outside the console, alerts fired
+        "nav_is_admin": access.is_global_admin(user),
     }
-    return render(request, "console/dashboard.html", context)
+    return render_to_string("console/dashboard_content.html", context)
 
 
 @require_GET

@@ -207,6 +207,14 @@ def viewer_client(client, viewer_user):
 
 
 @pytest.fixture(autouse=True)
+def _no_kept_pages():
+    """Each test starts with no page output kept (console/fragments.py): its database is new, its counters too."""
+    from django.core.cache import caches
+
+    caches["pages"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _bucket_pages_fill_inline():
     """Each test starts with no endpoint remembered as too slow for the bucket page to wait for."""
     from buckets.views import sections

@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client, override_settings
@@ -74,7 +75,8 @@ def redis_server(tmp_path_factory):
 def redis_caches(url: str) -> dict:
     options = {"socket_timeout": 0.3, "socket_connect_timeout": 0.3}
     backend = {"BACKEND": "console.cache.ResilientRedisCache", "LOCATION": url, "OPTIONS": options}
-    return {"default": {**backend, "KEY_PREFIX": "t"}, "other": {**backend, "KEY_PREFIX": "t"}}
+    pages = settings.CACHES["pages"]  # kept page output stays in each process (console/fragments.py)
+    return {"default": {**backend, "KEY_PREFIX": "t"}, "other": {**backend, "KEY_PREFIX": "t"}, "pages": pages}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from console import crypto
+from console.generations import Counted
 from console.models import Endpoint
 
 
@@ -148,8 +149,10 @@ class AlertRule(models.Model):
         return self.name
 
 
-class Alert(models.Model):
+class Alert(Counted):
     """A rule that fired on an audit event."""
+
+    counted_as = "alerts"  # console.generations: the dashboard's alert panel is kept under it
 
     # No database constraints to rules and destinations: the hook works from rules a process keeps for a
     # few seconds, and one deleted meanwhile must not fail the commit of the change that fired it.
@@ -171,8 +174,10 @@ class Alert(models.Model):
         return self.title
 
 
-class Delivery(models.Model):
+class Delivery(Counted):
     """One alert to one destination: tried by a task, retried with backoff, then a dead letter."""
+
+    counted_as = "alerts"  # the dashboard marks an alert whose delivery is dead
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import avoid_wrapping
 from django.utils.safestring import mark_safe
@@ -23,8 +25,9 @@ from buckets.services import buckets as bucket_services
 from buckets.services.sections import Target
 from buckets.views.common import actor, endpoint_or_404
 from buckets.views.sections import ACL_VOCABULARY, filled_sections
+from catalog.models import IndexedBucket
 from catalog.services import analytics as index_sizes
-from console import access, rows
+from console import access, fragments, rows
 from console.models import Endpoint, Role
 from console.rows import esc
 from console.sizes import human_size
@@ -100,36 +103,50 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
 
+# What the bucket list's kept table shows (console/fragments.py): buckets, endpoints' names, index sizes.
+LIST_COUNTED = (Bucket.counted_as, Endpoint.counted_as, IndexedBucket.counted_as)
+
+
+def _bucket_table(user, filters: dict, page_number: str | None) -> tuple[list[dict], str]:
+    """The endpoints the user sees (pk, name) and the table of the page asked for, rendered."""
+    buckets = Bucket.objects.all()
+    if (visible := access.bucket_filter(user)) is not None:
+        buckets = buckets.filter(visible)
+    if filters["endpoint_id"].isdigit():  # one endpoint: its name orders nothing, and (endpoint, name) is an index
+        buckets = buckets.filter(endpoint_id=int(filters["endpoint_id"])).order_by("name")
+    if filters["query"]:
+        buckets = buckets.filter(name__icontains=filters["query"])
+    if filters["public"]:  # the dashboard's "Public buckets" (the last known state)
+        buckets = buckets.filter(is_public=True)
+    endpoints = Endpoint.objects.all()  # the sync buttons and the filter
+    if (ids := access.visible_endpoint_ids(user)) is not None:
+        endpoints = endpoints.filter(pk__in=ids)
+    endpoints = list(endpoints.values("pk", "name"))
+    # The count is of the bucket table alone; only the page's rows join their endpoint and the index.
+    page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(page_number)
+    listed = listed_buckets(buckets, (page.number - 1) * BUCKETS_PER_PAGE, BUCKETS_PER_PAGE)
+    context = {**filters, "page": page, "buckets": listed, "bucket_rows": bucket_rows(listed), "endpoints": endpoints}
+    return endpoints, render_to_string("buckets/bucket_list.html#bucket-table", context)
+
+
 @require_GET
 def bucket_list(request):
-    buckets = Bucket.objects.all()
-    if (visible := access.bucket_filter(request.user)) is not None:
-        buckets = buckets.filter(visible)
-    endpoint_id = request.GET.get("endpoint", "")
-    if endpoint_id.isdigit():  # one endpoint: its name orders nothing, and (endpoint, name) is an index
-        buckets = buckets.filter(endpoint_id=int(endpoint_id)).order_by("name")
-    query = request.GET.get("q", "").strip()
-    if query:
-        buckets = buckets.filter(name__icontains=query)
-    public = request.GET.get("public") == "1"  # the dashboard's "Public buckets" (the last known state)
-    if public:
-        buckets = buckets.filter(is_public=True)
-    endpoints = Endpoint.objects.only("pk", "name")  # the sync buttons and the filter
-    if (ids := access.visible_endpoint_ids(request.user)) is not None:
-        endpoints = endpoints.filter(pk__in=ids)
-    # The count is of the bucket table alone; only the page's rows join their endpoint and the index.
-    page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
-    listed = listed_buckets(buckets, (page.number - 1) * BUCKETS_PER_PAGE, BUCKETS_PER_PAGE)
-    context = {
-        "page": page,
-        "buckets": listed,
-        "bucket_rows": bucket_rows(listed),
-        "endpoints": list(endpoints),
-        "query": query,
-        "public": public,
-        "endpoint_id": endpoint_id,
+    """The bucket records the user may see, 100 a page; the table is kept until a record changes."""
+    filters = {
+        "endpoint_id": request.GET.get("endpoint", ""),
+        "query": request.GET.get("q", "").strip(),
+        "public": request.GET.get("public") == "1",
     }
-    return render(request, "buckets/bucket_list.html" + ("#bucket-table" if request.htmx else ""), context)
+    page_number = request.GET.get("page")
+    endpoints, table = fragments.kept(
+        "bucket_list",
+        (access.scope_key(request.user), tuple(filters.values()), page_number),
+        LIST_COUNTED,
+        lambda: _bucket_table(request.user, filters, page_number),
+    )
+    if request.htmx:
+        return HttpResponse(table)
+    return render(request, "buckets/bucket_list.html", {**filters, "endpoints": endpoints, "bucket_table": table})
 
 
 @require_POST

@@ -1,0 +1,211 @@
+"""The bucket list's table is kept (console/fragments.py) under the change counters of what it shows
+(console/generations.py): a second load costs one small query, and every kind of write — in this
+process, or committed by another one — shows on the next load. A user's scope is part of the key, so
+no one gets a table kept for someone who sees more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from buckets.models import Bucket
+from catalog.models import IndexedBucket
+from console.models import Endpoint, Generation, Role, RoleAssignment
+from tests import job_processes as procs
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+@pytest.fixture
+def records(db):
+    east = Endpoint.objects.create(name="east", url="http://127.0.0.1:9")
+    west = Endpoint.objects.create(name="west", url="http://127.0.0.1:9")
+    Bucket.objects.create(endpoint=east, name="alpha", region="eu-north-1")
+    Bucket.objects.create(endpoint=west, name="beta", region="us-west-2")
+    return east, west
+
+
+def _list(client, **headers) -> str:
+    response = client.get(reverse("bucket_list"), **headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_second_load_sends_the_kept_table_after_one_query_for_the_counters(admin_client, records):
+    first = _list(admin_client, HTTP_HX_REQUEST="true")
+    with CaptureQueriesContext(connection) as queries:
+        second = _list(admin_client, HTTP_HX_REQUEST="true")
+    assert second == first and "alpha" in first
+    sql = [q["sql"] for q in queries]
+    assert not any('FROM "buckets_bucket"' in s or 'FROM "console_endpoint"' in s for s in sql), sql
+    assert sum("console_generation" in s for s in sql) == 1
+    assert len(sql) == 4, sql  # the session, the user, their roles, the counters
+
+
+@pytest.mark.parametrize(
+    "write, text, shown",
+    [
+        (lambda east, west: Bucket.objects.create(endpoint=east, name="gamma"), "gamma", True),
+        (lambda east, west: Bucket.objects.filter(name="alpha").update(region="ap-south-2"), "ap-south-2", True),
+        (lambda east, west: Bucket.objects.bulk_update([_region(Bucket.objects.get(name="beta"))], ["region"]),
+         "sa-east-9", True),
+        (lambda east, west: Bucket.objects.filter(name="alpha").delete(), "alpha", False),
+        (lambda east, west: Bucket.objects.get(name="beta").delete(), "beta", False),
+        (lambda east, west: Endpoint.objects.filter(pk=east.pk).update(name="east-renamed"), "east-renamed", True),
+        (lambda east, west: _rename(west), "west-renamed", True),
+        (lambda east, west: IndexedBucket.objects.create(
+            endpoint=east, bucket="alpha", indexed_at=timezone.now(), object_count=4242, total_bytes=1), "4,242", True),
+    ],
+    ids=["create", "update", "bulk_update", "queryset-delete", "instance-delete", "endpoint-update",
+         "endpoint-save", "index-sizes"],
+)  # fmt: skip
+def test_every_kind_of_write_shows_on_the_next_load(admin_client, records, write, text, shown):
+    assert (text in _list(admin_client, HTTP_HX_REQUEST="true")) is not shown
+    assert (text in _list(admin_client, HTTP_HX_REQUEST="true")) is not shown  # kept
+    write(*records)
+    assert (text in _list(admin_client, HTTP_HX_REQUEST="true")) is shown
+
+
+def _region(bucket: Bucket) -> Bucket:
+    bucket.region = "sa-east-9"
+    return bucket
+
+
+def _rename(endpoint: Endpoint) -> None:
+    endpoint.name = "west-renamed"
+    endpoint.save()
+
+
+def test_a_scoped_viewer_never_gets_a_table_kept_for_someone_who_sees_more(admin_client, client, viewer_user, records):
+    east, _ = records
+    RoleAssignment.objects.filter(user=viewer_user).delete()
+    grant = RoleAssignment.objects.create(user=viewer_user, role=Role.VIEWER, endpoint=east, bucket="alpha")
+    everything = _list(admin_client)
+    assert "alpha" in everything and "beta" in everything
+    client.force_login(viewer_user)
+    own = _list(client)
+    assert "alpha" in own and "beta" not in own and "west" not in own
+    grant.delete()  # a role is not a counted record: the scope, part of the key, changes with it
+    assert "alpha" not in _list(client)
+
+
+def test_the_page_shows_what_it_kept_to_a_partial_request_too(admin_client, records):
+    page = _list(admin_client)
+    fragment = _list(admin_client, HTTP_HX_REQUEST="true")
+    assert fragment.lstrip().startswith('<div id="bucket-table"') and fragment.strip() in page
+
+
+def test_kept_output_lives_at_most_page_keep_seconds(admin_client, records):
+    """A write that no counter sees (raw SQL here; a restored database, say) shows once the output expires."""
+
+    def sneak(region: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE buckets_bucket SET region = %s WHERE name = 'alpha'", [region])
+
+    with override_settings(PAGE_KEEP_SECONDS=1):
+        assert "eu-north-1" in _list(admin_client)
+        sneak("me-central-7")
+        assert "me-central-7" not in _list(admin_client)
+        time.sleep(1.1)
+        assert "me-central-7" in _list(admin_client)
+    with override_settings(PAGE_KEEP_SECONDS=0):
+        sneak("af-south-8")
+        assert "af-south-8" in _list(admin_client)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_counter_is_raised_only_once_the_change_commits(records):
+    from django.db import transaction
+
+    def value() -> int:
+        return Generation.objects.filter(name=Bucket.counted_as).values_list("value", flat=True).first() or 0
+
+    start = value()
+    with transaction.atomic():
+        Bucket.objects.filter(name="alpha").update(region="x-1")
+        assert value() == start  # not inside the writer's transaction: writers never queue on the counter
+    assert value() == start + 1
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        Bucket.objects.filter(name="alpha").update(region="x-2")
+        raise RuntimeError("rolled back")
+    assert value() == start + 1
+
+
+# --- two processes: one keeps the table, another commits a change -------------------------------------
+def _shell(db: procs.Database, code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code], env=procs.environment(db), cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+SETUP = """
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from buckets.models import Bucket
+from console.models import Endpoint
+user = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-for-root-1")
+endpoint = Endpoint.objects.create(name="far", url="http://127.0.0.1:9")
+Bucket.objects.create(endpoint=endpoint, name="shared", region="eu-west-1")
+session = import_module(settings.SESSION_ENGINE).SessionStore()
+session.update({"_auth_user_id": str(user.pk), "_auth_user_backend": settings.AUTHENTICATION_BACKENDS[-1],
+                "_auth_user_hash": user.get_session_auth_hash()})
+session.create()
+print(session.session_key)
+"""
+
+
+def test_a_change_committed_by_another_process_shows_on_the_next_load(tmp_path):
+    with procs.database(tmp_path, os.environ.get("DATABASE_URL", "")) as db:
+        session = _shell(db, SETUP)
+        log = tmp_path / "gunicorn.log"
+        env = {**procs.environment(db), "GUNICORN_BIND": "127.0.0.1:0", "GUNICORN_WORKERS": "1",
+               "HOME": str(tmp_path), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}  # fmt: skip
+        with log.open("w") as out:
+            web = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py"], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            origin = _listening(web, log)
+
+            def table() -> str:
+                request = urllib.request.Request(
+                    f"{origin}/buckets/", headers={"Cookie": f"sessionid={session}", "HX-Request": "true"}
+                )
+                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                    return response.read().decode()
+
+            assert "eu-west-1" in table() and "eu-west-1" in table()  # built, then kept
+            _shell(db, "from buckets.models import Bucket; Bucket.objects.filter(name='shared').update(region='x-9')")
+            assert "x-9" in table()
+            _shell(db, "from console.models import Endpoint; Endpoint.objects.filter(name='far').delete()")
+            assert "shared" not in table()  # the cascade deleted the bucket: the endpoint's counter moved
+        finally:
+            web.terminate()
+            web.wait(timeout=30)
+
+
+def _listening(web: subprocess.Popen, log: Path) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if found := re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text()):
+            return found.group(1)
+        assert web.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(log.read_text())
