@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -37,12 +36,14 @@ AUDIT_COUNTED = (AuditEvent.counted_as, Endpoint.counted_as)
 @require_GET
 def audit_list(request):
     """A page of the events the user may see, filtered; kept until an event is added or an endpoint changes."""
-    parts = (access.scope_key(request.user), sorted(request.GET.lists()))
-    content = fragments.kept("audit_list", parts, AUDIT_COUNTED, lambda: _audit_content(request))
+    content = fragments.kept_content(
+        request, "audit_list", (sorted(request.GET.lists()),), AUDIT_COUNTED, "console/audit_list_content.html",
+        lambda: _audit_context(request),
+    )  # fmt: skip
     return render(request, "console/audit_list.html", {"content": content})
 
 
-def _audit_content(request) -> str:
+def _audit_context(request) -> dict:
     form = _filter_form(request)
     events, next_cursor = [], None
     if form.is_valid():
@@ -63,8 +64,7 @@ def _audit_content(request) -> str:
         "next_cursor": next_cursor,
         "page_size": PAGE_SIZE,
     }
-    # With the request: {% querystring %} keeps the filters in the links; nav_is_admin is in the key's scope.
-    return render_to_string("console/audit_list_content.html", context, request=request)
+    return context
 
 
 @require_GET

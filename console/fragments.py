@@ -5,25 +5,31 @@ same thing reads the counters of the kinds of records it shows (``console.genera
 query) and, when none has moved, sends what was kept. A change committed anywhere — another
 instance, a worker — raises a counter, so the output is built again: nothing shared between
 processes but the database. What the output also depends on goes in its key: the request's
-parameters, the user's scope (never the user's session or CSRF token: those stay out of kept
-output), the language and time zone. ``PAGE_KEEP_SECONDS`` bounds how old kept output gets, so
-its "3 minutes ago" texts age at most that much; 0 keeps nothing.
+parameters, the user's scope (``access.scope_key``), the language and time zone. Nothing of one
+request is kept: a form's CSRF token is rendered as a stand-in (random per process, so no user data
+can spell it) that each request replaces with its own token. ``PAGE_KEEP_SECONDS`` bounds how old
+kept output gets, so its "3 minutes ago" texts age at most that much; 0 keeps nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from console import generations
+from console import access, generations
 
 T = TypeVar("T")
+CSRF_STANDIN = secrets.token_hex(20)  # what kept output holds where a form's CSRF token goes
 
 
 def kept(name: str, parts: tuple, counted: tuple[str, ...], build: Callable[[], T]) -> T:
@@ -38,3 +44,17 @@ def kept(name: str, parts: tuple, counted: tuple[str, ...], build: Callable[[], 
         value = build()
         cache.set(key, value, settings.PAGE_KEEP_SECONDS)
     return value
+
+
+def kept_content(request, name: str, parts: tuple, counted: tuple[str, ...], template: str, context) -> SafeString:
+    """``template`` rendered for ``request`` with ``context()``, kept for everyone of the user's scope.
+
+    The scope (``access.scope_key``) is part of the key here, so no caller can forget it; the CSRF
+    token of every ``{% csrf_token %}`` is this request's.
+    """
+
+    def build() -> str:
+        return render_to_string(template, {**context(), "csrf_token": CSRF_STANDIN}, request=request)
+
+    html = kept(name, (access.scope_key(request.user), *parts), counted, build)
+    return mark_safe(html.replace(CSRF_STANDIN, get_token(request)) if CSRF_STANDIN in html else html)  # noqa: S308 - rendered by the template engine, escaped there

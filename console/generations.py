@@ -20,13 +20,15 @@ import itertools
 from django.db import connection, models, transaction
 from django.db.models import F
 
-_local = itertools.count(1)  # next() is atomic under the GIL
-_local_value = [0]  # the last number taken
+_numbers = itertools.count(1)  # next() is atomic under the GIL
+_local: dict[str, int] = {}  # each kind's last change in this process: a number from _numbers
 
 
 def changed(*names: str) -> None:
     """Records of these kinds changed (or are about to, in the open transaction)."""
-    _local_value[0] = next(_local)
+    number = next(_numbers)
+    for name in names:
+        _local[name] = number
     transaction.on_commit(lambda: _raise(names), robust=True)
 
 
@@ -40,14 +42,14 @@ def _raise(names: tuple[str, ...]) -> None:
 
 
 def current(names: tuple[str, ...]) -> tuple:
-    """The counters of ``names`` (0 for a kind never changed) and this process's local count: one query."""
+    """The counters of ``names`` (0 for a kind never changed), each with its local count here: one query."""
     from console.models import Generation
 
     table = connection.ops.quote_name(Generation._meta.db_table)
     with connection.cursor() as cursor:  # plain SQL: the ORM's compile is most of a lookup this small
         cursor.execute(f"SELECT name, value FROM {table} WHERE name IN ({', '.join(['%s'] * len(names))})", names)  # noqa: S608 - the table's name, placeholders
         found = dict(cursor.fetchall())
-    return (*(found.get(n, 0) for n in names), _local_value[0])
+    return tuple((found.get(n, 0), _local.get(n, 0)) for n in names)
 
 
 class CountedQuerySet(models.QuerySet):

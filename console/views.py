@@ -5,7 +5,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -59,13 +58,14 @@ DASHBOARD_COUNTED = (AuditEvent.counted_as, Bucket.counted_as, Endpoint.counted_
 @require_GET
 def dashboard(request):
     """Counts and the latest rows of every kind; kept until one of its kinds of records changes."""
-    content = fragments.kept(
-        "dashboard", (access.scope_key(request.user),), DASHBOARD_COUNTED, lambda: _dashboard_content(request.user)
-    )
+    content = fragments.kept_content(
+        request, "dashboard", (), DASHBOARD_COUNTED, "console/dashboard_content.html",
+        lambda: _dashboard_context(request.user),
+    )  # fmt: skip
     return render(request, "console/dashboard.html", {"content": content})
 
 
-def _dashboard_content(user) -> str:
+def _dashboard_context(user) -> dict:
     events = visible_events(user).order_by("-created_at", "-id").only(*audit_rows.LINE_FIELDS)
     problems = events.filter(created_at__gte=timezone.now() - timedelta(hours=24), outcome__in=["failed", "denied"])
     tally = problems.aggregate(
@@ -83,9 +83,8 @@ def _dashboard_content(user) -> str:
         "failed_count": tally["failed"],
         "denied_count": tally["denied"],
         **dashboard_panels(user, events),  # changed outside the console, alerts fired
-        "nav_is_admin": access.is_global_admin(user),
     }
-    return render_to_string("console/dashboard_content.html", context)
+    return context
 
 
 @require_GET

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from buckets.models import Bucket
 from catalog.models import IndexedBucket
+from console import fragments
 from console.models import Endpoint, Generation, Role, RoleAssignment
 from tests import job_processes as procs
 from tests.audit_helpers import event
@@ -103,6 +104,28 @@ def test_a_scoped_viewer_never_gets_a_table_kept_for_someone_who_sees_more(admin
     assert "alpha" in own and "beta" not in own and "west" not in own
     grant.delete()  # a role is not a counted record: the scope, part of the key, changes with it
     assert "alpha" not in _list(client)
+
+
+def test_kept_forms_carry_each_requests_own_csrf_token(admin_user, django_user_model, records):
+    """The sync forms are in kept output: each user's page has their own token, and it is accepted."""
+    from django.test import Client
+
+    other = django_user_model.objects.create_user(username="bob", password="pw-bob-123456", is_superuser=True)
+    sync = reverse("bucket_sync", args=[records[0].pk])
+    found = []
+    for user in (admin_user, other):  # the same scope (global admins): the second page is the kept one
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        page = _list(client)
+        assert fragments.CSRF_STANDIN not in page
+        form = re.search(
+            rf'action="{sync}"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', page
+        )
+        found.append((client, form.group(1)))  # the sync form's (kept), not the logout form's (rendered each time)
+    for client, token in found:  # (a sync's audit row changes what is kept: posted once both pages are read)
+        assert client.post(sync, {"csrfmiddlewaretoken": token}).status_code == 302  # not 403: the token is theirs
+    tokens = [token for _, token in found]
+    assert tokens[0] != tokens[1]
 
 
 def test_the_page_shows_what_it_kept_to_a_partial_request_too(admin_client, records):

@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import avoid_wrapping
 from django.utils.safestring import mark_safe
@@ -107,8 +106,8 @@ def _names(names: list[str]) -> str:
 LIST_COUNTED = (Bucket.counted_as, Endpoint.counted_as, IndexedBucket.counted_as)
 
 
-def _bucket_table(user, filters: dict, page_number: str | None) -> tuple[list[dict], str]:
-    """The endpoints the user sees (pk, name) and the table of the page asked for, rendered."""
+def _bucket_list_context(user, filters: dict, page_number: str | None) -> dict:
+    """The endpoints the user sees (pk, name: the sync buttons and the filter) and the page of buckets asked for."""
     buckets = Bucket.objects.all()
     if (visible := access.bucket_filter(user)) is not None:
         buckets = buckets.filter(visible)
@@ -118,35 +117,33 @@ def _bucket_table(user, filters: dict, page_number: str | None) -> tuple[list[di
         buckets = buckets.filter(name__icontains=filters["query"])
     if filters["public"]:  # the dashboard's "Public buckets" (the last known state)
         buckets = buckets.filter(is_public=True)
-    endpoints = Endpoint.objects.all()  # the sync buttons and the filter
+    endpoints = Endpoint.objects.all()
     if (ids := access.visible_endpoint_ids(user)) is not None:
         endpoints = endpoints.filter(pk__in=ids)
-    endpoints = list(endpoints.values("pk", "name"))
     # The count is of the bucket table alone; only the page's rows join their endpoint and the index.
     page = Paginator(buckets, BUCKETS_PER_PAGE).get_page(page_number)
     listed = listed_buckets(buckets, (page.number - 1) * BUCKETS_PER_PAGE, BUCKETS_PER_PAGE)
-    context = {**filters, "page": page, "buckets": listed, "bucket_rows": bucket_rows(listed), "endpoints": endpoints}
-    return endpoints, render_to_string("buckets/bucket_list.html#bucket-table", context)
+    return {**filters, "page": page, "buckets": listed, "bucket_rows": bucket_rows(listed),
+            "endpoints": list(endpoints.values("pk", "name"))}  # fmt: skip
 
 
 @require_GET
 def bucket_list(request):
-    """The bucket records the user may see, 100 a page; the table is kept until a record changes."""
+    """The bucket records the user may see, 100 a page; kept until a record changes (console/fragments.py)."""
     filters = {
         "endpoint_id": request.GET.get("endpoint", ""),
         "query": request.GET.get("q", "").strip(),
         "public": request.GET.get("public") == "1",
     }
     page_number = request.GET.get("page")
-    endpoints, table = fragments.kept(
-        "bucket_list",
-        (access.scope_key(request.user), tuple(filters.values()), page_number),
-        LIST_COUNTED,
-        lambda: _bucket_table(request.user, filters, page_number),
-    )
+    template = "buckets/bucket_list_content.html" + ("#bucket-table" if request.htmx else "")
+    content = fragments.kept_content(
+        request, "bucket_list", (bool(request.htmx), tuple(filters.values()), page_number), LIST_COUNTED, template,
+        lambda: _bucket_list_context(request.user, filters, page_number),
+    )  # fmt: skip
     if request.htmx:
-        return HttpResponse(table)
-    return render(request, "buckets/bucket_list.html", {**filters, "endpoints": endpoints, "bucket_table": table})
+        return HttpResponse(content)
+    return render(request, "buckets/bucket_list.html", {"content": content})
 
 
 @require_POST
