@@ -65,7 +65,9 @@ class DriftRun(models.Model):
         return f"drift run {self.pk} ({self.trigger})"
 
 
-class Destination(models.Model):
+class Destination(Counted):
+    counted_as = "alerts"  # removing one removes its deliveries, whose state the dashboard's alerts show
+
     class Kind(models.TextChoices):
         WEBHOOK = "webhook", "Webhook (JSON, signed)"
         CHAT = "chat", "Slack / Teams incoming webhook"
