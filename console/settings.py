@@ -143,7 +143,7 @@ CACHES["pages"] = {
     "LOCATION": "s3console-pages",
     "OPTIONS": {"MAX_ENTRIES": 500},
 }
-PAGE_KEEP_SECONDS = envint("PAGE_KEEP_SECONDS", 30)
+PAGE_KEEP_SECONDS = max(envint("PAGE_KEEP_SECONDS", 30), 0)  # below 0: none kept, as 0
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before the password is checked
     "console.backends.LocalPasswordBackend",  # Django's ModelBackend; SSO_ONLY limits it to break-glass admins
