@@ -53,7 +53,8 @@ def current(names: tuple[str, ...]) -> tuple:
 
 
 class CountedQuerySet(models.QuerySet):
-    """A queryset whose writes raise their model's generation (``Model.counted_as``)."""
+    """A queryset whose writes raise their model's generation (``Model.counted_as``); ``bulk_update`` and
+    ``update_or_create`` go through ``update`` and ``save``."""
 
     def _changed(self) -> None:
         changed(self.model.counted_as)
@@ -75,12 +76,6 @@ class CountedQuerySet(models.QuerySet):
         if created:
             self._changed()
         return created
-
-    def bulk_update(self, objs, *args, **kwargs):
-        rows = super().bulk_update(objs, *args, **kwargs)
-        if rows:
-            self._changed()
-        return rows
 
 
 class Counted(models.Model):

@@ -42,8 +42,8 @@ def records(db):
     return east, west
 
 
-def _list(client, **headers) -> str:
-    response = client.get(reverse("bucket_list"), **headers)
+def _list(client, name: str = "bucket_list", **headers) -> str:
+    response = client.get(reverse(name), **headers)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -173,46 +173,40 @@ def test_a_counter_is_raised_only_once_the_change_commits(records):
 def test_the_audit_page_shows_an_event_recorded_after_it_was_kept(admin_client, records):
     east, _ = records
     event("alice", "object.put", endpoint=east, bucket="alpha", key="first.txt")
-    page = _list_of(admin_client, reverse("audit_list"))
+    page = _list(admin_client, "audit_list")
     assert "first.txt" in page and "second.txt" not in page
     with CaptureQueriesContext(connection) as queries:
-        assert "first.txt" in _list_of(admin_client, reverse("audit_list"))
+        assert "first.txt" in _list(admin_client, "audit_list")
     assert not any("console_auditevent" in q["sql"] for q in queries)  # kept: no event read
     event("alice", "object.put", endpoint=east, bucket="alpha", key="second.txt")
-    assert "second.txt" in _list_of(admin_client, reverse("audit_list"))
+    assert "second.txt" in _list(admin_client, "audit_list")
 
 
 def test_a_viewer_never_gets_the_audit_page_kept_for_an_admin(admin_client, client, viewer_user, records):
     east, _ = records
     event("alice", "endpoint.edit", endpoint=east)  # console administration: for global admins only
     event("alice", "object.put", endpoint=east, bucket="alpha", key="shared.txt")
-    assert "endpoint.edit" in _list_of(admin_client, reverse("audit_list"))
+    assert "endpoint.edit" in _list(admin_client, "audit_list")
     RoleAssignment.objects.filter(user=viewer_user).delete()
     RoleAssignment.objects.create(user=viewer_user, role=Role.VIEWER, endpoint=east, bucket="alpha")
     client.force_login(viewer_user)
-    own = _list_of(client, reverse("audit_list"))
+    own = _list(client, "audit_list")
     assert "shared.txt" in own and "endpoint.edit" not in own
     assert "Sign-in events" not in own  # the admin's filter link is not in a viewer's page
 
 
 def test_the_dashboard_shows_each_kind_of_change_after_it_was_kept(admin_client, records):
     east, _ = records
-    page = _list_of(admin_client, reverse("dashboard"))
+    page = _list(admin_client, "dashboard")
     assert "Nothing recorded yet." in page and "No alert has fired." in page
     event("alice", "object.put", endpoint=east, bucket="alpha", key="seen.txt", outcome="failed")
-    page = _list_of(admin_client, reverse("dashboard"))
+    page = _list(admin_client, "dashboard")
     assert "seen.txt" in page and "None. All good." not in page
     Alert.objects.create(rule_name="Denied", event_id=1, title="a rule fired here")
-    page = _list_of(admin_client, reverse("dashboard"))
+    page = _list(admin_client, "dashboard")
     assert "a rule fired here" in page
     Bucket.objects.filter(name="beta").update(is_public=True, public_checked_at=timezone.now())
-    assert "beta" in _list_of(admin_client, reverse("dashboard"))
-
-
-def _list_of(client, path: str) -> str:
-    response = client.get(path)
-    assert response.status_code == 200
-    return response.content.decode()
+    assert "beta" in _list(admin_client, "dashboard")
 
 
 # --- two processes: one keeps the table, another commits a change -------------------------------------

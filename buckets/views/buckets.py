@@ -102,7 +102,7 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
 
-# What the bucket list's kept table shows (console/fragments.py): buckets, endpoints' names, index sizes.
+# What the kept bucket list shows (console/fragments.py): buckets, endpoints' names, index sizes.
 LIST_COUNTED = (Bucket.counted_as, Endpoint.counted_as, IndexedBucket.counted_as)
 
 
