@@ -42,9 +42,12 @@ def _raise(names: tuple[str, ...]) -> None:
 
 
 def current(names: tuple[str, ...]) -> tuple:
-    """The counters of ``names`` (0 for a kind never changed), each with its local count here: one query."""
+    """The counters of ``names`` (0 for a kind never changed), each with its local count here: one query
+    (none for no names)."""
     from console.models import Generation
 
+    if not names:
+        return ()
     table = connection.ops.quote_name(Generation._meta.db_table)
     with connection.cursor() as cursor:  # plain SQL: the ORM's compile is most of a lookup this small
         cursor.execute(f"SELECT name, value FROM {table} WHERE name IN ({', '.join(['%s'] * len(names))})", names)  # noqa: S608 - the table's name, placeholders

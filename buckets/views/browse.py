@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 import urllib.parse
+from collections.abc import Callable
 
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -23,36 +27,37 @@ from buckets import s3
 from buckets.forms.transfer import encode_key
 from buckets.views import way_down
 from buckets.views.common import PAGE_SIZES, crumbs, endpoint_or_404, human_size, optional, url_for
+from buckets.views.section_reads import started
 from catalog.services import analytics as index_sizes
-from console import access, crypto
+from console import access, crypto, fragments
 from console.errors import NotFound
 from console.models import Endpoint, Role
 
-TEMPLATE = "buckets/objects/object_list.html"
+TEMPLATE = "buckets/objects/object_list.html"  # the page: base layout and its content
+CONTENT = "buckets/objects/object_list_content.html"  # around the table: kept (console/fragments.py)
+TABLE = "buckets/objects/_object_table.html"  # the table, also the htmx fragment: rendered without the request
+BULK_BAR = "buckets/objects/_bulk_actions.html"  # the selection's actions, in the table
+# What the content around the table shows is all in its key: of records only the endpoint's name, read with
+# the endpoint on every request, so it counts no generation (no query).
+CONTENT_PARTS = (
+    "endpoint_pk", "endpoint_name", "bucket", "prefix", "filter", "size", "can_write", "bucket_settings",
+    "show_versions",
+)  # fmt: skip
 TOKEN_PURPOSE = "listing-position"
 UPLOAD_PANEL_COOKIE = "upload_panel"  # "open" or "closed": how the user last left the object list's upload panel
 
-# One object row of the object list, filled with html.escape'd values (quote=True: safe in attributes and
+# The object rows of the object list, filled with html.escape'd values (quote=True: safe in attributes and
 # text alike). Rendered in Python because the template engine spends ~70 µs a row and a page holds up to
 # 1,000 rows; the page's goal is to cost little more than the ListObjectsV2 call behind it. The checkbox
-# carries the key base64-encoded (key_b64): a browser rewrites line breaks in attribute values.
-OBJECT_ROW = (
-    '<tr>{check}<td><a class="entry break" href="{href}"><svg class="icon icon-file" '
-    'viewBox="0 0 16 16" aria-hidden="true"><use href="#icon-file"></use></svg><span>{name}</span></a></td>'
-    '<td class="num nowrap" title="{size} bytes">{size_text}</td><td class="nowrap">{modified}</td>'
-    '<td><span class="badge">{storage_class}</span></td>{menu}</tr>'
-)
-# The row's checkbox, for users who can act on a selection (write here, or copy somewhere).
-ROW_CHECK = (
-    '<td class="check"><input type="checkbox" name="key_b64" value="{value}" form="object-actions" '
-    'aria-label="Select {name}"></td>'
-)
+# (for users who can act on a selection: write here, or copy somewhere) carries the key base64-encoded
+# (key_b64): a browser rewrites line breaks in attribute values.
+FILE_ICON = '<svg class="icon icon-file" viewBox="0 0 16 16" aria-hidden="true"><use href="#icon-file"></use></svg>'
 # The per-row actions menu: a <details> (keyboard and screen readers know it; no script needed). Its links are
 # the page's URLs with the row's quoted key appended (only URL-safe characters: nothing left to escape).
-ROW_MENU = (
-    '<td class="row-menu"><details class="menu"><summary title="Actions" aria-label="Actions for {name}">'
-    '<span aria-hidden="true">⋯</span></summary><ul class="menu-list">{items}</ul></details></td>'
-)
+MENU_OPEN = '<td class="row-menu"><details class="menu"><summary title="Actions" aria-label="Actions for '
+MENU_LIST = '"><span aria-hidden="true">⋯</span></summary><ul class="menu-list">'
+MENU_CLOSE = "</ul></details></td>"
+_KEY = "\0"  # where a row's quoted key goes in the menu's links (no URL or label holds it)
 
 
 def row_menu(endpoint: Endpoint, bucket: str, can_write: bool, can_copy: bool) -> list[tuple[str, str, str]]:
@@ -71,29 +76,39 @@ def row_menu(endpoint: Endpoint, bucket: str, can_write: bool, can_copy: bool) -
     ]
 
 
-def _menu(menu: list[tuple[str, str, str]], name: str, quoted: str) -> str:
-    items = "".join(f'<li><a href="{base}{quoted}"{attrs}>{label}</a></li>' for label, base, attrs in menu)
-    return ROW_MENU.format(name=name, items=items)
-
-
 def object_rows(
     objects: list[dict], detail_url: str, menu: list[tuple[str, str, str]] | None = None, selectable: bool = True
 ) -> str:
-    esc, quote = html.escape, urllib.parse.quote
-    zone, base = timezone.get_current_timezone(), html.escape(detail_url)
+    """The rows of ``objects`` ({key, name (what the row shows), size, last_modified, storage_class}).
+
+    What every row shares is made once: the menu's links around the key, the quoted folder part of the
+    keys, each storage class escaped."""
+    esc, quote, zone, base = html.escape, urllib.parse.quote, timezone.get_current_timezone(), html.escape(detail_url)
+    items = "".join(f'<li><a href="{url}{_KEY}"{attrs}>{label}</a></li>' for label, url, attrs in menu or ())
+    links = items.split(_KEY)
+    heads: dict[str, str] = {}  # a key's part before its name ("reports/2024/"), quoted
+    classes: dict[str, str] = {}
     rows = []
     for o in objects:
-        quoted, name = quote(o["key"], safe=""), esc(o["name"])  # once a row: the link and the menu share them
-        rows.append(OBJECT_ROW.format(
-            check=ROW_CHECK.format(value=encode_key(o["key"]), name=name) if selectable else "",
-            name=name,
-            href=base + quoted,
-            size=int(o["size"] or 0),
-            size_text=human_size(o["size"]),
-            modified=o["last_modified"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if o["last_modified"] else "",
-            storage_class=esc(o["storage_class"]),
-            menu=_menu(menu, name, quoted) if menu is not None else "",
-        ))  # fmt: skip
+        key, name = o["key"], o["name"]
+        head, tail = (key[: len(key) - len(name)], name) if key.endswith(name) else (key, "")
+        if (quoted_head := heads.get(head)) is None:
+            quoted_head = heads[head] = quote(head, safe="")
+        quoted, shown = quoted_head + quote(tail, safe=""), esc(name)
+        size, moment = int(o["size"] or 0), o["last_modified"]
+        if (storage := classes.get(o["storage_class"])) is None:
+            storage = classes[o["storage_class"]] = esc(o["storage_class"])
+        check = (
+            f'<td class="check"><input type="checkbox" name="key_b64" value="{encode_key(key)}" form="object-actions" '
+            f'aria-label="Select {shown}"></td>'
+        ) if selectable else ""  # fmt: skip
+        rows.append(
+            f'<tr>{check}<td><a class="entry break" href="{base}{quoted}">{FILE_ICON}<span>{shown}</span></a></td>'
+            f'<td class="num nowrap" title="{size} bytes">{human_size(size)}</td>'
+            f'<td class="nowrap">{moment.astimezone(zone).isoformat(" ", "seconds")[:19] if moment else ""}</td>'
+            f'<td><span class="badge">{storage}</span></td>'
+            f"{MENU_OPEN + shown + MENU_LIST + quoted.join(links) + MENU_CLOSE if menu is not None else ''}</tr>"
+        )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
@@ -139,12 +154,21 @@ def object_list(request, endpoint_pk: int, bucket: str):
     versions = request.GET.get("versions") == "1"
     listing = listing_of("versions" if versions else "objects", endpoint, bucket, prefix, name_filter)
     position = unseal_position(request.GET.get("token", ""), listing)
-    if versions:
-        return _version_list(request, endpoint, bucket, role, prefix, name_filter, size, position)
     # A user whose role covers only some prefixes sees just the way down to them, not their siblings.
     allowed = access.allowed_prefixes(request.user, endpoint, bucket)
     way = way_down.plan(allowed, prefix, name_filter)
-    page, error, following = _objects_page(endpoint, bucket, way, prefix + name_filter, position, size)
+    ctx = _context(endpoint, bucket, role, prefix, name_filter, size, position)
+    if versions:
+        ctx["show_versions"] = True
+        pending = started(endpoint, _versions_page, endpoint, bucket, way, prefix + name_filter, position, size)
+        return _render(request, ctx, lambda: _version_table(request, ctx, allowed, listing, *pending.result()))
+    pending = started(endpoint, _objects_page, endpoint, bucket, way, prefix + name_filter, position, size)
+    return _render(request, ctx, lambda: _object_table(request, ctx, role, allowed, listing, *pending.result()))
+
+
+def _object_table(request, ctx: dict, role: Role, allowed, listing: list, page: dict, error: str, following) -> dict:
+    """What the table shows of one ListObjectsV2 page (and the upload panel's default, open on an empty folder)."""
+    endpoint, bucket, prefix = ctx["endpoint"], ctx["bucket"], ctx["prefix"]
     objects = [dict(o, name=o["key"][len(prefix) :]) for o in page["objects"] if access.key_allowed(allowed, o["key"])]
     # A "folder marker" (a key equal to the prefix, ending in /) is this folder, not an entry in it.
     listed = [o for o in objects if o["key"] != prefix or not prefix]
@@ -153,19 +177,19 @@ def object_list(request, endpoint_pk: int, bucket: str):
     sort = request.GET.get("sort", "")
     folders, listed = _sorted(folders, sort), _sorted(listed, sort)
     following = following and seal_position(following, listing)
-    ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
+    return {
+        "error": error,
         "folders": folders,
         "folder_sizes": sized,
         "sort": sort,
         "marker": next((o for o in objects if o["key"] == prefix and prefix), None),
         "objects": listed,
-        "selectable": (selectable := role.can_write or access.writes_somewhere(request.user)),
+        "selectable": (selectable := role.can_write or ctx["can_copy"]),
         "object_rows": _object_rows(endpoint, bucket, role, listed, selectable),
         "object_count": len(objects),
-        **_page_links(endpoint, bucket, _list_query(prefix, name_filter, size), following),
+        **_page_links(endpoint, bucket, _list_query(prefix, ctx["filter"], ctx["size"]), following),
         "upload_open": _upload_open(request, empty=not (listed or page["prefixes"])),
     }
-    return _render(request, ctx)
 
 
 EMPTY_OBJECTS = {"prefixes": [], "objects": [], "next_token": ""}
@@ -230,9 +254,12 @@ def _sorted(entries: list[dict], sort: str) -> list[dict]:
     return sorted(entries, key=SORTS[sort]) if sort in SORTS else entries
 
 
-def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, size, error, position) -> dict:
+def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, size, position) -> dict:
+    """What the page shows around its table (no S3 answer needed)."""
     return {
         "endpoint": endpoint,
+        "endpoint_pk": endpoint.pk,
+        "endpoint_name": endpoint.name,
         "bucket": bucket,
         "prefix": prefix,
         "filter": name_filter,
@@ -241,16 +268,37 @@ def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, s
         "size": size,
         "page_sizes": PAGE_SIZES,
         "can_write": role.can_write,
-        "error": error,
     }
 
 
-def _render(request, ctx: dict):
-    partial = request.htmx and not request.htmx.history_restore_request
+# Where the content goes in the page, the table and the upload panel's "open" in the content: random per
+# process, so no key or name shown around them can spell them.
+CONTENT_STANDIN, TABLE_STANDIN, OPEN_STANDIN = (secrets.token_hex(20) for _ in range(3))
+
+
+def _render(request, ctx: dict, table: Callable[[], dict]) -> HttpResponse:
+    """The page, its table from ``table()``, which waits for the S3 listing started before. Everything else
+    is made meanwhile: the base layout, the content around the table (kept until the endpoint changes), the
+    selection's action bar. An htmx request gets the table alone."""
     # A role on prefixes only opens no bucket settings (that page sends such a user back here).
     role_on_bucket = access.effective_role(request.user, endpoint=ctx["endpoint"], bucket=ctx["bucket"])
     ctx["bucket_settings"] = role_on_bucket is not None
-    return render(request, TEMPLATE + ("#object-table" if partial else ""), ctx)
+    ctx["can_copy"] = access.writes_somewhere(request.user)  # a copy needs somewhere to write
+    ctx["csrf_token"] = get_token(request)
+    ctx["bulk_bar"] = "" if ctx.get("show_versions") else render_to_string(BULK_BAR, ctx)
+    if request.htmx and not request.htmx.history_restore_request:
+        return HttpResponse(render_to_string(TABLE, ctx | table()))
+    around = fragments.kept_content(
+        request, "object-list", tuple(ctx.get(name) for name in CONTENT_PARTS), (), CONTENT,
+        lambda: ctx | {"object_table": TABLE_STANDIN, "upload_open_attr": OPEN_STANDIN},
+    )  # fmt: skip
+    page = render_to_string(
+        TEMPLATE, {"bucket": ctx["bucket"], "prefix": ctx["prefix"], "content": CONTENT_STANDIN}, request
+    )
+    full = ctx | table()
+    content = around.replace(OPEN_STANDIN, " open" if full.get("upload_open") else "", 1)
+    content = content.replace(TABLE_STANDIN, render_to_string(TABLE, full), 1)
+    return HttpResponse(page.replace(CONTENT_STANDIN, content, 1))
 
 
 def short_version(version_id: str) -> str:
@@ -279,11 +327,10 @@ def _versions_page(endpoint: Endpoint, bucket: str, way, prefix: str, position: 
     return list_part(prefix, position) if way is None else way_down.page(way, position, list_part, EMPTY_VERSIONS)
 
 
-def _version_list(request, endpoint, bucket, role, prefix, name_filter, size, position):
-    """The folder with every version and delete marker of its keys ("Show versions"): one ListObjectVersions call."""
-    allowed = access.allowed_prefixes(request.user, endpoint, bucket)
-    way = way_down.plan(allowed, prefix, name_filter)
-    page, error, following = _versions_page(endpoint, bucket, way, prefix + name_filter, position, size)
+def _version_table(request, ctx: dict, allowed, listing: list, page: dict, error: str, following) -> dict:
+    """What the table shows of one ListObjectVersions page: the folder with every version and delete marker
+    of its keys ("Show versions")."""
+    endpoint, bucket, prefix = ctx["endpoint"], ctx["bucket"], ctx["prefix"]
     versions = [
         dict(v, name=v["key"][len(prefix) :], short_id=short_version(v["version_id"]))
         for v in page["versions"]
@@ -291,13 +338,11 @@ def _version_list(request, endpoint, bucket, role, prefix, name_filter, size, po
     ]
     for i, v in enumerate(versions):
         v["first"] = i == 0 or versions[i - 1]["key"] != v["key"]  # the key's name shows once, on its first row
-    listing = listing_of("versions", endpoint, bucket, prefix, name_filter)
     following = following and seal_position(following, listing)
-    ctx = _context(endpoint, bucket, role, prefix, name_filter, size, error, position) | {
-        "show_versions": True,
+    return {
+        "error": error,
         "folders": _folders(page["prefixes"], prefix, allowed),
         "versions": versions,
-        **_page_links(endpoint, bucket, _list_query(prefix, name_filter, size, versions="1"), following),
+        **_page_links(endpoint, bucket, _list_query(prefix, ctx["filter"], ctx["size"], versions="1"), following),
         "here_url": request.get_full_path(),
     }
-    return _render(request, ctx)

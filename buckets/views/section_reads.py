@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 
 from buckets import s3
@@ -38,6 +38,12 @@ def readers_for(endpoint) -> ThreadPoolExecutor:
                     _readers.pop(stale).shutdown(wait=False)
                 pool = _readers[key] = ThreadPoolExecutor(READERS_EACH, thread_name_prefix=f"read-{endpoint.pk}")
     return pool
+
+
+def started(endpoint, read, /, *args) -> Future:
+    """``read(*args)`` begun on the endpoint's readers in a copy of this context (the page's S3 time
+    budget): the page does its other work while S3 answers, then takes the future's result."""
+    return readers_for(endpoint).submit(contextvars.copy_context().run, read, *args)
 
 
 def _read(spec: Section, target: Target) -> dict:
@@ -79,14 +85,11 @@ def read_states(specs: list[Section], target: Target, wait: float | None = None)
     target.unsupported = frozenset(known)
     pending = {i: spec for i, spec in enumerate(specs) if spec.slug not in known}
     if len(pending) > 1 or (wait is not None and pending) or any(spec.ahead for spec in pending.values()):
-        readers = readers_for(target.endpoint)
         with s3.shared_reads():
             for spec in pending.values():
                 for read in spec.ahead:
-                    readers.submit(contextvars.copy_context().run, _read_ahead, read, target)
-            futures = {
-                i: readers.submit(contextvars.copy_context().run, _read, spec, target) for i, spec in pending.items()
-            }
+                    started(target.endpoint, _read_ahead, read, target)
+            futures = {i: started(target.endpoint, _read, spec, target) for i, spec in pending.items()}
             if wait is not None and futures_wait(futures.values(), timeout=wait).not_done:
                 return None
             reads = {i: f.result() for i, f in futures.items()}
