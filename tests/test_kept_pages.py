@@ -294,3 +294,17 @@ def _listening(web: subprocess.Popen, log: Path) -> str:
         assert web.poll() is None, log.read_text()
         time.sleep(0.1)
     raise AssertionError(log.read_text())
+
+
+def test_the_navigation_marks_the_section_of_every_page(admin_client):
+    """The section comes from the view's own URL match (no second resolve), and from the path on a 404."""
+
+    def current(path: str) -> list[str]:
+        answer = admin_client.get(path)
+        return re.findall(r'aria-current="page">([^<]+)</a>', answer.content.decode())
+
+    assert current(reverse("dashboard")) == ["Dashboard"]
+    assert current(reverse("bucket_list")) == ["Buckets"]
+    assert current(reverse("audit_list")) == ["Audit"]
+    assert current(reverse("endpoint_list")) == ["Endpoints"]
+    assert current("/no-such-page/") == []
