@@ -174,7 +174,8 @@ def scope_key(user) -> tuple:
     key's part for output kept for them (console/fragments.py): a global admin's is shared."""
     if is_global_admin(user):
         return ("admin",)
-    return (user.pk, tuple(sorted({(a.endpoint_id, a.bucket, a.prefix) for a in _assignments(user)})))
+    # A global assignment has no endpoint (0 here: sorted with the others); the role decides what is shown.
+    return (user.pk, tuple(sorted({(a.endpoint_id or 0, a.bucket, a.prefix, a.role) for a in _assignments(user)})))
 
 
 def require_role(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -308,3 +309,21 @@ def test_the_navigation_marks_the_section_of_every_page(admin_client):
     assert current(reverse("audit_list")) == ["Audit"]
     assert current(reverse("endpoint_list")) == ["Endpoints"]
     assert current("/no-such-page/") == []
+
+
+def test_a_global_role_beside_an_endpoint_role_and_a_changed_role_make_their_own_scope(
+    django_user_model, records, endpoint
+):
+    """A global assignment has no endpoint (the key sorts it with the others), and the role is in the key:
+    an operator made admin of the same scope gets what an admin sees."""
+    from console.access import scope_key
+
+    user = django_user_model.objects.create_user(username="mia", password="pw-mia-123456")
+    RoleAssignment.objects.create(user=user, role=Role.VIEWER)
+    RoleAssignment.objects.create(user=user, role=Role.OPERATOR, endpoint=endpoint)
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse("bucket_list")).status_code == 200
+    before = scope_key(user)
+    RoleAssignment.objects.filter(user=user, endpoint=endpoint).update(role=Role.ADMIN)
+    assert scope_key(django_user_model.objects.get(pk=user.pk)) != before
