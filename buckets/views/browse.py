@@ -157,12 +157,11 @@ def object_list(request, endpoint_pk: int, bucket: str):
     # A user whose role covers only some prefixes sees just the way down to them, not their siblings.
     allowed = access.allowed_prefixes(request.user, endpoint, bucket)
     way = way_down.plan(allowed, prefix, name_filter)
-    ctx = _context(endpoint, bucket, role, prefix, name_filter, size, position)
+    list_page = _versions_page if versions else _objects_page  # started first: the rest is made while S3 answers
+    pending = started(endpoint, list_page, endpoint, bucket, way, prefix + name_filter, position, size)
+    ctx = _context(request.user, endpoint, bucket, role, prefix, name_filter, size, position, versions)
     if versions:
-        ctx["show_versions"] = True
-        pending = started(endpoint, _versions_page, endpoint, bucket, way, prefix + name_filter, position, size)
         return _render(request, ctx, lambda: _version_table(request, ctx, allowed, listing, *pending.result()))
-    pending = started(endpoint, _objects_page, endpoint, bucket, way, prefix + name_filter, position, size)
     return _render(request, ctx, lambda: _object_table(request, ctx, role, allowed, listing, *pending.result()))
 
 
@@ -254,8 +253,10 @@ def _sorted(entries: list[dict], sort: str) -> list[dict]:
     return sorted(entries, key=SORTS[sort]) if sort in SORTS else entries
 
 
-def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, size, position) -> dict:
+def _context(user, endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, size, position, versions) -> dict:
     """What the page shows around its table (no S3 answer needed)."""
+    # A role on prefixes only opens no bucket settings (that page sends such a user back here).
+    role_on_bucket = access.effective_role(user, endpoint=endpoint, bucket=bucket)
     return {
         "endpoint": endpoint,
         "endpoint_pk": endpoint.pk,
@@ -268,6 +269,9 @@ def _context(endpoint: Endpoint, bucket: str, role: Role, prefix, name_filter, s
         "size": size,
         "page_sizes": PAGE_SIZES,
         "can_write": role.can_write,
+        "can_copy": access.writes_somewhere(user),  # a copy needs somewhere to write
+        "bucket_settings": role_on_bucket is not None,
+        "show_versions": versions,
     }
 
 
@@ -280,12 +284,8 @@ def _render(request, ctx: dict, table: Callable[[], dict]) -> HttpResponse:
     """The page, its table from ``table()``, which waits for the S3 listing started before. Everything else
     is made meanwhile: the base layout, the content around the table (kept until the endpoint changes), the
     selection's action bar. An htmx request gets the table alone."""
-    # A role on prefixes only opens no bucket settings (that page sends such a user back here).
-    role_on_bucket = access.effective_role(request.user, endpoint=ctx["endpoint"], bucket=ctx["bucket"])
-    ctx["bucket_settings"] = role_on_bucket is not None
-    ctx["can_copy"] = access.writes_somewhere(request.user)  # a copy needs somewhere to write
     ctx["csrf_token"] = get_token(request)
-    ctx["bulk_bar"] = "" if ctx.get("show_versions") else render_to_string(BULK_BAR, ctx)
+    ctx["bulk_bar"] = "" if ctx["show_versions"] else render_to_string(BULK_BAR, ctx)
     if request.htmx and not request.htmx.history_restore_request:
         return HttpResponse(render_to_string(TABLE, ctx | table()))
     around = fragments.kept_content(
