@@ -222,6 +222,23 @@ def _bucket_pages_fill_inline():
     sections._inline_missed.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_endpoint_state_of_earlier_tests():
+    """The S3 layer knows endpoints by id (and address) for the life of a process; on SQLite a rolled-back
+    test's ids are handed out again, so each test starts without the earlier tests' endpoint shares (calls
+    still left running on a hung one), section readers and server names."""
+    from buckets.s3 import budget, client
+    from buckets.views import section_reads
+
+    with budget._shares_lock:
+        budget._shares.clear()
+    with section_reads._readers_lock:
+        for pool in section_reads._readers.values():
+            pool.shutdown(wait=False)
+        section_reads._readers.clear()
+    client._servers.clear()
+
+
 @pytest.fixture
 def htmx_headers():
     return {"HTTP_HX_REQUEST": "true"}
