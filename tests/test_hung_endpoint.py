@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from buckets.models import Bucket
+from buckets.s3.threads import Threads
 from console.models import Endpoint
 from tests.objects_fixtures import section_url, url
 
@@ -148,7 +149,7 @@ def test_calls_to_a_hung_endpoint_take_only_its_share_of_the_pool(silent_endpoin
     from buckets import s3
     from buckets.s3 import budget
 
-    monkeypatch.setattr(budget, "_executor", budget._DaemonPool(most=12))
+    monkeypatch.setattr(budget, "_executor", Threads(most=12))
     monkeypatch.setattr(budget, "ENDPOINT_MOST", 8)
     calm = make_bucket("calm")
     s3.client_for(endpoint)  # made first: making a client on a loaded machine may take a while
@@ -253,9 +254,7 @@ def test_a_write_sent_before_the_budget_ended_is_not_called_failed_for_sure(
 def test_calls_made_together_under_a_budget_run_together(most):
     """Each call gets a thread of its own when it is submitted (up to the pool's most; past that, the next
     one free): calls made at once by a page's readers never queue behind each other's answers."""
-    from buckets.s3.budget import _DaemonPool
-
-    pool = _DaemonPool(most=most)
+    pool = Threads(most=most)
     for together in [min(n, most) for n in (2, 4, 8, 12, 12)]:  # each round finds the last one's threads idle
         barrier = threading.Barrier(together, timeout=5)
         calls = [pool.submit(barrier.wait) for _ in range(together)]
@@ -263,3 +262,80 @@ def test_calls_made_together_under_a_budget_run_together(most):
     more = [pool.submit(time.sleep, 0.05) for _ in range(4 * most)]  # past the most: each still runs
     assert [call.result(timeout=30) for call in more] == [None] * len(more)
     assert pool.threads <= most
+
+
+def _until(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_threads_idle_past_their_time_end_and_new_calls_get_new_ones():
+    """A process that served a busy minute, or met many endpoints, does not keep their threads for its life:
+    idle ones end (here after 50 ms), and the next calls get threads again, each its own."""
+    pool = Threads(most=8, name="shrink", idle_seconds=0.05)
+    barrier = threading.Barrier(6, timeout=5)
+    assert sorted(f.result(timeout=10) for f in [pool.submit(barrier.wait) for _ in range(6)]) == list(range(6))
+    assert pool.threads == 6
+    assert _until(lambda: pool.threads == 0), pool.threads
+    assert not [t for t in threading.enumerate() if t.name.startswith("shrink-")]
+    barrier = threading.Barrier(3, timeout=5)
+    assert sorted(f.result(timeout=10) for f in [pool.submit(barrier.wait) for _ in range(3)]) == list(range(3))
+
+
+def test_no_call_is_lost_while_threads_end_and_start():
+    """Calls submitted from many threads while idle threads keep ending (1 ms idle): every call runs once,
+    and the pool never holds more than its most."""
+    pool = Threads(most=4, name="churn", idle_seconds=0.001)
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        with lock:
+            ran.append(n)
+        if n % 7 == 0:
+            time.sleep(0.002)  # some calls outlast the idle time of the others
+        return n
+
+    futures: list = []
+
+    def submitter(start: int) -> None:
+        for n in range(start, start + 300):
+            futures.append(pool.submit(work, n))
+            if n % 50 == 0:
+                time.sleep(0.005)  # the pool goes idle now and then
+
+    submitters = [threading.Thread(target=submitter, args=(i * 1000,)) for i in range(6)]
+    for t in submitters:
+        t.start()
+    for t in submitters:
+        t.join()
+    assert sorted(f.result(timeout=20) for f in futures) == sorted(ran) and len(ran) == 1800
+    assert pool.threads <= 4
+    assert _until(lambda: pool.threads == 0 and pool.idle == 0 and pool.waiting == 0)
+
+
+def test_a_thread_whose_idle_time_ends_as_a_call_is_given_to_it_takes_the_call():
+    """The race the idle end must lose: the wait of an idle thread times out just as a call is given to it
+    (counted on it, put in the queue). The thread takes the call instead of ending with it unanswered."""
+    import queue
+
+    class TimesOutAsTheCallComes(queue.SimpleQueue):
+        armed = False
+
+        def get(self, block=True, timeout=None):
+            item = super().get(block, timeout)
+            if self.armed:
+                self.armed = False
+                self.put(item)
+                raise queue.Empty
+            return item
+
+    pool = Threads(most=1, name="race", idle_seconds=30)
+    pool.queue = TimesOutAsTheCallComes()
+    assert pool.submit(lambda: "first").result(timeout=5) == "first"
+    assert _until(lambda: pool.idle == 1)
+    pool.queue.armed = True
+    assert pool.submit(lambda: "second").result(timeout=5) == "second"
+    assert pool.threads == 1

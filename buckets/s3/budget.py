@@ -10,7 +10,6 @@ running so is asked nothing more until some end.
 from __future__ import annotations
 
 import contextvars
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from buckets.s3.errors import TIMEOUT_CODE, S3Error
+from buckets.s3.threads import Threads
 
 
 @dataclass
@@ -32,49 +32,7 @@ class _Budget:
 _budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("s3_budget", default=None)
 
 
-class _DaemonPool:
-    """Threads for calls under a budget. Daemon threads: a call left hanging on an endpoint that never
-    answers must not keep the process alive at exit (a ThreadPoolExecutor joins its threads).
-
-    Each call is given a thread when it is submitted: an idle one (counted down at once, so two calls
-    submitted together never count on the same idle thread and wait for each other), else a new one up to
-    ``most``, else the next thread to finish its call (``waiting``).
-    """
-
-    def __init__(self, most: int):
-        self.most, self.idle, self.threads, self.waiting = most, 0, 0, 0
-        self.lock = threading.Lock()
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-
-    def submit(self, function, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        with self.lock:
-            if self.idle:
-                self.idle -= 1
-            elif self.threads < self.most:
-                self.threads += 1
-                threading.Thread(target=self._work, name=f"s3-call-{self.threads}", daemon=True).start()
-            else:
-                self.waiting += 1
-            self.queue.put((future, function, args, kwargs))
-        return future
-
-    def _work(self) -> None:
-        while True:
-            future, function, args, kwargs = self.queue.get()
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(function(*args, **kwargs))
-                except BaseException as exc:  # handed to the waiting caller
-                    future.set_exception(exc)
-            with self.lock:
-                if self.waiting:
-                    self.waiting -= 1  # the queue holds a call no thread was given: this one takes it
-                else:
-                    self.idle += 1
-
-
-_executor = _DaemonPool(most=128)
+_executor = Threads(most=128)
 # Of one endpoint's calls, at most this many on the pool at once; more wait their turn (within their budget),
 # so an endpoint that takes calls and never answers holds a quarter of the threads, not all of them.
 ENDPOINT_MOST = 32

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 
 from buckets import s3
+from buckets.s3.threads import Threads
 from buckets.sections import Section
 from buckets.services import sections as services
 from buckets.services.sections import Target
@@ -20,14 +21,15 @@ from buckets.services.sections import Target
 READERS = 12  # sections of one page read at the same time
 # Threads kept for those reads (starting twelve threads per page cost more than its render), each endpoint
 # its own: they only wait for S3, whose calls carry the page's time budget, so a busy pool only queues
-# reads, and an endpoint that never answers makes only its own pages' reads queue.
+# reads, and an endpoint that never answers makes only its own pages' reads queue. Idle a minute, they end.
 READERS_EACH = 3 * READERS
-_readers: dict[tuple, ThreadPoolExecutor] = {}
+_readers: dict[tuple, Threads] = {}
 _readers_lock = threading.Lock()
 
 
-def readers_for(endpoint) -> ThreadPoolExecutor:
-    """The endpoint's section readers (made at its first page; an edited address gets new ones)."""
+def readers_for(endpoint) -> Threads:
+    """The endpoint's section readers (made at its first page; an edited address gets new ones, and the
+    old ones end once idle)."""
     key = s3.endpoint_key(endpoint)
     pool = _readers.get(key)
     if pool is None:
@@ -35,8 +37,8 @@ def readers_for(endpoint) -> ThreadPoolExecutor:
             pool = _readers.get(key)
             if pool is None:
                 for stale in [k for k in _readers if k[0] == endpoint.pk]:
-                    _readers.pop(stale).shutdown(wait=False)
-                pool = _readers[key] = ThreadPoolExecutor(READERS_EACH, thread_name_prefix=f"read-{endpoint.pk}")
+                    del _readers[stale]
+                pool = _readers[key] = Threads(READERS_EACH, f"read-{endpoint.pk}")
     return pool
 
 
