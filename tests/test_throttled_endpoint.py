@@ -80,3 +80,55 @@ def test_a_job_told_to_slow_down_waits_and_goes_on(admin_client, seaweed, s3clie
     assert len(refused) == 3
     assert job.status == Job.Status.DONE and (job.done, job.failed) == (5, 0), job.message
     assert s3client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def _delete_answer(keys: list[str], code: str) -> tuple[int, dict, bytes]:
+    """DeleteObjects answered 200 with every key refused with ``code`` (nothing deleted): S3 busy per key."""
+    errors = "".join(
+        f"<Error><Key>{key}</Key><Code>{code}</Code><Message>Please reduce your request rate.</Message></Error>"
+        for key in keys
+    )
+    body = f'<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{errors}</DeleteResult>'
+    return 200, {"Content-Type": "application/xml"}, body.encode()
+
+
+@pytest.mark.parametrize(("code", "failed"), [("SlowDown", 0), ("AccessDenied", 5)])
+def test_keys_deleteobjects_was_too_busy_for_are_sent_again_by_a_job(
+    admin_client, seaweed, s3client, make_bucket, monkeypatch, code, failed
+):
+    """DeleteObjects answers 200 and names keys it did not delete with SlowDown (AWS under load on one
+    prefix): an empty-bucket job sends those keys again after a pause, and every object goes. A refusal
+    (AccessDenied) is not sent again: the job reports those keys failed."""
+    from django.urls import reverse
+
+    from buckets.models import Bucket, Job
+    from buckets.s3 import client
+
+    monkeypatch.setattr(client, "JOB_SLOWDOWN_PAUSES", (0.05, 0.05, 0.05, 0.05, 0.05))
+    bucket = make_bucket("busy")
+    keys = [f"k/{i}" for i in range(5)]
+    for key in keys:
+        s3client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    busy = []
+
+    def answer(op: str, path: str, headers) -> tuple[int, dict, bytes] | None:
+        if op == "DeleteObjects" and (len(busy) < 2 or code != "SlowDown"):
+            busy.append(path)
+            return _delete_answer(keys, code)
+        return None
+
+    with Proxy(seaweed.url) as proxy:
+        proxy.rules.answer = answer
+        endpoint = seaweed_endpoint(seaweed, "busy", proxy.url)
+        Bucket.objects.create(endpoint=endpoint, name=bucket)
+        sent = admin_client.post(reverse("bucket_empty", args=[endpoint.pk, bucket]), {"confirm": bucket})
+        assert sent.status_code == 302, sent.content.decode()[:500]
+        job = Job.objects.get(pk=sent["Location"].rstrip("/").rsplit("/", 1)[1])
+        deletes = proxy.rules.seen["DeleteObjects"]
+    assert (job.done, job.failed) == (5 - failed, failed), job.message
+    left = s3client.list_objects_v2(Bucket=bucket).get("KeyCount")
+    if code == "SlowDown":
+        assert job.status == Job.Status.DONE and (deletes, left) == (3, 0)  # twice busy, then every key went
+    else:  # a refusal is final, and said
+        assert job.status == Job.Status.FAILED and (deletes, left) == (1, 5)
+        assert "5 objects could not be deleted" in job.message

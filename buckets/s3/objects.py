@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
+from buckets.s3 import client as s3_client
+from buckets.s3.budget import in_background
 from buckets.s3.client import S3Error, call, call_unless_absent, presign, read_body
+
+log = logging.getLogger("buckets.s3")
 
 if TYPE_CHECKING:
     from console.models import Endpoint
@@ -249,13 +255,33 @@ def delete_object(
     return {"delete_marker": bool(answer.get("DeleteMarker")), "version_id": answer.get("VersionId") or version_id}
 
 
+# Codes DeleteObjects may give single keys when S3 is busy (the call itself answered 200): not a refusal.
+BUSY_KEY_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable"})
+
+
 def delete_objects(*, endpoint: Endpoint, bucket: str, entries: list[dict]) -> list[dict]:
     """DeleteObjects for up to 1,000 {key, version_id?} (no version_id: the plain key), Quiet.
 
-    Returns what S3 refused, as [{key, version_id, code, message}]; [] when everything went.
+    Returns what S3 refused, as [{key, version_id, code, message}]; [] when everything went. In a
+    background job, keys S3 was too busy for (BUSY_KEY_CODES) are sent again after the pauses a throttled
+    call waits (``client.JOB_SLOWDOWN_PAUSES``); a page reports them at once.
     """
     if len(entries) > 1000:
         raise ValueError("DeleteObjects takes at most 1,000 keys.")
+    refused = _delete_batch(endpoint, bucket, entries)
+    for pause in s3_client.JOB_SLOWDOWN_PAUSES if in_background() else ():
+        busy = [r for r in refused if r["code"] in BUSY_KEY_CODES]
+        if not busy:
+            break
+        log.info("S3 DeleteObjects on endpoint %s: %d keys busy (%s), again in %g s",
+                 endpoint.name, len(busy), busy[0]["code"], pause)  # fmt: skip
+        time.sleep(pause)
+        again = [{"key": r["key"], "version_id": r["version_id"]} for r in busy]
+        refused = [r for r in refused if r["code"] not in BUSY_KEY_CODES] + _delete_batch(endpoint, bucket, again)
+    return refused
+
+
+def _delete_batch(endpoint: Endpoint, bucket: str, entries: list[dict]) -> list[dict]:
     if not entries:
         return []
     objects = [
