@@ -132,3 +132,36 @@ def test_keys_deleteobjects_was_too_busy_for_are_sent_again_by_a_job(
     else:  # a refusal is final, and said
         assert job.status == Job.Status.FAILED and (deletes, left) == (1, 5)
         assert "5 objects could not be deleted" in job.message
+
+
+def test_a_throttled_bucket_leaves_another_bucket_s_calls_their_retries(db, seaweed, make_bucket, settings):
+    """botocore's standard mode keeps one retry quota per client (500, 5 a retry), and every page and job of
+    the process shares the endpoint's client: a hot bucket's retries would use it up, and then a call to
+    another bucket that meets one passing SlowDown fails at once instead of asking again. Each call keeps
+    its own attempts (S3_MAX_ATTEMPTS, 2 here: one retry)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.S3_MAX_ATTEMPTS = 2
+    hot, calm = make_bucket("hot"), make_bucket("calm")
+    passing: list[str] = []
+
+    def throttle(op: str, path: str) -> bool:
+        if f"/{calm}" in path and not passing:
+            passing.append(path)  # once
+            return True
+        return f"/{hot}" in path
+
+    with Proxy(seaweed.url) as proxy:
+        endpoint = seaweed_endpoint(seaweed, "throttled", proxy.url)
+        proxy.rules.throttle = lambda op, path: f"/{hot}" in path
+
+        def hot_call(_):
+            with pytest.raises(s3.S3Error):
+                s3.get_bucket_versioning(endpoint=endpoint, bucket=hot)
+
+        with ThreadPoolExecutor(25) as pool:
+            list(pool.map(hot_call, range(120)))  # 120 retries, more than the quota's 100
+        assert proxy.rules.seen["GET"] == 240  # each call: its first attempt and one retry
+        proxy.rules.throttle = throttle
+        assert s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)["status"] == ""
+        assert passing  # the calm bucket met its SlowDown, and asked again
