@@ -38,12 +38,12 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
-from botocore.retries import standard as retry_standard
 from django.conf import settings
 
 from buckets.s3.budget import endpoint_key, in_background, run_with_budget, time_budget  # noqa: F401 - the layer's
 from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, SENT_WRITE, TIMEOUT_CODE, S3Error  # noqa: F401
 from buckets.s3.fastparse import FastParserFactory
+from buckets.s3.retries import retries_of_its_own
 
 if TYPE_CHECKING:
     from console.models import Endpoint
@@ -198,39 +198,13 @@ def new_client(endpoint: Endpoint, **overrides):
         raise S3Error("ProfileNotFound", f"The profile '{endpoint.profile}' was not found.") from None
     except BotoCoreError as exc:
         raise S3Error(type(exc).__name__, str(exc)) from None
-    _retries_of_its_own(client, settings.S3_MAX_ATTEMPTS)
+    retries_of_its_own(client, settings.S3_MAX_ATTEMPTS)
     client.meta.events.register("before-call.s3", _count_call)
     client.meta.events.register("before-sign.s3.CopyObject", _integrity_header)
     client.meta.events.register("before-sign.s3.UploadPartCopy", _integrity_header)
     for hook in _client_hooks:
         hook(client, endpoint.name)
     return client
-
-
-class _NeverRunsOut:
-    """A retry quota each call's own attempts bound instead (S3_MAX_ATTEMPTS, within the page's budget)."""
-
-    def acquire(self, capacity_amount: int) -> bool:
-        return True
-
-    def release(self, capacity_amount: int) -> None:
-        pass
-
-
-def _retries_of_its_own(client, attempts: int) -> None:
-    """Every call keeps its retries, whatever other calls of the process met.
-
-    botocore's standard mode keeps one retry quota per client (500; 5 a retry, 10 after a timeout), and
-    every page and job of the process shares its endpoint's client: a throttled bucket's retries used it
-    up, and then a call to any other bucket that met one passing SlowDown or 503 failed at once.
-    """
-    client.meta.events.unregister("needs-retry.s3", unique_id="retry-config-s3")
-    handler = retry_standard.register_retry_handler(client, max_attempts=attempts)
-    checker = getattr(handler, "_retry_quota", None)
-    if checker is None or not hasattr(checker, "_quota"):  # another botocore: its own quota stays
-        log.warning("botocore %s keeps its retry quota elsewhere: its clients share retries", botocore.__version__)
-        return
-    checker._quota = _NeverRunsOut()
 
 
 def client_for(endpoint: Endpoint):
