@@ -48,12 +48,26 @@ def test_the_page_of_a_throttled_bucket_says_so_and_another_bucket_s_page_lists(
     assert listed.status_code == 200 and "This bucket is empty." in listed.text
 
 
-def test_a_job_told_to_slow_down_waits_and_goes_on(admin_client, seaweed, s3client, make_bucket, settings, monkeypatch):
-    """Past botocore's own retries, a background job waits and asks again (JOB_SLOWDOWN_PAUSES) instead of
-    failing its objects: every object goes, none is reported failed."""
+def _emptied_through_a_proxy(admin_client, seaweed, bucket: str, **rules):
+    """The bucket emptied by its page's job through a proxy with ``rules``: (the job, DeleteObjects sent)."""
     from django.urls import reverse
 
     from buckets.models import Bucket, Job
+
+    with Proxy(seaweed.url) as proxy:
+        for name, rule in rules.items():
+            setattr(proxy.rules, name, rule)
+        endpoint = seaweed_endpoint(seaweed, "proxied", proxy.url)
+        Bucket.objects.create(endpoint=endpoint, name=bucket)
+        sent = admin_client.post(reverse("bucket_empty", args=[endpoint.pk, bucket]), {"confirm": bucket})
+        assert sent.status_code == 302, sent.content.decode()[:500]
+        return Job.objects.get(pk=sent["Location"].rstrip("/").rsplit("/", 1)[1]), proxy.rules.seen["DeleteObjects"]
+
+
+def test_a_job_told_to_slow_down_waits_and_goes_on(admin_client, seaweed, s3client, make_bucket, settings, monkeypatch):
+    """Past botocore's own retries, a background job waits and asks again (JOB_SLOWDOWN_PAUSES) instead of
+    failing its objects: every object goes, none is reported failed."""
+    from buckets.models import Job
     from buckets.s3 import client
 
     settings.S3_MAX_ATTEMPTS = 1  # botocore does not retry: each SlowDown reaches the console
@@ -69,15 +83,8 @@ def test_a_job_told_to_slow_down_waits_and_goes_on(admin_client, seaweed, s3clie
             return True
         return False
 
-    with Proxy(seaweed.url) as proxy:
-        proxy.rules.throttle = throttle
-        endpoint = seaweed_endpoint(seaweed, "slowing", proxy.url)
-        Bucket.objects.create(endpoint=endpoint, name=bucket)
-        answer = admin_client.post(reverse("bucket_empty", args=[endpoint.pk, bucket]), {"confirm": bucket})
-        assert answer.status_code == 302, answer.content.decode()[:500]
-        job = Job.objects.get(pk=answer["Location"].rstrip("/").rsplit("/", 1)[1])
-        assert proxy.rules.seen["DeleteObjects"] >= 4
-    assert len(refused) == 3
+    job, deletes = _emptied_through_a_proxy(admin_client, seaweed, bucket, throttle=throttle)
+    assert deletes >= 4 and len(refused) == 3
     assert job.status == Job.Status.DONE and (job.done, job.failed) == (5, 0), job.message
     assert s3client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
@@ -99,9 +106,7 @@ def test_keys_deleteobjects_was_too_busy_for_are_sent_again_by_a_job(
     """DeleteObjects answers 200 and names keys it did not delete with SlowDown (AWS under load on one
     prefix): an empty-bucket job sends those keys again after a pause, and every object goes. A refusal
     (AccessDenied) is not sent again: the job reports those keys failed."""
-    from django.urls import reverse
-
-    from buckets.models import Bucket, Job
+    from buckets.models import Job
     from buckets.s3 import client
 
     monkeypatch.setattr(client, "JOB_SLOWDOWN_PAUSES", (0.05, 0.05, 0.05, 0.05, 0.05))
@@ -117,14 +122,7 @@ def test_keys_deleteobjects_was_too_busy_for_are_sent_again_by_a_job(
             return _delete_answer(keys, code)
         return None
 
-    with Proxy(seaweed.url) as proxy:
-        proxy.rules.answer = answer
-        endpoint = seaweed_endpoint(seaweed, "busy", proxy.url)
-        Bucket.objects.create(endpoint=endpoint, name=bucket)
-        sent = admin_client.post(reverse("bucket_empty", args=[endpoint.pk, bucket]), {"confirm": bucket})
-        assert sent.status_code == 302, sent.content.decode()[:500]
-        job = Job.objects.get(pk=sent["Location"].rstrip("/").rsplit("/", 1)[1])
-        deletes = proxy.rules.seen["DeleteObjects"]
+    job, deletes = _emptied_through_a_proxy(admin_client, seaweed, bucket, answer=answer)
     assert (job.done, job.failed) == (5 - failed, failed), job.message
     left = s3client.list_objects_v2(Bucket=bucket).get("KeyCount")
     if code == "SlowDown":
