@@ -171,6 +171,16 @@ def owner_pid(lease_owner: str) -> int | None:
 
 
 # --- a loopback proxy that slows or throttles chosen requests --------------------------------------------
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
+    """``predicate()``'s first truthy value within ``timeout`` seconds, asked every ``every``; else fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    raise AssertionError(f"Timed out waiting for {what}")
+
+
 def operation(method: str, path: str, headers) -> str:
     """The S3 operation of a request, as far as the tests need to tell them apart."""
     query = urllib.parse.urlsplit(path).query

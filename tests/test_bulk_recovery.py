@@ -9,8 +9,9 @@ import time
 
 from buckets.services.bulk_run import CHECKPOINT_EVERY
 from tests import job_processes as procs
+from tests.job_processes import wait_for
 from tests.objects_fixtures import fast_client, put_many
-from tests.test_job_recovery import BOUND, SLACK, _wait, workers, world  # noqa: F401 - fixtures
+from tests.test_job_recovery import BOUND, SLACK, workers, world  # noqa: F401 - fixtures
 
 
 def test_a_killed_bulk_job_resumes_without_tagging_twice(world, workers, seaweed, make_bucket):  # noqa: F811
@@ -24,14 +25,14 @@ def test_a_killed_bulk_job_resumes_without_tagging_twice(world, workers, seaweed
     second.wait_ready()
 
     job_id = procs.helper(db, "bulk-tag", bucket, "data/", "batch=7")
-    running = _wait(lambda: (j := db.job(job_id))["done"] >= 120 and j["status"] == "running" and j, 90, "progress")
+    running = wait_for(lambda: (j := db.job(job_id))["done"] >= 120 and j["status"] == "running" and j, 90, "progress")
     victim = first if procs.owner_pid(running["lease_owner"]) == first.pid else second
     victim.kill()
     killed_at = time.monotonic()
-    _wait(lambda: db.job(job_id)["attempts"] == 2, BOUND + SLACK + 5, "the take-over")
+    wait_for(lambda: db.job(job_id)["attempts"] == 2, BOUND + SLACK + 5, "the take-over")
     assert time.monotonic() - killed_at <= BOUND + SLACK
 
-    done = _wait(lambda: (j := db.job(job_id))["finished_at"] and j, 120, "the end of the job")
+    done = wait_for(lambda: (j := db.job(job_id))["finished_at"] and j, 120, "the end of the job")
     assert done["status"] == "done", done["message"]
     client = seaweed.client()
     for key in keys[:300:17] + keys[299:300]:

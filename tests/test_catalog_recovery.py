@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests import job_processes as procs
+from tests.job_processes import wait_for
 from tests.objects_fixtures import fast_client, put_many
 
 LEASE = 3
@@ -27,15 +28,6 @@ def world(seaweed, tmp_path_factory):
         yield db, proxy
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"Timed out waiting for {what}")
-
-
 def test_a_killed_crawl_is_resumed_from_its_last_key_by_another_worker(world, seaweed, make_bucket):
     db, proxy = world
     bucket = make_bucket("crawlkill")
@@ -49,7 +41,7 @@ def test_a_killed_crawl_is_resumed_from_its_last_key_by_another_worker(world, se
     try:
         first.wait_ready()
         job_id = procs.helper(db, "index", bucket)
-        _wait(lambda: db.job(job_id)["done"] >= 1000, 60, "the first page to be checkpointed")
+        wait_for(lambda: db.job(job_id)["done"] >= 1000, 60, "the first page to be checkpointed")
         assert procs.owner_pid(db.job(job_id)["lease_owner"]) == first.pid
         first.kill()
         # Counted once it is dead: right after its checkpoint it may already be asking for the next page.
@@ -57,7 +49,7 @@ def test_a_killed_crawl_is_resumed_from_its_last_key_by_another_worker(world, se
         listed_before_kill = proxy.rules.seen.get("ListObjectsV2", 0)
         second = procs.start_worker(db, "crawl-b", **env)
         second.wait_ready()
-        job = _wait(lambda: (j := db.job(job_id))["finished_at"] and j, 90, "the crawl to finish")
+        job = wait_for(lambda: (j := db.job(job_id))["finished_at"] and j, 90, "the crawl to finish")
         assert job["status"] == "done", job["message"]
         assert job["attempts"] == 2 and job["done"] == KEYS
         # Resumed after the saved key: the pages already written are not listed again.

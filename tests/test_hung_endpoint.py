@@ -12,6 +12,7 @@ from django.urls import reverse
 from buckets.models import Bucket
 from buckets.s3.threads import Threads
 from console.models import Endpoint
+from tests.job_processes import wait_for
 from tests.objects_fixtures import section_url, url
 
 BUDGET = 1.5
@@ -264,13 +265,6 @@ def test_calls_made_together_under_a_budget_run_together(most):
     assert pool.threads <= most
 
 
-def _until(condition, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return condition()
-
-
 def test_threads_idle_past_their_time_end_and_new_calls_get_new_ones():
     """A process that served a busy minute, or met many endpoints, does not keep their threads for its life:
     idle ones end (here after 50 ms), and the next calls get threads again, each its own."""
@@ -278,7 +272,7 @@ def test_threads_idle_past_their_time_end_and_new_calls_get_new_ones():
     barrier = threading.Barrier(6, timeout=5)
     assert sorted(f.result(timeout=10) for f in [pool.submit(barrier.wait) for _ in range(6)]) == list(range(6))
     assert pool.threads == 6
-    assert _until(lambda: pool.threads == 0), pool.threads
+    wait_for(lambda: pool.threads == 0, 10, "the idle threads to end", every=0.01)
     assert not [t for t in threading.enumerate() if t.name.startswith("shrink-")]
     barrier = threading.Barrier(3, timeout=5)
     assert sorted(f.result(timeout=10) for f in [pool.submit(barrier.wait) for _ in range(3)]) == list(range(3))
@@ -313,7 +307,7 @@ def test_no_call_is_lost_while_threads_end_and_start():
         t.join()
     assert sorted(f.result(timeout=20) for f in futures) == sorted(ran) and len(ran) == 1800
     assert pool.threads <= 4
-    assert _until(lambda: pool.threads == 0 and pool.idle == 0 and pool.waiting == 0)
+    wait_for(lambda: (pool.threads, pool.idle, pool.waiting) == (0, 0, 0), 10, "every thread to end", every=0.01)
 
 
 def test_a_thread_whose_idle_time_ends_as_a_call_is_given_to_it_takes_the_call():
@@ -335,7 +329,7 @@ def test_a_thread_whose_idle_time_ends_as_a_call_is_given_to_it_takes_the_call()
     pool = Threads(most=1, name="race", idle_seconds=30)
     pool.queue = TimesOutAsTheCallComes()
     assert pool.submit(lambda: "first").result(timeout=5) == "first"
-    assert _until(lambda: pool.idle == 1)
+    wait_for(lambda: pool.idle == 1, 5, "the thread to be idle", every=0.01)
     pool.queue.armed = True
     assert pool.submit(lambda: "second").result(timeout=5) == "second"
     assert pool.threads == 1

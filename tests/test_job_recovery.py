@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests import job_processes as procs
+from tests.job_processes import wait_for
 from tests.objects_fixtures import fast_client, put_many
 
 LEASE = 3  # JOB_LEASE_SECONDS of the workers here: a lost job is taken over within 1.25 × 3 s
@@ -46,15 +47,6 @@ def workers(world):
         worker.stop()
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"Timed out waiting for {what}")
-
-
 def _remaining(client, bucket: str) -> int:
     return sum(p.get("KeyCount", 0) for p in client.get_paginator("list_objects_v2").paginate(Bucket=bucket))
 
@@ -71,19 +63,19 @@ def test_a_killed_worker_s_empty_job_is_resumed_by_another_within_the_bound(worl
     second.wait_ready()
 
     job_id = procs.helper(db, "empty", bucket)
-    running = _wait(lambda: (j := db.job(job_id))["done"] >= 1000 and j["status"] == "running" and j, 60, "progress")
+    running = wait_for(lambda: (j := db.job(job_id))["done"] >= 1000 and j["status"] == "running" and j, 60, "progress")
     owner = procs.owner_pid(running["lease_owner"])
     victim, survivor = (first, second) if owner == first.pid else (second, first)
     assert owner == victim.pid
     victim.kill()
     killed_at = time.monotonic()
 
-    resumed = _wait(lambda: (j := db.job(job_id))["attempts"] == 2 and j["status"] != "queued" and j, 30, "resume")
+    resumed = wait_for(lambda: (j := db.job(job_id))["attempts"] == 2 and j["status"] != "queued" and j, 30, "resume")
     took = time.monotonic() - killed_at
     assert took <= BOUND + SLACK, f"resumed {took:.1f} s after the kill; the bound is {BOUND:.1f} s"
     assert procs.owner_pid(resumed["lease_owner"] or "") in (survivor.pid, None)
 
-    done = _wait(lambda: (j := db.job(job_id))["finished_at"] and j, 60, "the end of the job")
+    done = wait_for(lambda: (j := db.job(job_id))["finished_at"] and j, 60, "the end of the job")
     assert done["status"] == "done", done["message"]
     assert (done["total"], done["failed"], done["attempts"]) == (4000, 0, 2)
     assert done["done"] >= 3000  # from the checkpoint on; deletions between it and the kill are not listed again
@@ -95,7 +87,7 @@ def test_a_killed_worker_s_empty_job_is_resumed_by_another_within_the_bound(worl
     assert len(db.events("bucket.empty.start")) == 1
     # The dead worker's task result does not stay "running" for ever.
     running_results = "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING'"
-    _wait(lambda: db.query(running_results) == [(0,)], 10, "no task result left running")
+    wait_for(lambda: db.query(running_results) == [(0,)], 10, "no task result left running")
 
 
 KEYS = 60

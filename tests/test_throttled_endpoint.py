@@ -15,16 +15,16 @@ from tests.job_processes import Proxy
 
 @pytest.fixture
 def throttled(db, seaweed, make_bucket, settings):
-    """(endpoint through a proxy that answers SlowDown to every request for the hot bucket, hot, calm)."""
+    """(endpoint through a proxy that answers SlowDown to every request for the hot bucket, hot, calm, proxy)."""
     settings.S3_MAX_ATTEMPTS = 2  # one retry each: the test stays short
     hot, calm = make_bucket("hot"), make_bucket("calm")
     with Proxy(seaweed.url) as proxy:
         proxy.rules.throttle = lambda op, path: f"/{hot}" in path
-        yield seaweed_endpoint(seaweed, "throttled", proxy.url), hot, calm
+        yield seaweed_endpoint(seaweed, "throttled", proxy.url), hot, calm, proxy
 
 
 def test_a_throttled_bucket_slows_no_call_to_another(throttled):
-    endpoint, hot, calm = throttled
+    endpoint, hot, calm, _ = throttled
     s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)  # the client, made
     for _ in range(3):
         with pytest.raises(s3.S3Error) as refused:
@@ -40,7 +40,7 @@ def test_a_throttled_bucket_slows_no_call_to_another(throttled):
 
 
 def test_the_page_of_a_throttled_bucket_says_so_and_another_bucket_s_page_lists(admin_client, throttled):
-    endpoint, hot, calm = throttled
+    endpoint, hot, calm, _ = throttled
     page = admin_client.get(url("object_list", endpoint, hot))
     assert page.status_code == 200
     assert "The S3 server asks to slow down (too many requests); try again in a moment." in page.text
@@ -132,15 +132,22 @@ def test_keys_deleteobjects_was_too_busy_for_are_sent_again_by_a_job(
         assert "5 objects could not be deleted" in job.message
 
 
-def test_a_throttled_bucket_leaves_another_bucket_s_calls_their_retries(db, seaweed, make_bucket, settings):
+def test_a_throttled_bucket_leaves_another_bucket_s_calls_their_retries(throttled):
     """botocore's standard mode keeps one retry quota per client (500, 5 a retry), and every page and job of
     the process shares the endpoint's client: a hot bucket's retries would use it up, and then a call to
     another bucket that meets one passing SlowDown fails at once instead of asking again. Each call keeps
     its own attempts (S3_MAX_ATTEMPTS, 2 here: one retry)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    settings.S3_MAX_ATTEMPTS = 2
-    hot, calm = make_bucket("hot"), make_bucket("calm")
+    endpoint, hot, calm, proxy = throttled
+
+    def hot_call(_):
+        with pytest.raises(s3.S3Error):
+            s3.get_bucket_versioning(endpoint=endpoint, bucket=hot)
+
+    with ThreadPoolExecutor(25) as pool:
+        list(pool.map(hot_call, range(120)))  # 120 retries, more than the quota's 100
+    assert proxy.rules.seen["GET"] == 240  # each call: its first attempt and one retry
     passing: list[str] = []
 
     def throttle(op: str, path: str) -> bool:
@@ -149,17 +156,6 @@ def test_a_throttled_bucket_leaves_another_bucket_s_calls_their_retries(db, seaw
             return True
         return f"/{hot}" in path
 
-    with Proxy(seaweed.url) as proxy:
-        endpoint = seaweed_endpoint(seaweed, "throttled", proxy.url)
-        proxy.rules.throttle = lambda op, path: f"/{hot}" in path
-
-        def hot_call(_):
-            with pytest.raises(s3.S3Error):
-                s3.get_bucket_versioning(endpoint=endpoint, bucket=hot)
-
-        with ThreadPoolExecutor(25) as pool:
-            list(pool.map(hot_call, range(120)))  # 120 retries, more than the quota's 100
-        assert proxy.rules.seen["GET"] == 240  # each call: its first attempt and one retry
-        proxy.rules.throttle = throttle
-        assert s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)["status"] == ""
-        assert passing  # the calm bucket met its SlowDown, and asked again
+    proxy.rules.throttle = throttle
+    assert s3.get_bucket_versioning(endpoint=endpoint, bucket=calm)["status"] == ""
+    assert passing  # the calm bucket met its SlowDown, and asked again

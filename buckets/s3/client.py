@@ -198,7 +198,7 @@ def new_client(endpoint: Endpoint, **overrides):
         raise S3Error("ProfileNotFound", f"The profile '{endpoint.profile}' was not found.") from None
     except BotoCoreError as exc:
         raise S3Error(type(exc).__name__, str(exc)) from None
-    retries_of_its_own(client, settings.S3_MAX_ATTEMPTS)
+    retries_of_its_own(client)
     client.meta.events.register("before-call.s3", _count_call)
     client.meta.events.register("before-sign.s3.CopyObject", _integrity_header)
     client.meta.events.register("before-sign.s3.UploadPartCopy", _integrity_header)

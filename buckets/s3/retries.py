@@ -20,14 +20,16 @@ class _NeverRunsOut:
         pass
 
 
-def retries_of_its_own(client, attempts: int) -> None:
-    """Every call keeps its retries, whatever other calls of the process met.
+def retries_of_its_own(client) -> None:
+    """Every call keeps its retries (the client's ``total_max_attempts``), whatever other calls of the
+    process met.
 
     botocore's standard mode keeps one retry quota per client (500; 5 a retry, 10 after a timeout), and
     every page and job of the process shares its endpoint's client: a throttled bucket's retries used it
     up, and then a call to any other bucket that met one passing SlowDown or 503 failed at once.
     """
     client.meta.events.unregister("needs-retry.s3", unique_id="retry-config-s3")
+    attempts = client.meta.config.retries["total_max_attempts"]
     handler = retry_standard.register_retry_handler(client, max_attempts=attempts)
     checker = getattr(handler, "_retry_quota", None)
     if checker is None or not hasattr(checker, "_quota"):  # another botocore: its own quota stays
