@@ -14,8 +14,8 @@ import pytest
 from botocore import parsers
 from botocore.exceptions import ClientError
 
-from buckets.s3.client import fast_timestamp, session_for
-from buckets.s3.fastparse import FastParserFactory, FastRestXMLParser
+from buckets.s3.client import session_for
+from buckets.s3.fastparse import FastParserFactory, FastRestXMLParser, fast_timestamp
 
 AWKWARD_KEYS = ["plain.txt", "a b/c d.txt", "100% + more.txt", "<&>'\".txt", "ünï/cødé €.txt", "deep/er/still/x"]
 
@@ -140,3 +140,84 @@ def test_aws_shaped_answers_parse_alike():
     assert {"GetBucketAcl", "GetObjectLockConfiguration", "GetBucketOwnershipControls", "GetBucketWebsite"} <= set(
         operations
     )
+
+
+# --- one parse an answer ---------------------------------------------------------------------------------
+def _documents_built(monkeypatch) -> list:
+    """Every XML document built from now on (botocore's parses and the console's use one ElementTree)."""
+    from xml.etree import ElementTree
+
+    made, real = [], ElementTree.XMLParser
+    monkeypatch.setattr(ElementTree, "XMLParser", lambda *a, **kw: made.append(1) or real(*a, **kw))
+    return made
+
+
+def test_an_answer_s_body_is_parsed_once(endpoint, make_bucket, s3client, monkeypatch):
+    """botocore parses every S3 answer's body twice: once to see whether a 200 holds an <Error>, then to
+    read it. The console's clients build its document once, and read the same as before."""
+    from buckets import s3
+    from buckets.s3.client import new_client
+
+    bucket = make_bucket("once")
+    for key in ("a.txt", "b/c.txt"):
+        s3client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    stock = boto3.client("s3", endpoint_url=endpoint.url, region_name="us-east-1",
+                         aws_access_key_id=endpoint.access_key_id,
+                         aws_secret_access_key=endpoint.get_secret_access_key())  # fmt: skip
+    console = new_client(endpoint)
+    expected = stock.list_objects_v2(Bucket=bucket, Delimiter="/")
+    made = _documents_built(monkeypatch)
+    stock.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert len(made) == 2  # what botocore alone does
+    made.clear()
+    answer = console.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert len(made) == 1
+    assert {k: answer[k] for k in ("Contents", "CommonPrefixes", "KeyCount")} == {
+        k: expected[k] for k in ("Contents", "CommonPrefixes", "KeyCount")
+    }
+    made.clear()
+    page = s3.list_objects_page(endpoint=endpoint, bucket=bucket, delimiter="/")
+    assert [o["key"] for o in page["objects"]] == ["a.txt"] and page["prefixes"] == ["b/"] and len(made) == 1
+
+
+ERROR_IN_A_200 = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+)
+CUT_SHORT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>'
+)
+
+
+@pytest.mark.parametrize("body", [ERROR_IN_A_200, CUT_SHORT], ids=["error-in-the-body", "body-cut-short"])
+def test_a_200_answer_holding_an_error_or_cut_short_is_asked_again_then_reported(
+    db, seaweed, make_bucket, s3client, settings, body
+):
+    """S3 may answer 200 with an <Error> in the body, or a stream may end early: as with botocore's own
+    check, that answer counts as a server error, which the call's retries ask again, and which the page
+    reports when every attempt met it. Nothing of such an answer is shown as a listing."""
+    from buckets import s3
+    from tests.bucket_helpers import seaweed_endpoint
+    from tests.job_processes import Proxy
+
+    settings.S3_MAX_ATTEMPTS = 2
+    bucket = make_bucket("twohundred")
+    s3client.put_object(Bucket=bucket, Key="kept.txt", Body=b"x")
+    bad = {"left": 1}
+
+    def answer(op: str, path: str, headers):
+        if op == "ListObjectsV2" and bad["left"] > 0:
+            bad["left"] -= 1
+            return 200, {"Content-Type": "application/xml"}, body
+        return None
+
+    with Proxy(seaweed.url) as proxy:
+        proxy.rules.answer = answer
+        endpoint = seaweed_endpoint(seaweed, "twohundred", proxy.url)
+        page = s3.list_objects_page(endpoint=endpoint, bucket=bucket)  # the first answer was bad; the retry's good
+        assert [o["key"] for o in page["objects"]] == ["kept.txt"] and proxy.rules.seen["ListObjectsV2"] == 2
+        bad["left"] = 2  # every attempt of the next call
+        with pytest.raises(s3.S3Error) as failed:
+            s3.list_objects_page(endpoint=endpoint, bucket=bucket)
+        assert proxy.rules.seen["ListObjectsV2"] == 4
+    assert failed.value.code in ("InternalError", "500"), failed.value.code

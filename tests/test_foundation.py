@@ -397,7 +397,7 @@ def test_logout_says_so_and_ends_the_session(admin_client):
 def test_the_fast_timestamp_parser_agrees_with_botocore():
     import botocore.utils
 
-    from buckets.s3.client import fast_timestamp
+    from buckets.s3.fastparse import fast_timestamp
 
     for text in ("2026-12-01T20:35:32.000Z", "2026-12-01T20:35:32Z", "2026-12-01T20:35:32.123456+02:00",
                  "Tue, 01 Dec 2026 20:35:32 GMT", "2026-12-01T20:35:32", "1764621332"):  # fmt: skip

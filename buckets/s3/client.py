@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import datetime
 import logging
 import threading
 import time
@@ -42,7 +41,7 @@ from django.conf import settings
 
 from buckets.s3.budget import endpoint_key, in_background, run_with_budget, time_budget  # noqa: F401 - the layer's
 from buckets.s3.errors import FRIENDLY, NOT_SUPPORTED_CODES, SENT_WRITE, TIMEOUT_CODE, S3Error  # noqa: F401
-from buckets.s3.fastparse import FastParserFactory
+from buckets.s3.fastparse import FastParserFactory, fast_timestamp, parse_once
 from buckets.s3.retries import retries_of_its_own
 
 if TYPE_CHECKING:
@@ -148,19 +147,6 @@ def session_for(endpoint: Endpoint) -> boto3.session.Session:
     return session
 
 
-def fast_timestamp(value):
-    """botocore's timestamp parser, with ISO 8601 (what S3's XML carries: "2026-12-01T20:35:32.000Z")
-    parsed by ``datetime.fromisoformat``: ~0.2 µs instead of ~60 µs, 60 ms on a 1,000-key listing."""
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        try:
-            parsed = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
-    return botocore.utils.parse_timestamp(value)
-
-
 def configure_sessions(callback) -> None:
     """Run ``callback(botocore_session)`` on every new session (e.g. a faster timestamp parser)."""
     _session_defaults.append(callback)
@@ -199,6 +185,7 @@ def new_client(endpoint: Endpoint, **overrides):
     except BotoCoreError as exc:
         raise S3Error(type(exc).__name__, str(exc)) from None
     retries_of_its_own(client)
+    parse_once(client)
     client.meta.events.register("before-call.s3", _count_call)
     client.meta.events.register("before-sign.s3.CopyObject", _integrity_header)
     client.meta.events.register("before-sign.s3.UploadPartCopy", _integrity_header)

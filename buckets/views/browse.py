@@ -16,7 +16,6 @@ import urllib.parse
 from collections.abc import Callable
 
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -284,8 +283,8 @@ def _render(request, ctx: dict, table: Callable[[], dict]) -> HttpResponse:
     """The page, its table from ``table()``, which waits for the S3 listing started before. Everything else
     is made meanwhile: the base layout, the content around the table (kept until the endpoint changes), the
     selection's action bar. An htmx request gets the table alone."""
-    ctx["csrf_token"] = get_token(request)
-    ctx["bulk_bar"] = "" if ctx["show_versions"] else render_to_string(BULK_BAR, ctx)
+    ctx["csrf_token"] = fragments.csrf_token(request)
+    ctx["bulk_bar"] = "" if ctx["show_versions"] else _bulk_bar(request, ctx)
     if request.htmx and not request.htmx.history_restore_request:
         return HttpResponse(render_to_string(TABLE, ctx | table()))
     around = fragments.kept_content(
@@ -293,12 +292,20 @@ def _render(request, ctx: dict, table: Callable[[], dict]) -> HttpResponse:
         lambda: ctx | {"object_table": TABLE_STANDIN, "upload_open_attr": OPEN_STANDIN},
     )  # fmt: skip
     page = render_to_string(
-        TEMPLATE, {"bucket": ctx["bucket"], "prefix": ctx["prefix"], "content": CONTENT_STANDIN}, request
+        TEMPLATE,
+        {"bucket": ctx["bucket"], "prefix": ctx["prefix"], "content": CONTENT_STANDIN, "csrf_token": ctx["csrf_token"]},
+        request,
     )
     full = ctx | table()
     content = around.replace(OPEN_STANDIN, " open" if full.get("upload_open") else "", 1)
     content = content.replace(TABLE_STANDIN, render_to_string(TABLE, full), 1)
     return HttpResponse(page.replace(CONTENT_STANDIN, content, 1))
+
+
+def _bulk_bar(request, ctx: dict) -> str:
+    """The selection's action bar: the same for every page of a folder and role (kept, as the content around)."""
+    parts = tuple(ctx[name] for name in ("endpoint_pk", "bucket", "prefix", "can_write", "can_copy"))
+    return fragments.kept_content(request, "object-bulk-bar", parts, (), BULK_BAR, lambda: ctx)
 
 
 def short_version(version_id: str) -> str:
