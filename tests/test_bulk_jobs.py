@@ -6,6 +6,7 @@ import pytest
 
 from buckets.models import Job
 from buckets.services import bulk, bulk_run, bulk_sources
+from catalog.services import crawl
 from console import audit
 from tests.transfer_fixtures import events, put_many
 
@@ -108,20 +109,30 @@ def test_pause_of_another_users_job_needs_operator(viewer_client, admin_user, en
 
 
 def test_the_throttle_keeps_the_rate():
-    now = [0.0]
+    """A job's pace (buckets/pace.py; bulk jobs and index crawls): requests spaced evenly, pages in a second's
+    pieces, no limit at 0."""
+    from buckets.pace import Throttle
+
+    now = [100.0]
     slept = []
 
     def sleep(seconds):
         slept.append(seconds)
         now[0] += seconds
 
-    throttle = bulk_run.Throttle(10, clock=lambda: now[0], sleep=sleep)
+    throttle = Throttle(4, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        throttle.wait()
+    assert slept == pytest.approx([0.25] * 4)  # 4 a second: the first at once, then every quarter second
+    throttle = Throttle(10, clock=lambda: now[0], sleep=sleep)
+    start = now[0]
     for _ in range(25):
         throttle.wait()
-    assert now[0] == pytest.approx(2.4)  # 25 objects at 10 a second: the 25th goes at 2.4 s
-    pieces = list(bulk_run.Throttle(10, clock=lambda: now[0], sleep=sleep).chunk([{"key": str(i)} for i in range(25)]))
+    assert now[0] - start == pytest.approx(2.4)  # 25 objects at 10 a second: the 25th goes at 2.4 s
+    pieces = list(Throttle(10, clock=lambda: now[0], sleep=sleep).chunk([{"key": str(i)} for i in range(25)]))
     assert [len(p) for p in pieces] == [10, 10, 5]
-    assert bulk_run.Throttle(0).interval == 0 and list(map(len, bulk_run.Throttle(0).chunk([{}] * 3))) == [3]
+    assert Throttle(0).interval == 0 and list(map(len, Throttle(0).chunk([{}] * 3))) == [3]
+    assert bulk_run.Throttle is crawl.Throttle is Throttle
 
 
 def test_key_pages_cut_any_iterable():

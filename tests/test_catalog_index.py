@@ -240,18 +240,6 @@ def test_tags_and_metadata_are_indexed_when_enabled(endpoint, make_bucket, seawe
     assert entry.tags == "\nenv=prod\n" and entry.metadata == "\nteam=blue\n"
 
 
-def test_the_throttle_spaces_requests_evenly(monkeypatch):
-    clock = [100.0]
-    slept = []
-    monkeypatch.setattr(crawl.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(crawl.time, "sleep", lambda s: (slept.append(s), clock.__setitem__(0, clock[0] + s)))
-    throttle = crawl.Throttle(4)
-    for _ in range(5):
-        throttle.wait()
-    assert slept == pytest.approx([0.25] * 4)
-    assert crawl.Throttle(0).interval == 0
-
-
 def test_manage_py_index_bucket_and_index_status(endpoint, make_bucket, seaweed):
     bucket = make_bucket("cmd")
     put_many(fast_client(seaweed), bucket, [f"k/{i}" for i in range(30)], b"abc")

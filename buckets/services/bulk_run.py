@@ -7,14 +7,13 @@ job (``JobFailure``); copy and move go through the transfer jobs' batches (``tra
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from buckets import s3
 from buckets.jobs import JobFailed, Outcome, Progress
 from buckets.models import Job
+from buckets.pace import Throttle
 from buckets.services import reads, transfer_jobs
 from buckets.services.bulk_actions import ACTIONS, Scope, Unchanged, apply_one, needed_role
 from buckets.services.bulk_sources import listing_phase, source_pages
@@ -22,32 +21,6 @@ from buckets.services.prefixes import ExistingKeys, common_prefix, delete_keys
 from catalog.services import follow
 
 CHECKPOINT_EVERY = 100  # objects between checkpoints inside a page of one-by-one actions
-
-
-# --- throttling -----------------------------------------------------------------------------------
-class Throttle:
-    """At most ``rate`` objects a second on average (0: as fast as S3 answers)."""
-
-    def __init__(self, rate: float, clock=time.monotonic, sleep=time.sleep):
-        self.interval = 1.0 / rate if rate else 0.0
-        self.clock, self.sleep = clock, sleep
-        self.next = clock()
-
-    def wait(self, count: int = 1) -> None:
-        if not self.interval:
-            return
-        now = self.clock()
-        if self.next > now:
-            self.sleep(self.next - now)
-        self.next = max(self.next, now) + count * self.interval
-
-    def chunk(self, page: list[dict]) -> Iterator[list[dict]]:
-        """A page in pieces of about a second's worth, each after its wait."""
-        size = max(1, int(1 / self.interval)) if self.interval else len(page) or 1
-        for start in range(0, len(page), size):
-            piece = page[start : start + size]
-            self.wait(len(piece))
-            yield piece
 
 
 # --- the work -------------------------------------------------------------------------------------

@@ -9,8 +9,6 @@ re-crawl counts what changed outside the console per top-level prefix (:class:`O
 from __future__ import annotations
 
 import contextvars
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -22,6 +20,7 @@ from buckets import jobs, s3
 from buckets.job_recovery import active_job
 from buckets.jobs import Outcome, Progress
 from buckets.models import Job
+from buckets.pace import Throttle
 from catalog.models import Entry, IndexedBucket, OutsideChange
 from catalog.services import stats, upsert
 from console import audit
@@ -33,25 +32,6 @@ MAX_PREFIXES_COUNTED = 500  # outside changes are counted for this many top-leve
 OTHER = "(other prefixes)"
 PAGE_KEYS = 1000  # keys a ListObjectsV2 call asks for (S3 answers at most 1,000)
 UPLOADS_MEASURED = 1000  # incomplete uploads whose parts are listed (one request each); the rest are counted
-
-
-class Throttle:
-    """At most ``per_second`` requests a second (0: no limit), spaced evenly."""
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second and per_second > 0 else 0.0
-        self.next = time.monotonic()
-        self.lock = threading.Lock()  # the listing thread and the details requests share one rate
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            slot = max(now, self.next)
-            self.next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 def rate_of(indexed: IndexedBucket) -> float:

@@ -18,6 +18,7 @@ from datetime import datetime
 from buckets import s3
 from buckets.jobs import Outcome, Progress
 from buckets.models import Job
+from buckets.pace import Throttle
 from catalog.models import IndexedBucket
 from catalog.services import crawl
 from console import audit, safejson
@@ -157,7 +158,7 @@ def run_load(job: Job, progress: Progress) -> Outcome:
         state = {"generation": indexed.generation, "file": 0, "row": 0}
     generation = indexed.generation = state["generation"]
     schema = [_normal(c) for c in str(manifest.get("fileSchema", "")).split(",")]
-    throttle = crawl.Throttle(crawl.rate_of(indexed))
+    throttle = Throttle(crawl.rate_of(indexed))
     files = manifest["files"]
     while state["file"] < len(files):
         key = files[state["file"]]["key"]
