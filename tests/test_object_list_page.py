@@ -93,3 +93,31 @@ def test_the_kept_new_folder_form_carries_each_requests_csrf_token(
         )  # fmt: skip
         assert answer.status_code == 200 and f"Folder “f{n}/” created." in answer.content.decode()
     assert found[0][1] != found[1][1]
+
+
+def test_the_kept_selection_bar_carries_each_requests_csrf_token(
+    admin_user, django_user_model, endpoint, make_bucket, s3client
+):
+    """The selection's action bar is kept per folder and role: each page's bar holds that request's token,
+    the one every form of the page holds (masked once a response), and a selection sent with it is acted on."""
+    from buckets.forms.transfer import encode_key
+
+    bucket = make_bucket("bar")
+    for key in ("docs/a.txt", "docs/b.txt"):
+        s3client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    other = django_user_model.objects.create_user(username="cai", password="pw-cai-123456", is_superuser=True)
+    path = url("object_list", endpoint, bucket, prefix="docs/")
+    for user, key in ((admin_user, "docs/a.txt"), (other, "docs/b.txt")):  # the second bar is the kept one
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        page = client.get(path).content.decode()
+        bar = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)" form="object-actions"', page).group(1)
+        assert fragments.CSRF_STANDIN not in page
+        assert set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)) == {bar}
+        assert f'"X-CSRFToken": "{bar}"' in page  # the layout's htmx header too
+        answer = client.post(
+            url("selection_delete", endpoint, bucket),
+            {"csrfmiddlewaretoken": bar, "prefix": "docs/", "key_b64": encode_key(key)}, follow=True,
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.content.decode()[:300]
+        assert key not in [o["Key"] for o in s3client.list_objects_v2(Bucket=bucket).get("Contents", [])]
