@@ -36,9 +36,11 @@ def csrf_token(request) -> str:
     """This request's CSRF token for its forms: masked once per response, as ``{% csrf_token %}`` does within one
     render (``get_token`` masks it anew on every call, ~36 µs each). A page made of several renders (a kept part,
     the layout) uses this one everywhere."""
-    token = getattr(request, "_console_csrf_token", None)
-    if token is None:
-        token = request._console_csrf_token = get_token(request)
+    secret = request.META.get("CSRF_COOKIE")  # a new secret (sign-in rotates it) gets a new token
+    kept_for, token = getattr(request, "_console_csrf_token", (None, None))
+    if token is None or kept_for != secret:
+        token = get_token(request)
+        request._console_csrf_token = (request.META.get("CSRF_COOKIE"), token)
     return token
 
 

@@ -327,3 +327,18 @@ def test_a_global_role_beside_an_endpoint_role_and_a_changed_role_make_their_own
     before = scope_key(user)
     RoleAssignment.objects.filter(user=user, endpoint=endpoint).update(role=Role.ADMIN)
     assert scope_key(django_user_model.objects.get(pk=user.pk)) != before
+
+
+def test_a_request_s_forms_share_one_csrf_token_until_its_secret_changes(rf):
+    """``fragments.csrf_token``: one masked token a response (each ``get_token`` call masks anew), and a new
+    one once the secret changes within the request (sign-in rotates it)."""
+    from django.middleware.csrf import _unmask_cipher_token, rotate_token
+
+    request = rf.get("/")
+    first = fragments.csrf_token(request)
+    assert fragments.csrf_token(request) == first and len(first) == 64
+    secret = request.META["CSRF_COOKIE"]
+    assert _unmask_cipher_token(first) == secret
+    rotate_token(request)
+    second = fragments.csrf_token(request)
+    assert request.META["CSRF_COOKIE"] != secret and _unmask_cipher_token(second) == request.META["CSRF_COOKIE"]
