@@ -60,6 +60,19 @@ def bench_with_buckets(total: int = 1000):
     return Browser(superuser()), Endpoint.objects.get(name=ENDPOINT)
 
 
+def event_added(fn):
+    """``fn`` after an audit event's counter moved (console/generations.py), as writing an event moves it."""
+
+    def call():
+        from console import generations
+        from console.models import AuditEvent
+
+        generations.changed(AuditEvent.counted_as)
+        return fn()
+
+    return call
+
+
 def main() -> None:
     browser, endpoint = bench_with_buckets()
     one_page = f"/buckets/?endpoint={endpoint.pk}"
@@ -77,14 +90,22 @@ def main() -> None:
         "bucket list": built_again(lambda: browser.get(one_page)),
         "dashboard": built_again(lambda: browser.get("/")),
     })  # fmt: skip
+    # The dashboard is kept in two parts (console/views.py): after an audit event (every sign-in writes one)
+    # only its activity is built again. The event's counter is raised as a written event raises it.
+    after_event = interleaved_medians({
+        "floor": lambda: browser.get(FLOOR_PATH),
+        "dashboard": event_added(lambda: browser.get("/")),
+    })  # fmt: skip
     floor = times.pop("floor")
     check("bucket list, 100 rows of 1,000 records vs the floor page", times["bucket list"], floor, at_most=GOAL)
     check("bucket list, name filter, 100 rows vs the floor page", times["bucket list, filtered"], floor, at_most=GOAL)
     check("dashboard vs the floor page", times["dashboard"], floor, at_most=GOAL)
     check("bucket list, built again (a record changed), vs the floor page", again["bucket list"], again["floor"],
           at_most=GOAL)  # fmt: skip
-    check("dashboard, built again (an event added), vs the floor page", again["dashboard"], again["floor"],
+    check("dashboard, built again (every part), vs the floor page", again["dashboard"], again["floor"],
           at_most=GOAL)  # fmt: skip
+    check("dashboard after an event (its activity built again), vs the floor page", after_event["dashboard"],
+          after_event["floor"], at_most=GOAL)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.conf import settings
@@ -44,11 +44,13 @@ def csrf_token(request) -> str:
     return token
 
 
-def kept(name: str, parts: tuple, counted: tuple[str, ...], build: Callable[[], T]) -> T:
-    """``build()``'s value for ``parts``, kept while the generations ``counted`` stay where they are."""
+def kept(name: str, parts: tuple, counted: tuple[str, ...], build: Callable[[], T], read: Iterable | None = None) -> T:
+    """``build()``'s value for ``parts``, kept while the generations ``counted`` stay where they are (``read``:
+    their values, when the caller has read them already)."""
     if not settings.PAGE_KEEP_SECONDS:
         return build()
-    state = (name, parts, generations.current(counted), get_language(), timezone.get_current_timezone_name())
+    read = generations.current(counted) if read is None else tuple(read)
+    state = (name, parts, read, get_language(), timezone.get_current_timezone_name())
     key = f"{name}:{hashlib.blake2b(repr(state).encode(), digest_size=16).hexdigest()}"
     cache = caches["pages"]
     value = cache.get(key)
@@ -64,9 +66,24 @@ def kept_content(request, name: str, parts: tuple, counted: tuple[str, ...], tem
     The scope (``access.scope_key``) is part of the key here, so no caller can forget it; the CSRF
     token of every ``{% csrf_token %}`` is this request's.
     """
+    return _kept_render(request, name, parts, counted, template, context, None)
 
+
+def kept_contents(request, name: str, parts: tuple, pieces: dict[str, tuple]) -> dict[str, SafeString]:
+    """Several parts of one page, ``{piece: (counted, template, context)}``, each as ``kept_content`` keeps it
+    under its own kinds of records: a change builds again only the pieces that show its kind. The counters
+    of all are read in one query."""
+    kinds = tuple(dict.fromkeys(kind for counted, _, _ in pieces.values() for kind in counted))
+    read = dict(zip(kinds, generations.current(kinds), strict=True)) if settings.PAGE_KEEP_SECONDS else {}
+    return {
+        piece: _kept_render(request, f"{name}:{piece}", parts, kinds_of, template, context, map(read.get, kinds_of))
+        for piece, (kinds_of, template, context) in pieces.items()
+    }
+
+
+def _kept_render(request, name: str, parts: tuple, counted: tuple, template: str, context, read) -> SafeString:
     def build() -> str:
         return render_to_string(template, {**context(), "csrf_token": CSRF_STANDIN}, request=request)
 
-    html = kept(name, (access.scope_key(request.user), *parts), counted, build)
+    html = kept(name, (access.scope_key(request.user), *parts), counted, build, read)
     return mark_safe(html.replace(CSRF_STANDIN, csrf_token(request)) if CSRF_STANDIN in html else html)  # noqa: S308 - rendered by the template engine, escaped there

@@ -210,6 +210,33 @@ def test_the_dashboard_shows_each_kind_of_change_after_it_was_kept(admin_client,
     assert "beta" in _list(admin_client, "dashboard")
 
 
+def test_an_event_builds_again_only_the_dashboard_s_activity(admin_client, records):
+    """The dashboard is kept in two parts: an event (every sign-in writes one) builds again the activity, not
+    the buckets' overview, and a bucket change the overview, not the activity."""
+    east, _ = records
+    _list(admin_client, "dashboard")
+
+    def reads(sql: list[str]) -> set[str]:
+        tables = {"buckets": 'FROM "buckets_bucket"', "endpoints": 'FROM "console_endpoint"',
+                  "events": 'FROM "console_auditevent"'}  # fmt: skip
+        return {name for name, table in tables.items() if any(table in s for s in sql)}
+
+    event("alice", "object.put", endpoint=east, bucket="alpha", key="fresh.txt")
+    with CaptureQueriesContext(connection) as queries:
+        page = _list(admin_client, "dashboard")
+    assert "fresh.txt" in page and '>2</div><div class="label">Buckets' in page
+    assert reads([q["sql"] for q in queries]) == {"events"}
+    Bucket.objects.create(endpoint=east, name="gamma")
+    with CaptureQueriesContext(connection) as queries:
+        page = _list(admin_client, "dashboard")
+    assert '>3</div><div class="label">Buckets' in page and "fresh.txt" in page
+    assert reads([q["sql"] for q in queries]) == {"buckets", "endpoints"}
+    with override_settings(PAGE_KEEP_SECONDS=0):  # nothing kept: every part built, from every table
+        with CaptureQueriesContext(connection) as queries:
+            assert "fresh.txt" in _list(admin_client, "dashboard")
+        assert reads([q["sql"] for q in queries]) == {"buckets", "endpoints", "events"}
+
+
 # --- two processes: one keeps the table, another commits a change -------------------------------------
 def _shell(db: procs.Database, code: str) -> str:
     done = subprocess.run(
