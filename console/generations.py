@@ -68,6 +68,11 @@ class CountedQuerySet(models.QuerySet):
             self._changed()
         return rows
 
+    def update_unseen(self, **kwargs):
+        """``update`` without raising the generation: for a write no kept page shows but as a time, whose
+        "… ago" text kept output lets age by up to ``PAGE_KEEP_SECONDS`` anyway."""
+        return super().update(**kwargs)
+
     def delete(self):
         result = super().delete()
         if result[0]:

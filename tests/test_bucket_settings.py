@@ -331,6 +331,7 @@ def test_viewing_the_page_again_writes_no_unchanged_public_indicator(clients, en
     from django.utils import timezone
 
     from buckets.models import Bucket
+    from console import generations
 
     page_url = url("bucket_detail", endpoint, bucket)
     clients["viewer"].get(page_url)
@@ -346,10 +347,14 @@ def test_viewing_the_page_again_writes_no_unchanged_public_indicator(clients, en
     assert Bucket.objects.get(name=bucket).public_checked_at == checked
     statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
     s3client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    counted = generations._local.get(Bucket.counted_as)
     assert len(updates()) == 1 and Bucket.objects.get(name=bucket).is_public is True  # a change: written at once
+    assert generations._local.get(Bucket.counted_as) != counted  # and the kept bucket list is built again
     Bucket.objects.filter(name=bucket).update(public_checked_at=timezone.now() - timedelta(minutes=2))
+    counted = generations._local.get(Bucket.counted_as)
     assert len(updates()) == 1  # unchanged but checked long ago: the time is renewed
     assert timezone.now() - Bucket.objects.get(name=bucket).public_checked_at < timedelta(minutes=1)
+    assert generations._local.get(Bucket.counted_as) == counted  # only a time: no kept page is built again for it
 
 
 def test_the_overview_asks_no_public_access_block_of_an_endpoint_known_to_have_none(clients, endpoint, bucket):
