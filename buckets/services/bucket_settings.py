@@ -84,13 +84,12 @@ def record_public(target: Target, value: dict) -> None:
     if level == "unknown":
         return
     public, now, known = level == "public", timezone.now(), target.record
-    checked = known.public_checked_at if known is not None and known.is_public == public else None
-    if checked is not None and now - checked < PUBLIC_CHECK_KEPT:
+    same = known is not None and known.is_public == public
+    if same and known.public_checked_at is not None and now - known.public_checked_at < PUBLIC_CHECK_KEPT:
         return
     rows = Bucket.objects.filter(endpoint=target.endpoint, name=target.bucket)
     # The same state checked again changes only its time, which the kept bucket list and dashboard show as
     # "checked … ago": no page is built again for it (every bucket page visit a minute would rebuild them).
-    same = known is not None and known.is_public == public
     if not (same and rows.filter(is_public=public).update_unseen(public_checked_at=now)):
         rows.update(is_public=public, public_checked_at=now)
 
