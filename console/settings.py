@@ -133,9 +133,10 @@ if REDIS_URL:
             "OPTIONS": {"socket_timeout": _redis_timeout, "socket_connect_timeout": _redis_timeout},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "console.sessions.cached_db"  # Django's cached_db, read without the ORM's compile
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "s3console"}}
+    SESSION_ENGINE = "console.sessions.db"
 # Page output kept in each process under the database's change counters (console/fragments.py): never
 # shared, so never stale across instances; PAGE_KEEP_SECONDS bounds its age ("… ago" texts), 0 keeps none.
 CACHES["pages"] = {

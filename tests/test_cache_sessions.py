@@ -83,7 +83,7 @@ def redis_caches(url: str) -> dict:
 def shared(redis_server, monkeypatch):
     proc, url = redis_server
     monkeypatch.setattr(console_cache, "RETRY_AFTER", 0.0)
-    with override_settings(CACHES=redis_caches(url), SESSION_ENGINE="django.contrib.sessions.backends.cached_db"):
+    with override_settings(CACHES=redis_caches(url), SESSION_ENGINE="console.sessions.cached_db"):
         caches["default"].clear()
         yield proc, url
 
@@ -165,9 +165,9 @@ def test_settings_choose_redis_sessions_only_with_a_redis_url(tmp_path):
     env.pop("DATABASE_CONN_MAX_AGE", None)
     plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     engine, backend, max_age, checks = plain.stdout.split()
-    assert (engine, backend) == ("django.contrib.sessions.backends.db", "django.core.cache.backends.locmem.LocMemCache")
+    assert (engine, backend) == ("console.sessions.db", "django.core.cache.backends.locmem.LocMemCache")
     assert (max_age, checks) == ("600", "True")  # connections kept and checked
     env["REDIS_URL"] = "redis://127.0.0.1:6379/3"
     shared = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     engine, backend = shared.stdout.split()[:2]
-    assert (engine, backend) == ("django.contrib.sessions.backends.cached_db", "console.cache.ResilientRedisCache")
+    assert (engine, backend) == ("console.sessions.cached_db", "console.cache.ResilientRedisCache")
