@@ -31,10 +31,29 @@ from django.db.models import Q
 from console import audit
 from console.errors import NotFound
 from console.models import ROLE_RANK, DirectoryMembership, Endpoint, Role, RoleAssignment
+from console.rowlookup import RowSelect, column
 
 
 def _active(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _held_by_user_or_groups(ops) -> str:
+    """``RoleAssignment.objects.filter(Q(user=u) | Q(group__in=u.groups.all()))``'s WHERE."""
+    member = get_user_model().groups.through
+    groups = f"SELECT {column(member, 'group', ops)} FROM {ops.quote_name(member._meta.db_table)}"  # noqa: S608 - quoted names of the models' own tables and columns; the values are parameters
+    return (
+        f"{column(RoleAssignment, 'user', ops)} = %s OR {column(RoleAssignment, 'group', ops)} IN "
+        f"({groups} WHERE {column(member, 'user', ops)} = %s)"
+    )
+
+
+# Read on every request of a user who is not a superuser: without the ORM's compile (console.rowlookup).
+_HELD = RowSelect(
+    RoleAssignment,
+    _held_by_user_or_groups,
+    [RoleAssignment._meta.get_field("user"), get_user_model().groups.through._meta.get_field("user")],
+)
 
 
 def _assignments(user) -> list[RoleAssignment]:
@@ -43,11 +62,7 @@ def _assignments(user) -> list[RoleAssignment]:
         return []
     cached = getattr(user, "_role_assignments_cache", None)
     if cached is None:
-        cached = list(
-            RoleAssignment.objects.filter(Q(user=user) | Q(group__in=user.groups.all())).select_related(
-                "endpoint", "group"
-            )
-        )
+        cached = _HELD.rows(user.pk, user.pk)
         user._role_assignments_cache = cached
     return cached
 

@@ -110,3 +110,31 @@ def test_a_request_reads_its_session_and_user_in_one_query_each(admin_user):
     statements = [q["sql"] for q in queries.captured_queries]
     assert sum('FROM "django_session"' in sql for sql in statements) == 1
     assert sum('FROM "auth_user" WHERE' in sql for sql in statements) == 1
+
+
+def test_a_users_role_assignments_are_their_own_and_their_groups_only(django_user_model):
+    from django.contrib.auth.models import Group
+    from django.db.models import Q
+
+    from console import access
+    from console.models import RoleAssignment
+
+    endpoint = Endpoint.objects.create(name="roles", url="https://s3.example.com")
+    ann, bob = django_user_model.objects.create_user("ann"), django_user_model.objects.create_user("bob")
+    team, other = Group.objects.create(name="team"), Group.objects.create(name="other")
+    ann.groups.add(team)
+    bob.groups.add(other)
+    mine = RoleAssignment.objects.create(user=ann, role="viewer", endpoint=endpoint, bucket="b1", prefix="logs/")
+    ours = RoleAssignment.objects.create(group=team, role="operator", endpoint=endpoint)
+    RoleAssignment.objects.create(user=bob, role="admin")  # bob's and his group's: not ann's
+    RoleAssignment.objects.create(group=other, role="admin")
+    held = access._assignments(ann)
+    expected = RoleAssignment.objects.filter(Q(user=ann) | Q(group__in=ann.groups.all()))
+    assert sorted(_fields(a).items() for a in held) == sorted(_fields(a).items() for a in expected)
+    assert {a.pk for a in held} == {mine.pk, ours.pk}
+    assert all(timezone.is_aware(a.created_at) for a in held)
+    assert access.effective_role(ann, endpoint=endpoint) == "operator"
+    ann.groups.remove(team)
+    access.forget(ann)
+    assert [a.pk for a in access._assignments(ann)] == [mine.pk]
+    assert access.effective_role(ann, endpoint=endpoint) is None
