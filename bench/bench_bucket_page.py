@@ -118,7 +118,10 @@ def main() -> None:
         raw.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "team", "Value": "bench"}]})
         record(endpoint, bucket)
         record(far, bucket)
-        get_user_model().objects.create_superuser("bench-page", "", PASSWORD)
+        user = get_user_model().objects.filter(username="bench-page").first()  # kept in a BENCH_DATABASE_URL
+        user = user or get_user_model().objects.create_superuser("bench-page", "", PASSWORD)
+        user.set_password(PASSWORD)
+        user.save()
         reads = implemented(raw, bucket)
         missing = ", ".join(op for op in READS if op not in reads)
         missing = f" ({missing}: not implemented)" if missing else ""

@@ -34,7 +34,7 @@ def setup_django(database_url: str | None = None) -> None:
     sys.path.insert(0, str(ROOT))
     _tmp_var = tempfile.mkdtemp(prefix="s3console-bench-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")  # the console + the floor page
-    os.environ["DEBUG"] = "0"  # the goals are for production settings: a DEBUG=1 left in the shell would time debug mode
+    os.environ["DEBUG"] = "0"  # the goals are for production settings: a DEBUG=1 in the shell would time debug mode
     os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 60)
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     os.environ["CONSOLE_VAR_DIR"] = _tmp_var
