@@ -146,7 +146,8 @@ def main() -> None:
     ]
     User = get_user_model()
     users = [User.objects.get_or_create(username=f"user{i:02d}")[0] for i in range(50)]
-    if args.fresh or AuditEvent.objects.count() != args.events:
+    # Other benches' sign-ins and this bench's "built again" add a few events: the fill is kept within 1% of the count.
+    if args.fresh or not args.events <= AuditEvent.objects.count() <= args.events * 1.01:
         print(f"Filling {args.events:,} events (COPY)…", flush=True)
         fill(args.events, endpoints, users)
     else:
