@@ -18,9 +18,10 @@ import ldap
 from django.conf import settings
 from django.dispatch import receiver
 from django_auth_ldap import config as ldap_config
-from django_auth_ldap.backend import LDAPBackend, LDAPSettings, ldap_error
+from django_auth_ldap.backend import LDAPBackend, LDAPSettings, _LDAPUser, ldap_error
 
 from console import sso
+from console.backends import user_by_pk
 from console.models import DirectorySource, ExternalIdentity
 
 SOURCE = DirectorySource.LDAP.value
@@ -98,9 +99,12 @@ class ConsoleLDAPBackend(LDAPBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
     def get_user(self, user_id):
-        user = super().get_user(user_id)
+        user = user_by_pk(user_id)  # the package's get_user, without the ORM's compile
         # A user deactivated in the console is signed out at their next request.
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        _LDAPUser(self, user=user)  # as the package's get_user: sets user.ldap_user
+        return user
 
     def get_or_build_user(self, username, ldap_user):
         """Called once the directory accepted the password, before any account is created or changed."""

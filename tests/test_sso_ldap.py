@@ -151,6 +151,19 @@ def test_a_deactivated_user_is_refused_and_signed_out(ldap_on, teams):
     assert AuditEvent.objects.get(action="auth.sso.refused").params["reason"] == "deactivated"
 
 
+def test_a_signed_in_directory_user_is_read_each_request_with_their_directory_side(ldap_on, teams):
+    from console.ldap_auth import ConsoleLDAPBackend
+
+    client = Client()
+    login(client, "grace")
+    grace = User.objects.get(username="grace")
+    assert client.session["_auth_user_backend"] == "console.ldap_auth.ConsoleLDAPBackend"
+    found = ConsoleLDAPBackend().get_user(grace.pk)
+    assert found.pk == grace.pk and found.ldap_user.dn.lower().startswith("uid=grace")  # as the package sets it
+    assert ConsoleLDAPBackend().get_user(grace.pk + 1000) is None
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
 def test_a_directory_that_is_down(ldap_on, teams, django_user_model, settings):
     settings.LDAP_SERVER_URI = "ldap://127.0.0.1:9"  # nothing listens
     response = login(Client(), "grace")
