@@ -302,6 +302,18 @@ class Browser:
         self.cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
         self.app = WSGIHandler()
 
+    def _keep_cookies(self, headers) -> None:
+        """Keep what a page sets (the CSRF cookie, a renewed session) as a browser does: without it every
+        request would make a new CSRF secret."""
+        from http.cookies import SimpleCookie
+
+        cookies = dict(pair.split("=", 1) for pair in self.cookie.split("; ") if "=" in pair)
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                for morsel in SimpleCookie(value).values():
+                    cookies[morsel.key] = morsel.value
+        self.cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+
     def get(self, path: str, expect: int = 200, headers: dict[str, str] | None = None) -> bytes:
         """GET ``path`` through the WSGI handler; ``headers`` as WSGI names ({"HTTP_HX_REQUEST": "true"})."""
         import io
@@ -316,7 +328,12 @@ class Browser:
             **(headers or {}),
         }  # fmt: skip
         status: list[str] = []
-        result = self.app(environ, lambda s, headers, exc_info=None: status.append(s))
+
+        def start_response(s, headers, exc_info=None):
+            status.append(s)
+            self._keep_cookies(headers)
+
+        result = self.app(environ, start_response)
         try:
             body = b"".join(result)
         finally:
