@@ -116,6 +116,18 @@ def test_logout_in_one_instance_ends_the_session_in_every_instance(shared, admin
     assert replay.get(reverse("dashboard")).status_code == 302  # to the login page
 
 
+def test_a_session_missing_from_redis_is_read_from_the_database_once_and_kept_again(shared, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    page = reverse("dashboard")
+    client.get(page)
+    key = f"django.contrib.sessions.cached_db{client.cookies['sessionid'].value}"
+    caches["other"].delete(key)  # evicted, or Redis restarted empty
+    assert len(session_queries(client, page)) == 1  # console.sessions' lookup of the unexpired row
+    assert caches["other"].get(key) is not None
+    assert session_queries(client, page) == []
+
+
 @pytest.mark.parametrize("failure", ["killed", "hung"])
 def test_pages_keep_working_when_redis_is_killed_or_hangs(shared, admin_user, caplog, tmp_path, failure):
     proc, url = shared
